@@ -1,0 +1,1 @@
+/* cli_render.h - placeholder, written with the CLI */

@@ -1,0 +1,3 @@
+# docs/: documentation and man pages.
+dist_man_MANS += %D%/man/memdelta.1
+EXTRA_DIST += %D%/json-format.md %D%/linux-mapping.md %D%/performance.md

@@ -1,0 +1,1 @@
+# packaging/: systemd unit, Debian packaging, Windows cross-build (later issues).

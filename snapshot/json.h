@@ -1,0 +1,35 @@
+/*
+ * json.h - the public JSON form of a snapshot (docs/json-format.md).
+ *
+ * This is the contract other tools read: `memdelta snapshot --format=json`,
+ * GET /api/v1/snapshots/{id} and the input of `memdelta diff OLD.json
+ * NEW.json` all use it.  Top level: pid, start_time, name, time, regions,
+ * totals; each region: base, size, type, state, protection, committed,
+ * resident, private, detail (plus the further counters).  Byte counts are
+ * integers in bytes; addresses are integers too (and "0x..." strings in
+ * base_hex for humans).
+ */
+#ifndef MEMDELTA_SNAPSHOT_JSON_H
+#define MEMDELTA_SNAPSHOT_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "snapshot/snapshot.h"
+
+/* Build the JSON object of @s.  Returns 0 and a new cJSON tree in *out
+ * (free with cJSON_Delete), or MD_ERR_NOMEM. */
+int snapshot_to_json(const struct snapshot *s, cJSON **out);
+
+/* Build the "totals" object alone (also used by the timeline API). */
+int snapshot_totals_to_json(const struct snapshot_totals *t, cJSON **out);
+
+/* Parse @len bytes of JSON text into a new snapshot.  On success returns 0
+ * and *out.  On malformed JSON returns MD_ERR_PARSE with *err_offset set to
+ * the byte offset where parsing failed; on well-formed JSON that is not a
+ * snapshot returns MD_ERR_PARSE with *err_offset = 0 and *err_what naming
+ * the missing or invalid member (static string).  err_offset and err_what
+ * may be NULL. */
+int snapshot_from_json(const char *text, size_t len, struct snapshot **out, size_t *err_offset,
+                       const char **err_what);
+
+#endif

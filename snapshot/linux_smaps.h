@@ -1,0 +1,108 @@
+/*
+ * linux_smaps.h - pure parsers and the classifier of the Linux collector.
+ *
+ * Internal to snapshot/: snapshot/linux.c does the I/O under a /proc root and
+ * hands buffers to these functions.  They build and are tested on every
+ * platform, from recorded files under tests/fixtures/.
+ */
+#ifndef MEMDELTA_LINUX_SMAPS_H
+#define MEMDELTA_LINUX_SMAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot/snapshot.h"
+
+/* VmFlags of /proc/PID/smaps that the classifier uses (Linux 3.8+). */
+enum {
+	VMF_AC = 1u << 0, /* "ac": accounted (committed) */
+	VMF_GD = 1u << 1, /* "gd": grows down (main stack) */
+	VMF_NR = 1u << 2, /* "nr": MAP_NORESERVE */
+	VMF_SH = 1u << 3, /* "sh": shared */
+	VMF_EX = 1u << 4, /* "ex": executable */
+	VMF_WR = 1u << 5, /* "wr": writable */
+	VMF_LO = 1u << 6, /* "lo": locked */
+};
+
+/* One VMA as /proc/PID/smaps shows it.  Sizes are bytes. */
+struct smaps_vma {
+	uint64_t start, end, offset, inode;
+	unsigned dev_major, dev_minor;
+	unsigned perms;   /* PROT_BIT_READ/WRITE/EXEC/SHARED */
+	const char *path; /* as printed (" (deleted)" kept); "" when anonymous; owned by the
+	                     snapshot arena */
+	int deleted;      /* path ended in " (deleted)" */
+	uint64_t rss, pss, shared_clean, shared_dirty, private_clean, private_dirty;
+	uint64_t private_hugetlb, shared_hugetlb, swap, locked;
+	unsigned vmflags; /* VMF_* */
+	unsigned seen;    /* internal: which keys were present */
+};
+
+struct smaps_parser {
+	struct snapshot *snap; /* arena for paths */
+	struct smaps_vma *vmas;
+	size_t n_vmas;
+	size_t cap_vmas;
+	size_t line;       /* lines consumed so far (1-based line of the last) */
+	size_t error_line; /* line of the first error, 0 if none */
+	const char *error; /* static description of the first error */
+	size_t max_vmas;   /* 0 = no limit; past it smaps_parse_line returns 1 */
+};
+
+/* Start parsing; paths are copied into @snap's arena. */
+void smaps_parser_init(struct smaps_parser *p, struct snapshot *snap, size_t max_vmas);
+/* Release the VMA array. */
+void smaps_parser_done(struct smaps_parser *p);
+/* Feed one line (without its '\n').  Returns 0, 1 when max_vmas is reached
+ * (the new VMA was not added), MD_ERR_PARSE (error_line, error set) or
+ * MD_ERR_NOMEM. */
+int smaps_parse_line(struct smaps_parser *p, const char *line, size_t len);
+/* Check that the last record is complete.  Returns 0 or MD_ERR_PARSE. */
+int smaps_parse_finish(struct smaps_parser *p);
+/* Feed a whole buffer: every line must end in '\n' (a final line without one
+ * is a truncated file: MD_ERR_PARSE).  Calls smaps_parse_finish(). */
+int smaps_parse_buffer(struct smaps_parser *p, const char *buf, size_t len);
+
+/* The parts of /proc/PID/stat the collector uses. */
+struct linux_stat {
+	char comm[64];
+	char state;          /* 'R', 'S', 'Z', ... */
+	unsigned long flags; /* PF_* (field 9) */
+	uint64_t start_time; /* clock ticks since boot (field 22) */
+};
+#define LINUX_PF_KTHREAD 0x00200000ul
+
+/* Parse /proc/PID/stat; fields after the comm are read after the last ')'.
+ * Returns 0 or MD_ERR_PARSE. */
+int linux_parse_stat(const char *buf, size_t len, struct linux_stat *out);
+
+/* The parts of /proc/PID/status the collector uses (bytes). */
+struct linux_status {
+	uint64_t vm_pte;
+	uint64_t vm_size;
+	int have_vm_size; /* kernel threads have no Vm* lines */
+};
+int linux_parse_status(const char *buf, size_t len, struct linux_status *out);
+
+/* Parse /proc/PID/task/TID/syscall: "NR a1 .. a6 SP PC", "-1 SP PC" or
+ * "running".  Returns 0 and *sp, MD_ERR_NOTFOUND for "running", or
+ * MD_ERR_PARSE. */
+int linux_parse_syscall_sp(const char *buf, size_t len, uint64_t *sp);
+
+/* Parse the btime line of /proc/stat (boot time, Unix seconds). */
+int linux_parse_btime(const char *buf, size_t len, int64_t *btime);
+
+/* A thread's stack pointer, when readable. */
+struct linux_thread_sp {
+	int tid;
+	uint64_t sp;
+};
+
+/* Classify @n VMAs (sorted by start) by ARCHITECTURE.md's Linux mapping and
+ * append one region per VMA to @s.  @sps are the stack pointers of the
+ * process's threads (may be empty); @main_tid is the thread group leader.
+ * Returns 0 or MD_ERR_NOMEM. */
+int linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
+                   const struct linux_thread_sp *sps, size_t n_sps, int main_tid);
+
+#endif

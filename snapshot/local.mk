@@ -1,0 +1,17 @@
+# snapshot/: the region model, per-OS collectors, JSON form, SQLite store.
+libmemdelta_a_SOURCES += \
+	%D%/mderr.c %D%/mderr.h \
+	%D%/snapshot.c %D%/snapshot.h \
+	%D%/json.c %D%/json.h \
+	%D%/store.c %D%/store.h \
+	%D%/linux_smaps.c %D%/linux_smaps.h
+
+if PLATFORM_LINUX
+libmemdelta_a_SOURCES += %D%/linux.c
+endif
+if PLATFORM_WINDOWS
+libmemdelta_a_SOURCES += %D%/unsupported.c
+endif
+if PLATFORM_UNSUPPORTED
+libmemdelta_a_SOURCES += %D%/unsupported.c
+endif

@@ -1,0 +1,44 @@
+# tests/: Check unit tests, recorded fixtures, live tests with a helper
+# process that grows memory on command, CLI tests.
+AM_TESTS_ENVIRONMENT = \
+	MD_FIXTURES='$(abs_top_srcdir)/tests/fixtures'; export MD_FIXTURES; \
+	MD_BUILDDIR='$(abs_top_builddir)'; export MD_BUILDDIR; \
+	MD_SRCDIR='$(abs_top_srcdir)'; export MD_SRCDIR;
+
+check_PROGRAMS += tests/grower
+tests_grower_SOURCES = %D%/grower.c
+tests_grower_LDADD = $(PTHREAD_LIBS) -lrt
+
+if HAVE_CHECK
+TESTS_CFLAGS = $(CHECK_CFLAGS)
+TESTS_LDADD = $(MD_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
+	tests/check_diff tests/check_live
+TESTS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
+	tests/check_diff tests/check_live
+
+tests_check_snapshot_SOURCES = %D%/check_snapshot.c %D%/testutil.c %D%/testutil.h
+tests_check_snapshot_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_snapshot_LDADD = $(TESTS_LDADD)
+
+tests_check_snapshot_linux_SOURCES = %D%/check_snapshot_linux.c %D%/testutil.c %D%/testutil.h
+tests_check_snapshot_linux_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_snapshot_linux_LDADD = $(TESTS_LDADD)
+
+tests_check_store_SOURCES = %D%/check_store.c %D%/testutil.c %D%/testutil.h
+tests_check_store_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_store_LDADD = $(TESTS_LDADD)
+
+tests_check_diff_SOURCES = %D%/check_diff.c %D%/testutil.c %D%/testutil.h
+tests_check_diff_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_diff_LDADD = $(TESTS_LDADD)
+
+tests_check_live_SOURCES = %D%/check_live.c %D%/testutil.c %D%/testutil.h
+tests_check_live_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_live_LDADD = $(TESTS_LDADD)
+endif
+
+# CLI tests drive the built memdelta binary.
+TESTS += tests/test_cli.sh
+EXTRA_DIST += tests/test_cli.sh tests/fixtures
