@@ -1,1 +1,381 @@
-/* placeholder */
+/*
+ * linux.c - the Linux collector: snapshot_collect() reads PID/stat, PID/smaps,
+ * PID/status, PID/cmdline, PID/task/TID/syscall and the btime of stat under
+ * opts->proc_root, and hands the buffers to the pure parsers and the
+ * classifier in linux_smaps.c.
+ *
+ * Races are expected: the process may exit at any moment.  The identity
+ * (start time in stat) is read before and after the address space; if the
+ * process is gone or was replaced, nothing is returned (MD_ERR_NOPROC).
+ * Reading another user's smaps needs ptrace-read access (root or
+ * CAP_SYS_PTRACE); the stack pointers in task/TID/syscall need ptrace-attach
+ * access and are optional (SNAPSHOT_NO_THREAD_SP when unreadable).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "snapshot/linux_smaps.h"
+
+#define READ_CHUNK (64u * 1024u)
+/* How many VMAs between two polls of the caller's time budget. */
+#define BUDGET_POLL 1024
+
+static int
+errno_status(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ESRCH:
+		return MD_ERR_NOPROC;
+	case EACCES:
+	case EPERM:
+		return MD_ERR_PERM;
+	case ENOMEM:
+		return MD_ERR_NOMEM;
+	default:
+		return MD_ERR_IO;
+	}
+}
+
+static int
+proc_path(char *buf, size_t size, const char *root, int pid, const char *rel)
+{
+	int n = snprintf(buf, size, "%s/%d/%s", root, pid, rel);
+
+	return (n < 0 || (size_t)n >= size) ? MD_ERR_INVAL : 0;
+}
+
+/* Read a small /proc file whole into @buf (NUL-terminated).  Returns its
+ * length or a negative status. */
+static long
+read_small(const char *path, char *buf, size_t size)
+{
+	size_t n = 0;
+	ssize_t got;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno_status(errno);
+	while (n < size - 1) {
+		got = read(fd, buf + n, size - 1 - n);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = errno_status(errno);
+			close(fd);
+			return rc;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (long)n;
+}
+
+static int
+read_stat(const char *root, int pid, struct linux_stat *st)
+{
+	char path[4096], buf[2048];
+	long len;
+	int rc;
+
+	rc = proc_path(path, sizeof(path), root, pid, "stat");
+	if (rc != 0)
+		return rc;
+	len = read_small(path, buf, sizeof(buf));
+	if (len < 0)
+		return (int)len;
+	return linux_parse_stat(buf, (size_t)len, st);
+}
+
+/* Stream PID/smaps through the parser in READ_CHUNK reads. */
+static int
+read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct smaps_parser *parser,
+           int *truncated)
+{
+	char path[4096];
+	char *buf = NULL;
+	size_t have = 0, next_poll = BUDGET_POLL;
+	ssize_t got;
+	int fd = -1, rc;
+
+	*truncated = 0;
+	rc = proc_path(path, sizeof(path), root, pid, "smaps");
+	if (rc != 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno_status(errno);
+	buf = malloc(READ_CHUNK);
+	if (buf == NULL) {
+		rc = MD_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		char *s, *end, *nl;
+
+		got = read(fd, buf + have, READ_CHUNK - have);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = errno_status(errno);
+			goto out;
+		}
+		if (got == 0)
+			break;
+		end = buf + have + got;
+		for (s = buf; (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
+			rc = smaps_parse_line(parser, s, (size_t)(nl - s));
+			if (rc == 1) {
+				*truncated = 1;
+				rc = 0;
+				goto out;
+			}
+			if (rc != 0)
+				goto out;
+		}
+		have = (size_t)(end - s);
+		if (have == READ_CHUNK) {
+			rc = MD_ERR_PARSE; /* a 64 KiB line: not smaps */
+			goto out;
+		}
+		memmove(buf, s, have);
+		if (opts->over_budget != NULL && parser->n_vmas >= next_poll) {
+			next_poll = parser->n_vmas + BUDGET_POLL;
+			if (opts->over_budget(opts->budget_arg)) {
+				*truncated = 1;
+				rc = 0;
+				goto out;
+			}
+		}
+	}
+	if (have > 0) {
+		parser->line++;
+		parser->error_line = parser->line;
+		parser->error = "truncated line at end of file";
+		rc = MD_ERR_PARSE;
+		goto out;
+	}
+	rc = smaps_parse_finish(parser);
+out:
+	if (rc == 0 && *truncated) {
+		/* Drop a record whose lines were not all read. */
+		if (parser->n_vmas > 0 && smaps_parse_finish(parser) != 0)
+			parser->n_vmas--;
+	}
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Stack pointers of every thread, from PID/task/TID/syscall.  Unreadable
+ * files (permission, thread exited) are skipped; *denied is set when
+ * permission was refused. */
+static int
+read_thread_sps(const char *root, int pid, struct linux_thread_sp **out, size_t *n_out, int *denied)
+{
+	struct linux_thread_sp *sps = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	char path[4096], buf[512];
+	DIR *d = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	*denied = 0;
+	rc = proc_path(path, sizeof(path), root, pid, "task");
+	if (rc != 0)
+		return rc;
+	d = opendir(path);
+	if (d == NULL) {
+		*denied = errno == EACCES || errno == EPERM;
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char rel[64];
+		long len;
+		uint64_t sp;
+		int tid = atoi(e->d_name);
+
+		if (tid <= 0)
+			continue;
+		snprintf(rel, sizeof(rel), "task/%d/syscall", tid);
+		if (proc_path(path, sizeof(path), root, pid, rel) != 0)
+			continue;
+		len = read_small(path, buf, sizeof(buf));
+		if (len < 0) {
+			if (len == MD_ERR_PERM)
+				*denied = 1;
+			continue;
+		}
+		if (linux_parse_syscall_sp(buf, (size_t)len, &sp) != 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct linux_thread_sp *ns = realloc(sps, ncap * sizeof(*ns));
+
+			if (ns == NULL) {
+				rc = MD_ERR_NOMEM;
+				goto out;
+			}
+			sps = ns;
+			cap = ncap;
+		}
+		sps[n].tid = tid;
+		sps[n].sp = sp;
+		n++;
+	}
+out:
+	closedir(d);
+	if (rc != 0) {
+		free(sps);
+		return rc;
+	}
+	*out = sps;
+	*n_out = n;
+	return 0;
+}
+
+static int
+read_cmdline(const char *root, int pid, struct snapshot *s)
+{
+	char path[4096], buf[4096];
+	long len, i;
+	int rc;
+
+	rc = proc_path(path, sizeof(path), root, pid, "cmdline");
+	if (rc != 0)
+		return rc;
+	len = read_small(path, buf, sizeof(buf));
+	if (len < 0)
+		return (int)len;
+	while (len > 0 && buf[len - 1] == '\0')
+		len--;
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\0' || buf[i] == '\n')
+			buf[i] = ' ';
+	buf[len] = '\0';
+	return snapshot_set_cmdline(s, buf);
+}
+
+static int64_t
+boot_time(const char *root)
+{
+	char path[4096], buf[8192];
+	int64_t btime = 0;
+	long len;
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s/stat", root);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	len = read_small(path, buf, sizeof(buf));
+	if (len < 0 || linux_parse_btime(buf, (size_t)len, &btime) != 0)
+		return 0;
+	return btime;
+}
+
+int
+snapshot_collect(int pid, const struct snapshot_opts *opts_in, struct snapshot **out)
+{
+	static const struct snapshot_opts defaults;
+	const struct snapshot_opts *opts = opts_in ? opts_in : &defaults;
+	const char *root = opts->proc_root ? opts->proc_root : "/proc";
+	struct linux_thread_sp *sps = NULL;
+	struct linux_stat st, st2;
+	struct linux_status status;
+	struct smaps_parser parser;
+	struct snapshot *s = NULL;
+	char path[4096], buf[8192];
+	size_t n_sps = 0;
+	int64_t btime;
+	long len, ticks;
+	int rc, truncated = 0, denied = 0;
+
+	*out = NULL;
+	smaps_parser_init(&parser, NULL, opts->max_regions);
+	if (pid <= 0)
+		return MD_ERR_NOPROC;
+	rc = read_stat(root, pid, &st);
+	if (rc != 0)
+		return rc == MD_ERR_PARSE ? MD_ERR_PARSE : (rc == MD_ERR_PERM ? rc : MD_ERR_NOPROC);
+	if (st.flags & LINUX_PF_KTHREAD)
+		return MD_ERR_KTHREAD;
+	if (st.state == 'Z' || st.state == 'X')
+		return MD_ERR_ZOMBIE;
+
+	rc = snapshot_new(&s);
+	if (rc != 0)
+		return rc;
+	parser.snap = s;
+	rc = read_smaps(root, pid, opts, &parser, &truncated);
+	if (rc != 0)
+		goto out;
+
+	rc = proc_path(path, sizeof(path), root, pid, "status");
+	if (rc != 0)
+		goto out;
+	len = read_small(path, buf, sizeof(buf));
+	if (len < 0) {
+		rc = (int)len;
+		goto out;
+	}
+	rc = linux_parse_status(buf, (size_t)len, &status);
+	if (rc != 0)
+		goto out;
+	rc = read_cmdline(root, pid, s);
+	if (rc != 0)
+		goto out;
+	if (!opts->skip_thread_sp) {
+		rc = read_thread_sps(root, pid, &sps, &n_sps, &denied);
+		if (rc != 0)
+			goto out;
+	}
+
+	/* Still the same process, and still alive?  Otherwise what was read
+	 * may be partial: return nothing. */
+	rc = read_stat(root, pid, &st2);
+	if (rc != 0 || st2.start_time != st.start_time || st2.state == 'Z' || st2.state == 'X') {
+		rc = rc == MD_ERR_PERM ? rc : MD_ERR_NOPROC;
+		goto out;
+	}
+	if (parser.n_vmas == 0 && !status.have_vm_size) {
+		rc = MD_ERR_NOPROC; /* the address space went away during the read */
+		goto out;
+	}
+
+	rc = linux_classify(s, parser.vmas, parser.n_vmas, sps, n_sps, pid);
+	if (rc != 0)
+		goto out;
+	s->pid = pid;
+	s->start_time = st.start_time;
+	ticks = sysconf(_SC_CLK_TCK);
+	btime = boot_time(root);
+	if (btime > 0 && ticks > 0)
+		s->start_time_ms = btime * 1000 + (int64_t)(st.start_time * 1000 / (uint64_t)ticks);
+	snprintf(s->name, sizeof(s->name), "%s", st.comm);
+	s->page_table_bytes = status.vm_pte;
+	if (truncated)
+		s->flags |= SNAPSHOT_TRUNCATED;
+	if (opts->skip_thread_sp || denied)
+		s->flags |= SNAPSHOT_NO_THREAD_SP;
+	*out = s;
+	s = NULL;
+out:
+	smaps_parser_done(&parser);
+	free(sps);
+	snapshot_free(s);
+	return rc;
+}
