@@ -42,6 +42,15 @@ const char *store_errmsg(struct store *st);
  * Returns 0 and *target_id. */
 int store_target_ensure(struct store *st, const char *name, int64_t *target_id);
 
+struct store_target_info {
+	int64_t id;
+	char name[256];
+};
+
+/* Every target, ordered by id.  *out is a new array of *n entries (free()).
+ * Returns 0, or an error with *out NULL and *n 0. */
+int store_list_targets(struct store *st, struct store_target_info **out, size_t *n);
+
 /* Store @s as the next snapshot of @target_id.  The instance is found or
  * created from (pid, start_time).  On success returns 0 and, when
  * @snapshot_id is not NULL, the new snapshot's id.  On any error nothing of
