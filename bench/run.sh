@@ -167,6 +167,9 @@ fi
 
 ROWS=
 DETAIL=
+declare -A MED=()
+FIRST_K=
+LAST_K=
 TARGETS=
 for K in $SIZES; do
 	start_target "$K"
@@ -240,8 +243,11 @@ for K in $SIZES; do
 			END { if (c) printf "%.3f | %.3f", u / c * 1000, s / c * 1000; else printf "n/a | n/a" }' \
 			"$samples.cpu")
 		cnt=$(awk -v n="$name" '$1 == n' "$samples" | wc -l)
+		MED[$name.$NREG]=$med
 		DETAIL+="| $NREG | $name | $(ms "$med") | $(spread "$name" "$samples") | $cpu | $cnt |"$'\n'
 	done
+	[ -n "$FIRST_K" ] || FIRST_K=$NREG
+	LAST_K=$NREG
 	per_region=$(awk -v s="$f_loop" -v k="$records" 'BEGIN { if (s != "" && k > 0) printf "%.2f", s * 1e6 / k }')
 	TARGETS+="- $NREG regions ($records smaps records, $bytes bytes of smaps): floor $per_region µs per region in-process"
 	if [ -n "$m" ]; then
@@ -280,6 +286,24 @@ REPORT=$WORK/report.md
 	echo "|---:|---|---:|---:|---:|---:|---:|"
 	printf '%s' "$DETAIL"
 	echo
+	if [ -n "$FIRST_K" ] && [ "$FIRST_K" != "$LAST_K" ]; then
+		echo "Cost per extra region, (median at $LAST_K - median at $FIRST_K) / $((LAST_K - FIRST_K)):"
+		echo "process start and other fixed costs cancel out."
+		echo
+		echo "| command | µs per region | / floor, in-process |"
+		echo "|---|---:|---:|"
+		base=$(awk -v a="${MED[floor_loop.$FIRST_K]:-}" -v b="${MED[floor_loop.$LAST_K]:-}" \
+			-v k=$((LAST_K - FIRST_K)) 'BEGIN { if (a != "" && b != "") print (b - a) / k }')
+		for name in floor_loop floor memdelta memdelta_db memdelta_db_empty pmap; do
+			a=${MED[$name.$FIRST_K]:-}
+			b=${MED[$name.$LAST_K]:-}
+			[ -n "$a" ] && [ -n "$b" ] || continue
+			awk -v n="$name" -v a="$a" -v b="$b" -v k=$((LAST_K - FIRST_K)) -v f="$base" \
+				'BEGIN { d = (b - a) / k; printf "| %s | %.3f | %s |\n", n, d * 1e6,
+					(f > 0) ? sprintf("%.2f", d / f) : "n/a" }'
+		done
+		echo
+	fi
 	if [ -n "$STORE_LINE" ]; then
 		echo "bench/store_size: \`$STORE_LINE\`"
 	else
