@@ -162,7 +162,7 @@ if [ "$TIMER" = hyperfine ]; then TIMER_DESC="hyperfine $(hyperfine --version | 
 
 MD_NOTE=
 if [ -z "$MD" ]; then
-	MD_NOTE="memdelta was not found in $B: its columns could not be measured."
+	MD_NOTE="- memdelta was not found in $B: its columns could not be measured."$'\n'
 fi
 
 ROWS=
@@ -182,30 +182,44 @@ for K in $SIZES; do
 	specs=("floor=$(printf '%q %q 1' "$FLOOR" "$PID")"
 		"pmap=$(printf 'pmap -XX %q' "$PID")")
 	have_md=0
+	note=
 	if [ -n "$MD" ]; then
 		if "$MD" snapshot "$PID" --format=json -o "$WORK/check.json" 2>"$WORK/check.err" &&
-			jq -e . "$WORK/check.json" >/dev/null 2>>"$WORK/check.err" &&
-			"$MD" snapshot "$PID" --db "$db" --format=json -o /dev/null 2>>"$WORK/check.err"; then
+			jq -e . "$WORK/check.json" >/dev/null 2>>"$WORK/check.err"; then
 			have_md=1
 			specs+=("memdelta=$(printf '%q snapshot %q --format=json -o /dev/null' "$MD" "$PID")"
-				"memdelta_db=$(printf '%q snapshot %q --db %q --format=json -o /dev/null' "$MD" "$PID" "$db")")
+				"memdelta_csv=$(printf '%q snapshot %q --format=csv -o /dev/null' "$MD" "$PID")")
+			got=$(jq '.regions | length' "$WORK/check.json" 2>/dev/null || echo '?')
+			if [ "$got" != "$NREG" ]; then
+				note+="memdelta reported $got regions. "
+			fi
 		else
-			MD_NOTE="memdelta snapshot failed: $(head -c 300 "$WORK/check.err" | tr '\n' ' ')"
-			echo "run.sh: $MD_NOTE" >&2
+			note+="memdelta snapshot failed, so its columns could not be measured: $(head -c 300 "$WORK/check.err" | tr '\n' ' ') "
+		fi
+		if [ "$have_md" = 1 ] &&
+			"$MD" snapshot "$PID" --db "$db" --format=json -o /dev/null 2>"$WORK/check.err"; then
+			have_md=2
+			specs+=("memdelta_db=$(printf '%q snapshot %q --db %q --format=json -o /dev/null' "$MD" "$PID" "$db")")
+		elif [ "$have_md" = 1 ]; then
+			note+="memdelta snapshot --db failed, so the --db columns could not be measured: $(head -c 300 "$WORK/check.err" | tr '\n' ' ') "
+		fi
+		if [ -n "$note" ]; then
+			echo "run.sh: $K regions: $note" >&2
+			MD_NOTE+="- $NREG regions: $note"$'\n'
 		fi
 	fi
 	for ((r = 1; r <= ROUNDS; r++)); do
 		echo "run.sh: $K regions: round $r/$ROUNDS" >&2
 		time_round "$r" "$samples" "${specs[@]}"
 		# The first snapshot into an empty database: it writes every region.
-		if [ "$have_md" = 1 ] && [ "$TIMER" = hyperfine ]; then
+		if [ "$have_md" = 2 ] && [ "$TIMER" = hyperfine ]; then
 			hyperfine -N --style none --runs "$RUNS" \
 				--prepare "rm -f $db0 $db0-wal $db0-shm $db0-journal" -n memdelta_db_empty \
 				"$(printf '%q snapshot %q --db %q --format=json -o /dev/null' "$MD" "$PID" "$db0")" \
 				--export-json "$WORK/empty.json" >/dev/null
 			jq -r --arg r "$r" '.results[] | .command as $c | .times[] | "\($c) \($r) \(.)"' \
 				"$WORK/empty.json" >>"$samples"
-		elif [ "$have_md" = 1 ]; then
+		elif [ "$have_md" = 2 ]; then
 			for ((j = 0; j < RUNS; j++)); do
 				rm -f "$db0" "$db0-wal" "$db0-shm" "$db0-journal"
 				t0=$EPOCHREALTIME
@@ -236,7 +250,7 @@ for K in $SIZES; do
 	r_mf=$(ratio "$m" "$f_proc")
 	r_pm=$(ratio "$p" "$m")
 	ROWS+="| $NREG | $(ms "$f_loop") | $(ms "$f_proc") | $(ms "$m") | $(ms "$m_db") | $(ms "$m_db0") | $(ms "$p") | $r_mf | $(ratio "$m_db" "$f_proc") | $r_pm |"$'\n'
-	for name in floor_loop floor memdelta memdelta_db memdelta_db_empty pmap; do
+	for name in floor_loop floor memdelta memdelta_csv memdelta_db memdelta_db_empty pmap; do
 		med=$(median "$name" "$samples")
 		[ -n "$med" ] || continue
 		cpu=$(awk -v n="$name" '$1 == n { u += $2; s += $3; c++ }
@@ -254,6 +268,7 @@ for K in $SIZES; do
 		t1=$(awk -v r="$r_mf" 'BEGIN { print (r <= 1.3) ? "met" : "MISSED" }')
 		t2=$(awk -v r="$r_pm" 'BEGIN { print (r >= 8) ? "met" : "MISSED" }')
 		TARGETS+="; memdelta/floor = $r_mf (target <= 1.3: $t1); pmap -XX/memdelta = $r_pm (target >= 8: $t2)"
+		TARGETS+="; with --format=csv instead of json, memdelta/floor = $(ratio "$(median memdelta_csv "$samples")" "$f_proc")"
 	else
 		TARGETS+="; memdelta not measured"
 	fi
@@ -277,7 +292,7 @@ REPORT=$WORK/report.md
 	echo "Ratios are against the like-for-like floor (one process per read). Targets:"
 	echo
 	printf '%s' "$TARGETS"
-	[ -z "$MD_NOTE" ] || { echo; echo "$MD_NOTE"; }
+	[ -z "$MD_NOTE" ] || { echo; echo "Notes:"; echo; printf '%s' "$MD_NOTE"; }
 	echo
 	echo "Per command: median, lowest-highest of the per-round medians, and mean user and"
 	echo "system CPU time per run (from hyperfine; n/a otherwise)."
@@ -294,7 +309,7 @@ REPORT=$WORK/report.md
 		echo "|---|---:|---:|"
 		base=$(awk -v a="${MED[floor_loop.$FIRST_K]:-}" -v b="${MED[floor_loop.$LAST_K]:-}" \
 			-v k=$((LAST_K - FIRST_K)) 'BEGIN { if (a != "" && b != "") print (b - a) / k }')
-		for name in floor_loop floor memdelta memdelta_db memdelta_db_empty pmap; do
+		for name in floor_loop floor memdelta memdelta_csv memdelta_db memdelta_db_empty pmap; do
 			a=${MED[$name.$FIRST_K]:-}
 			b=${MED[$name.$LAST_K]:-}
 			[ -n "$a" ] && [ -n "$b" ] || continue
