@@ -680,8 +680,10 @@ classify_one(struct snapshot *s, const struct smaps_vma *v, const struct file_id
 	}
 	if ((v->perms & PROT_BIT_SHARED) && is_shareable_path(v->path)) {
 		vd->type = REGION_SHAREABLE;
-		if (v->path[0] == '\0' || strcmp(v->path, "/dev/zero (deleted)") == 0)
+		if (v->path[0] == '\0')
 			vd->detail = "[shared anonymous]";
+		else if (strcmp(v->path, "/dev/zero (deleted)") == 0)
+			vd->detail = "/dev/zero (deleted): shared anonymous memory";
 		return 0;
 	}
 	if (v->path[0] == '\0' && v->inode == 0) {
@@ -765,18 +767,25 @@ linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
 			}
 			continue;
 		}
-		/* 2. A glibc malloc arena heap: HEAP_MAX-aligned, and its
-		 * PROT_NONE tail completes it to HEAP_MAX bytes. */
-		if ((cur->start & (GLIBC_HEAP_MAX - 1)) == 0 && (cur->perms & PROT_BIT_WRITE)) {
-			uint64_t size = cur->end - cur->start;
-			int with_tail = next != NULL && is_plain_anon(next) &&
-			                !is_accessible(next) && next->start == cur->end &&
-			                size + (next->end - next->start) == GLIBC_HEAP_MAX;
+		/* 2. glibc malloc arena heaps: mapped MAP_NORESERVE ("nr") at a
+		 * HEAP_MAX-aligned address, each HEAP_MAX long with a PROT_NONE
+		 * tail beyond what is in use.  Adjacent heaps of one arena merge
+		 * into one VMA, so the rw part may span several: what must
+		 * hold is that it ends on a HEAP_MAX boundary, or is followed
+		 * by a tail shorter than HEAP_MAX that does (a longer one is a
+		 * reservation of someone else's making). */
+		if ((cur->start & (GLIBC_HEAP_MAX - 1)) == 0 && (cur->perms & PROT_BIT_WRITE) &&
+		    (cur->vmflags & VMF_NR)) {
+			int has_tail = next != NULL && is_plain_anon(next) &&
+			               !is_accessible(next) && next->start == cur->end;
+			int with_tail = has_tail && next->end - next->start < GLIBC_HEAP_MAX &&
+			                (next->end & (GLIBC_HEAP_MAX - 1)) == 0;
 
-			if (with_tail || size == GLIBC_HEAP_MAX) {
+			if (with_tail || (!has_tail && (cur->end & (GLIBC_HEAP_MAX - 1)) == 0)) {
 				vd[i].type = REGION_HEAP;
-				vd[i].detail = "glibc malloc arena (inferred: 64 MiB-aligned rw-p "
-				               "with PROT_NONE tail to 64 MiB)";
+				vd[i].detail = "glibc malloc arena (inferred: 64 MiB-aligned "
+				               "MAP_NORESERVE rw-p, ending on a 64 MiB boundary "
+				               "with its PROT_NONE tail)";
 				/* glibc maps arena heaps MAP_NORESERVE and commits
 				 * them with mprotect(), which the kernel does not
 				 * charge (no "ac"): the allocator has committed

@@ -393,7 +393,8 @@ START_TEST(test_linux_classify__mapping_table)
 	ASSERT_REGION(s, lib + 0x10000, REGION_MAPPED, STATE_COMMIT, 0);
 	ck_assert_str_eq(region_at(s, lib + 0x10000)->detail, "/srv/data.bin");
 	ASSERT_REGION(s, lib + 0x20000, REGION_SHAREABLE, STATE_COMMIT, 0);
-	ck_assert_str_eq(region_at(s, lib + 0x20000)->detail, "[shared anonymous]");
+	ck_assert_str_eq(region_at(s, lib + 0x20000)->detail,
+	                 "/dev/zero (deleted): shared anonymous memory");
 	ASSERT_REGION(s, lib + 0x30000, REGION_SHAREABLE, STATE_COMMIT, 0);
 	ASSERT_REGION(s, lib + 0x40000, REGION_SHAREABLE, STATE_COMMIT, 0);
 	ASSERT_REGION(s, lib + 0x50000, REGION_SHAREABLE, STATE_COMMIT, 0);
@@ -445,9 +446,10 @@ END_TEST
 
 /* ---- fixtures ------------------------------------------------------------- */
 
-/* Parse a malformed fixture file; returns the parser status. */
+/* Parse a malformed fixture file; returns the parser status, and the
+ * longest path seen in @longest_path. */
 static int
-parse_fixture(const char *rel, size_t *error_line, size_t *n_vmas, char *first_path,
+parse_fixture(const char *rel, size_t *error_line, size_t *n_vmas, char *longest_path,
               size_t path_size)
 {
 	struct parsed p;
@@ -461,8 +463,17 @@ parse_fixture(const char *rel, size_t *error_line, size_t *n_vmas, char *first_p
 	rc = p.rc;
 	*error_line = p.parser.error_line;
 	*n_vmas = p.parser.n_vmas;
-	if (first_path != NULL)
-		snprintf(first_path, path_size, "%s", p.parser.n_vmas ? p.parser.vmas[0].path : "");
+	if (longest_path != NULL) {
+		size_t i, best = 0;
+
+		longest_path[0] = '\0';
+		for (i = 0; i < p.parser.n_vmas; i++) {
+			if (strlen(p.parser.vmas[i].path) > best) {
+				best = strlen(p.parser.vmas[i].path);
+				snprintf(longest_path, path_size, "%s", p.parser.vmas[i].path);
+			}
+		}
+	}
 	parsed_done(&p);
 	free(buf);
 	return rc;
@@ -494,6 +505,125 @@ START_TEST(test_smaps_parse_buffer__malformed_fixtures)
 }
 END_TEST
 
+/* Collect the recorded set @set through snapshot_collect() with the set as
+ * /proc root, and check every line of its expected.txt (written at record
+ * time from the subject's own addresses). */
+static void
+check_recorded_set(const char *set, size_t min_lines)
+{
+	struct snapshot_opts opts;
+	struct snapshot *s = NULL;
+	char root[4096], *text, *line, *save = NULL;
+	size_t checked = 0;
+	int pid = 0;
+
+	snprintf(root, sizeof(root), "%s", test_fixture(set));
+	snprintf(root + strlen(root), sizeof(root) - strlen(root), "/expected.txt");
+	text = test_read_file(root, NULL);
+	ck_assert_msg(text != NULL, "%s missing", root);
+	snprintf(root, sizeof(root), "%s", test_fixture(set));
+	for (line = text; line != NULL && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, "pid\t", 4) == 0)
+			pid = atoi(line + 4);
+	}
+	ck_assert_int_gt(pid, 0);
+	memset(&opts, 0, sizeof(opts));
+	opts.proc_root = root;
+	ck_assert_int_eq(snapshot_collect(pid, &opts, &s), 0);
+	ck_assert_int_eq(s->pid, pid);
+	ck_assert_uint_gt(s->start_time, 0);
+	ck_assert_uint_gt(s->n_regions, 10);
+
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char range[64], perms[8], type[32], state[16], detail[1024];
+		uint64_t start, end;
+		enum region_type want_type;
+		enum region_state want_state;
+		const struct region *r;
+
+		if (line[0] == '#' || strncmp(line, "pid\t", 4) == 0)
+			continue;
+		ck_assert_msg(sscanf(line, "%63[^\t]\t%7[^\t]\t%31[^\t]\t%15[^\t]\t%1023[^\t]",
+		                     range, perms, type, state, detail) == 5,
+		              "bad expected line: %s", line);
+		ck_assert_int_eq(sscanf(range, "%" SCNx64 "-%" SCNx64, &start, &end), 2);
+		ck_assert_int_eq(region_type_from_name(type, &want_type), 0);
+		ck_assert_int_eq(region_state_from_name(state, &want_state), 0);
+		r = region_at(s, start);
+		ck_assert_msg(r->size == end - start, "%s: size %" PRIu64, range, r->size);
+		ck_assert_msg(r->type == want_type, "%s %s: type %s, expected %s (detail: %s)", set,
+		              range, region_type_name(r->type), type, r->detail);
+		ck_assert_msg(r->state == want_state, "%s %s: state %s, expected %s", set, range,
+		              region_state_name(r->state), state);
+		if (strncmp(detail, "thread ", 7) == 0) {
+			char want[1100];
+
+			snprintf(want, sizeof(want), "tid %s", detail + 7);
+			ck_assert_msg(strstr(r->detail, want) != NULL, "%s: detail '%s' lacks '%s'",
+			              range, r->detail, want);
+		} else if (strcmp(detail, "-") != 0) {
+			ck_assert_msg(strstr(r->detail, detail) != NULL,
+			              "%s: detail '%s' lacks '%s'", range, r->detail, detail);
+		}
+		checked++;
+	}
+	ck_assert_uint_ge(checked, min_lines);
+	snapshot_free(s);
+	free(text);
+}
+
+START_TEST(test_snapshot_collect__fixture_threads)
+{
+	struct snapshot_opts opts;
+	struct snapshot *s = NULL;
+	struct snapshot_totals t;
+	char root[4096];
+
+	check_recorded_set("threads", 15);
+	/* Every thread stack was found by its stack pointer, and the glibc
+	 * arenas count as committed Heap. */
+	snprintf(root, sizeof(root), "%s", test_fixture("threads"));
+	memset(&opts, 0, sizeof(opts));
+	opts.proc_root = root;
+	ck_assert_int_eq(snapshot_collect(17298, &opts, &s), 0);
+	snapshot_totals(s, &t);
+	ck_assert_uint_eq(s->flags & SNAPSHOT_NO_THREAD_SP, 0);
+	ck_assert_uint_gt(t.by_type[REGION_HEAP].committed, 2u << 20);
+	ck_assert_uint_gt(t.by_type[REGION_HEAP].reserved, 64u << 20);
+	ck_assert_uint_gt(s->page_table_bytes, 0);
+	ck_assert_str_eq(s->name, "recsubject");
+	ck_assert_int_gt(s->start_time_ms, 1600000000000LL);
+	snapshot_free(s);
+}
+END_TEST
+
+START_TEST(test_snapshot_collect__fixture_shm_deleted)
+{
+	check_recorded_set("shm_deleted", 7);
+}
+END_TEST
+
+START_TEST(test_snapshot_collect__fixture_reserve)
+{
+	check_recorded_set("reserve", 2);
+}
+END_TEST
+
+START_TEST(test_snapshot_collect__fixture_missing_pid)
+{
+	struct snapshot_opts opts;
+	struct snapshot *s = (struct snapshot *)&opts;
+	char root[4096];
+
+	snprintf(root, sizeof(root), "%s", test_fixture("threads"));
+	memset(&opts, 0, sizeof(opts));
+	opts.proc_root = root;
+	ck_assert_int_eq(snapshot_collect(4242424, &opts, &s), MD_ERR_NOPROC);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
 static Suite *
 linux_suite(void)
 {
@@ -518,6 +648,12 @@ linux_suite(void)
 	tc = tcase_create("linux_classify");
 	tcase_add_test(tc, test_linux_classify__mapping_table);
 	tcase_add_test(tc, test_linux_classify__not_fooled);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("snapshot_collect");
+	tcase_add_test(tc, test_snapshot_collect__fixture_threads);
+	tcase_add_test(tc, test_snapshot_collect__fixture_shm_deleted);
+	tcase_add_test(tc, test_snapshot_collect__fixture_reserve);
+	tcase_add_test(tc, test_snapshot_collect__fixture_missing_pid);
 	suite_add_tcase(s, tc);
 	return s;
 }
