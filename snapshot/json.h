@@ -32,4 +32,14 @@ int snapshot_totals_to_json(const struct snapshot_totals *t, cJSON **out);
 int snapshot_from_json(const char *text, size_t len, struct snapshot **out, size_t *err_offset,
                        const char **err_what);
 
+/* Add member @name = @v to object @obj as an exact decimal integer.  cJSON
+ * keeps numbers as doubles and prints integers from 2^53 up inexactly, so
+ * every integer in the trees built here is a cJSON_Raw item whose
+ * valuestring is its decimal text ("%" PRIu64 / PRId64): read such a member
+ * back with strtoull(item->valuestring), not item->valuedouble.  Returns 0
+ * or MD_ERR_NOMEM.  (Added for diff/diff_json.c and web/, so that every
+ * memdelta JSON document writes integers the same exact way.) */
+int snapshot_json_add_u64(cJSON *obj, const char *name, uint64_t v);
+int snapshot_json_add_i64(cJSON *obj, const char *name, int64_t v);
+
 #endif
