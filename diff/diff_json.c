@@ -24,7 +24,7 @@
  *   IDENTITY:
  *     "pid"            integer
  *     "start_time"     integer, the OS start stamp (Linux: clock ticks since
- *                      boot; Windows: FILETIME, see the precision note)
+ *                      boot; Windows: FILETIME; exact, see Numbers)
  *     "start_time_ms"  integer, process start as Unix time in ms; absent
  *                      when unknown (0 in the snapshot)
  *     "name"           string, comm / image base name
@@ -75,20 +75,31 @@
  *                        when the range is covered in both snapshots (every
  *                        kind but NEW and FREED)
  *
- * In the cJSON tree, member names are constant strings (cJSON_StringIsConst)
- * and kind, type and state values are string references: a caller that edits
- * the tree should replace those items, not write into them.
+ * In the cJSON tree, member names are constant strings (cJSON_StringIsConst),
+ * kind, type and state values are string references and integers are raw
+ * items (see below): a caller that edits the tree replaces those items
+ * rather than writing into them.
  *
- * Numbers: cJSON stores numbers as doubles, which hold integers exactly up
- * to 2^53.  Addresses are exact: user space is below 2^47 on x86-64 Linux
- * (4-level paging) and on 64-bit Windows.  Byte counts and deltas are far
- * below 2^53 too.  Only a Windows FILETIME "start_time" (about 1.3e17) is
- * above it and is rounded to the nearest double (within 16 units of 100 ns);
- * compare identities with "pid" and "start_time_ms", or with a tolerance.
+ * Numbers: every integer is written exactly, as plain decimal digits
+ * (with a leading '-' for negative deltas), never with a fraction or an
+ * exponent, over the whole 64-bit range.  cJSON alone would not do this: it
+ * keeps numbers as doubles (exact up to 2^53) and prints large ones with an
+ * exponent, yet values above 2^53 do occur: the x86-64 [vsyscall] page at
+ * 0xffffffffff600000 is listed in smaps, and a Windows FILETIME start_time
+ * is about 1.3e17.  So, as in the snapshot JSON (snapshot_json_add_u64() in
+ * snapshot/json.h), each integer is a cJSON_Raw item whose valuestring is
+ * its decimal text: a caller reading the tree takes strtoull/strtoll of
+ * item->valuestring, not item->valuedouble.  Readers of the printed text
+ * whose numbers are doubles (JavaScript) are exact up to 2^53, which covers
+ * user-space addresses (below 2^47 on x86-64 with 4-level paging and on
+ * 64-bit Windows), byte counts and deltas; "base" of [vsyscall] and a
+ * FILETIME start_time are the exceptions.
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "diff/diff_json.h"
@@ -109,10 +120,25 @@ add_item(cJSON *obj, const char *key, cJSON *item)
 	return 0;
 }
 
+/* Integers are written exactly, as decimal text in a cJSON_Raw item, the
+ * same form as snapshot_json_add_u64() (snapshot/json.h) gives the snapshot
+ * JSON; only the member name is not copied here. */
 static int
-add_number(cJSON *obj, const char *key, double v)
+add_u64(cJSON *obj, const char *key, uint64_t v)
 {
-	return add_item(obj, key, cJSON_CreateNumber(v));
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return add_item(obj, key, cJSON_CreateRaw(buf));
+}
+
+static int
+add_i64(cJSON *obj, const char *key, int64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return add_item(obj, key, cJSON_CreateRaw(buf));
 }
 
 /* @v is copied. */
@@ -151,12 +177,11 @@ add_identity(cJSON *parent, const char *key, const struct snapshot *s)
 	/* name[] need not be NUL-terminated when full. */
 	memcpy(name, s->name, sizeof(s->name));
 	name[sizeof(s->name)] = '\0';
-	if (add_number(o, "pid", s->pid) != 0 ||
-	    add_number(o, "start_time", (double)s->start_time) != 0)
+	if (add_i64(o, "pid", s->pid) != 0 || add_u64(o, "start_time", s->start_time) != 0)
 		goto out;
-	if (s->start_time_ms != 0 && add_number(o, "start_time_ms", (double)s->start_time_ms) != 0)
+	if (s->start_time_ms != 0 && add_i64(o, "start_time_ms", s->start_time_ms) != 0)
 		goto out;
-	if (add_string(o, "name", name) != 0 || add_number(o, "time", (double)s->time_ms) != 0)
+	if (add_string(o, "name", name) != 0 || add_i64(o, "time", s->time_ms) != 0)
 		goto out;
 	if (add_item(o, "truncated", cJSON_CreateBool((s->flags & SNAPSHOT_TRUNCATED) != 0)) != 0)
 		goto out;
@@ -177,16 +202,16 @@ add_totals(cJSON *parent, const char *key, const struct diff_totals *t)
 	o = add_object(parent, key);
 	if (o == NULL)
 		return MD_ERR_NOMEM;
-	if (add_number(o, "new_bytes", (double)t->new_bytes) != 0 ||
-	    add_number(o, "freed_bytes", (double)t->freed_bytes) != 0 ||
-	    add_number(o, "committed_delta", (double)t->committed_delta) != 0 ||
-	    add_number(o, "resident_delta", (double)t->resident_delta) != 0 ||
-	    add_number(o, "private_delta", (double)t->private_delta) != 0 ||
-	    add_number(o, "swap_delta", (double)t->swap_delta) != 0)
+	if (add_u64(o, "new_bytes", t->new_bytes) != 0 ||
+	    add_u64(o, "freed_bytes", t->freed_bytes) != 0 ||
+	    add_i64(o, "committed_delta", t->committed_delta) != 0 ||
+	    add_i64(o, "resident_delta", t->resident_delta) != 0 ||
+	    add_i64(o, "private_delta", t->private_delta) != 0 ||
+	    add_i64(o, "swap_delta", t->swap_delta) != 0)
 		return MD_ERR_NOMEM;
 	/* Counts in a fixed order, independent of the enum's order. */
 	for (k = 0; k < (int)(sizeof(order) / sizeof(order[0])); k++) {
-		if (add_number(o, diff_kind_name(order[k]), (double)t->count[order[k]]) != 0)
+		if (add_u64(o, diff_kind_name(order[k]), t->count[order[k]]) != 0)
 			return MD_ERR_NOMEM;
 	}
 	return 0;
@@ -225,15 +250,14 @@ add_entry(cJSON *arr, const struct snapshot *before, const struct snapshot *afte
 		cJSON_Delete(o);
 		return MD_ERR_NOMEM;
 	}
-	if (add_name(o, "kind", diff_kind_name(e->kind)) != 0 ||
-	    add_number(o, "base", (double)e->base) != 0 ||
-	    add_number(o, "size", (double)e->size) != 0 ||
+	if (add_name(o, "kind", diff_kind_name(e->kind)) != 0 || add_u64(o, "base", e->base) != 0 ||
+	    add_u64(o, "size", e->size) != 0 ||
 	    add_name(o, "type", region_type_name(e->type)) != 0 ||
 	    add_name(o, "before_type", region_type_name(e->before_type)) != 0 ||
-	    add_number(o, "committed_delta", (double)e->committed_delta) != 0 ||
-	    add_number(o, "resident_delta", (double)e->resident_delta) != 0 ||
-	    add_number(o, "private_delta", (double)e->private_delta) != 0 ||
-	    add_number(o, "swap_delta", (double)e->swap_delta) != 0)
+	    add_i64(o, "committed_delta", e->committed_delta) != 0 ||
+	    add_i64(o, "resident_delta", e->resident_delta) != 0 ||
+	    add_i64(o, "private_delta", e->private_delta) != 0 ||
+	    add_i64(o, "swap_delta", e->swap_delta) != 0)
 		return MD_ERR_NOMEM;
 	if (add_region_attrs(o, a != NULL ? a : b, 0) != 0)
 		return MD_ERR_NOMEM;

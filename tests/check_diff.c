@@ -1043,11 +1043,15 @@ json_round_trip(struct json_fixture *f, unsigned flags)
 	return parsed;
 }
 
+/* Member @key of @o as a number: a parsed number, or in a tree straight
+ * from diff_to_json() a raw item holding decimal text. */
 static double
 num(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
+	if (cJSON_IsRaw(v))
+		return strtod(v->valuestring, NULL);
 	ck_assert_msg(cJSON_IsNumber(v), "member %s missing or not a number", key);
 	return v->valuedouble;
 }
@@ -1268,6 +1272,46 @@ START_TEST(test_diff_to_json__changed_before_members)
 }
 END_TEST
 
+/* Integers above 2^53 come out exact, as plain digits: the [vsyscall] page
+ * and a Windows FILETIME start stamp; negative deltas with a '-'. */
+START_TEST(test_diff_to_json__exact_integers)
+{
+	static const struct rspec regions_b[] = {
+	        {0x1000, 0x1000, REGION_PRIVATE, STATE_COMMIT, P_RW, 0x1000, 0x1000, 0, 0, NULL},
+	        {0xffffffffff600000ull, 0x1000, REGION_IMAGE, STATE_COMMIT, PROT_BIT_EXEC, 0, 0, 0,
+	         0, "[vsyscall]"},
+	};
+	static const struct rspec regions_a[] = {
+	        {0xffffffffff600000ull, 0x1000, REGION_IMAGE, STATE_COMMIT, PROT_BIT_EXEC, 0, 0, 0,
+	         0, "[vsyscall]"},
+	};
+	struct json_fixture f;
+	cJSON *tree = NULL, *e;
+	char *text;
+
+	f.b = make_snapshot(regions_b, 2);
+	f.a = make_snapshot(regions_a, 1);
+	f.b->start_time = f.a->start_time = 133000000000000001ull; /* not a double */
+	ck_assert_int_eq(diff_snapshots(f.b, f.a, &f.res), 0);
+	ck_assert_int_eq(diff_to_json(f.b, f.a, &f.res, DIFF_JSON_INCLUDE_SAME, &tree), 0);
+	/* In the tree: raw decimal text, exact. */
+	e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tree, "entries"), 1);
+	ck_assert(cJSON_IsRaw(cJSON_GetObjectItemCaseSensitive(e, "base")));
+	ck_assert(strtoull(cJSON_GetObjectItemCaseSensitive(e, "base")->valuestring, NULL, 10) ==
+	          0xffffffffff600000ull);
+	text = cJSON_PrintUnformatted(tree);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(strstr(text, "\"base\":18446744073699065856,") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "\"start_time\":133000000000000001,") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "\"committed_delta\":-4096,") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "\"base\":4096,") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "e+") == NULL, "no exponent: %s", text);
+	free(text);
+	cJSON_Delete(tree);
+	json_fixture_done(&f);
+}
+END_TEST
+
 START_TEST(test_diff_to_json__empty_diff)
 {
 	struct json_fixture f;
@@ -1389,6 +1433,7 @@ diff_suite(void)
 	tcase_add_test(tc, test_diff_to_json__members_and_values);
 	tcase_add_test(tc, test_diff_to_json__include_same);
 	tcase_add_test(tc, test_diff_to_json__changed_before_members);
+	tcase_add_test(tc, test_diff_to_json__exact_integers);
 	tcase_add_test(tc, test_diff_to_json__empty_diff);
 	tcase_add_test(tc, test_diff_to_json__mismatched_result);
 	tcase_add_test(tc, test_diff_to_json__out_of_memory);
