@@ -13,7 +13,8 @@
  *   arena N     the same from a second thread that stays alive (glibc
  *               arena: 64 MiB-aligned heap)                        ok HEAPBASE FIRST
  *   threads K   K threads blocked forever in pause(), each with
- *               64 KiB of its stack touched                        ok TID...
+ *               64 KiB of its stack touched; the reply comes once
+ *               all sleep there                                    ok TID...
  *   mapped N    a file of N bytes in $GROWER_DIR (or a mkdtemp dir),
  *               mapped MAP_PRIVATE read-only, every page read      ok ADDR LEN PATH
  *   shm N       MAP_SHARED|MAP_ANONYMOUS rw, every page written    ok ADDR LEN
@@ -44,6 +45,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A heap chunk: malloc(248) takes exactly 256 bytes of heap on 64-bit glibc
@@ -365,6 +367,36 @@ blocked_main(void *arg)
 	return NULL;
 }
 
+/* Wait (up to about 5 s) until thread @tid sleeps, i.e. is parked in
+ * pause(): a thread still running has no stack pointer in
+ * /proc/PID/task/TID/syscall ("running"), and the tests want one. */
+static void
+wait_parked(pid_t tid)
+{
+	char path[64], buf[512];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	for (i = 0; i < 5000; i++) {
+		struct timespec ts = {0, 1000000};
+		const char *p;
+		ssize_t n;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return;
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (p != NULL && p[1] == ' ' && p[2] == 'S')
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void
 do_threads(uint64_t k)
 {
@@ -400,6 +432,8 @@ do_threads(uint64_t k)
 		tids[i] = thread_last_tid;
 		pthread_mutex_unlock(&thread_lock);
 	}
+	for (i = 0; i < k; i++)
+		wait_parked(tids[i]);
 	fputs("ok", stdout);
 	for (i = 0; i < k; i++)
 		printf(" %d", (int)tids[i]);
