@@ -317,6 +317,12 @@ parse_key(struct smaps_parser *p, const char *line, size_t len)
 		return parse_fail(p, "\"Key: value\" line before any header line");
 	v = &p->vmas[p->n_vmas - 1];
 	klen = (size_t)(colon - line);
+	/* Keys are one word ([A-Za-z0-9_]): anything else (a mangled header
+	 * line, say) is not smaps. */
+	for (s = line; s < colon; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return parse_fail(p, "line is neither a header nor a \"Key: value\" line");
 	if (KEY_IS(line, klen, "VmFlags")) {
 		v->vmflags = parse_vmflags(colon + 1, end);
 		v->seen |= SEEN_VMFLAGS;

@@ -273,10 +273,13 @@ snapshot_totals(const struct snapshot *s, struct snapshot_totals *t)
 		struct region_totals *pt = &t->by_type[REGION_PAGE_TABLE];
 		struct region_totals *cell = &t->cell[REGION_PAGE_TABLE][STATE_COMMIT];
 
+		/* Page tables are committed, resident, private kernel memory
+		 * of the process: they count in the commit state and the
+		 * grand total like any committed row. */
 		pt->committed = pt->resident = pt->private_resident = s->page_table_bytes;
 		*cell = *pt;
-		t->by_state[STATE_COMMIT].committed += s->page_table_bytes;
-		t->all.committed += s->page_table_bytes;
+		region_totals_add(&t->by_state[STATE_COMMIT], pt);
+		region_totals_add(&t->all, pt);
 	}
 }
 

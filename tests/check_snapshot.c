@@ -480,14 +480,14 @@ START_TEST(test_snapshot_totals__known_snapshot)
 	memset(&t, 0xa5, sizeof(t)); /* cleared by the call */
 	snapshot_totals(s, &t);
 
-	/* all: regions plus the page tables' committed bytes */
+	/* all: regions plus the page tables (committed, resident, private) */
 	x = &t.all;
 	ck_assert_uint_eq(x->size, KNOWN_SIZE);
 	ck_assert_uint_eq(x->committed, 0x21000 + 0x1000 + 0x21000 + 8192);
 	ck_assert_uint_eq(x->reserved, 0x3ff000);
 	ck_assert_uint_eq(x->resident,
-	                  0x1000 + 0x2000 + 0x10000 + 0x1000 + 0x5000 + 0x80000 + 0x4000);
-	ck_assert_uint_eq(x->private_resident, 0x10000 + 0x1000 + 0x5000);
+	                  0x1000 + 0x2000 + 0x10000 + 0x1000 + 0x5000 + 0x80000 + 0x4000 + 8192);
+	ck_assert_uint_eq(x->private_resident, 0x10000 + 0x1000 + 0x5000 + 8192);
 	ck_assert_uint_eq(x->shared_resident, 0x1000 + 0x2000 + 0x80000 + 0x4000);
 	ck_assert_uint_eq(x->pss, 0x800 + 0x1000 + 0x10000 + 0x1000 + 0x5000 + 0x40000 + 0x4000);
 	ck_assert_uint_eq(x->swap, 0x4000);
@@ -564,6 +564,22 @@ START_TEST(test_snapshot_totals__known_snapshot)
 	x = &t.by_state[STATE_COMMIT];
 	ck_assert_uint_eq(x->size, KNOWN_SIZE - 0x3ff000);
 	ck_assert_uint_eq(x->committed, 0x21000 + 0x1000 + 0x21000 + 8192);
+	/* page tables count as committed, resident, private: the per-type
+	 * rows add up to the state and grand totals */
+	{
+		uint64_t res = 0, priv = 0;
+		int ty;
+
+		for (ty = 0; ty < REGION_TYPE_COUNT; ty++) {
+			res += t.by_type[ty].resident;
+			priv += t.by_type[ty].private_resident;
+		}
+		ck_assert_uint_eq(t.all.resident, res);
+		ck_assert_uint_eq(t.all.private_resident, priv);
+		ck_assert_uint_eq(t.by_state[STATE_COMMIT].resident +
+		                          t.by_state[STATE_RESERVE].resident,
+		                  res);
+	}
 	ck_assert_uint_eq(x->regions, 8);
 	ck_assert_uint_eq(x->blocks, 7);
 	ck_assert_uint_eq(x->reserved, 0);
@@ -898,7 +914,7 @@ START_TEST(test_snapshot_totals_to_json__known_snapshot)
 	ck_assert_uint_eq(json_u64(o, "blocks"), 7);
 	ck_assert_uint_eq(json_u64(o, "regions"), 9);
 	ck_assert_uint_eq(json_u64(o, "swap"), 0x4000);
-	ck_assert_uint_eq(json_u64(o, "private_resident"), 0x16000);
+	ck_assert_uint_eq(json_u64(o, "private_resident"), 0x16000 + 8192);
 	ck_assert_uint_eq(json_u64(j, "free"), KNOWN_FREE);
 	ck_assert_uint_eq(json_u64(j, "private_committed"), 0x43000);
 	ck_assert_uint_eq(json_u64(j, "private_touched"), 0x1a000);

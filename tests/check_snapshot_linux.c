@@ -481,27 +481,39 @@ parse_fixture(const char *rel, size_t *error_line, size_t *n_vmas, char *longest
 
 START_TEST(test_smaps_parse_buffer__malformed_fixtures)
 {
+	/* Expected values from tests/fixtures/malformed/README.md. */
+	static const struct {
+		const char *file;
+		int rc;
+		size_t line; /* error line when rc != 0 */
+		size_t n;    /* VMAs when rc == 0 */
+		size_t plen; /* longest path, when nonzero */
+	} cases[] = {
+	        {"malformed/truncated_record.smaps", MD_ERR_PARSE, 55, 0, 0},
+	        {"malformed/no_header.smaps", MD_ERR_PARSE, 1, 0, 0},
+	        {"malformed/bad_header.smaps", MD_ERR_PARSE, 26, 0, 0},
+	        {"malformed/reversed_header.smaps", MD_ERR_PARSE, 26, 0, 0},
+	        {"malformed/empty_vmflags.smaps", 0, 0, 3, 0},
+	        {"malformed/unknown_keys.smaps", 0, 0, 3, 0},
+	        {"malformed/long_path.smaps", 0, 0, 3, 5000},
+	        {"malformed/spaces_deleted.smaps", 0, 0, 5, 0},
+	};
 	char path[8192];
-	size_t line, n;
+	size_t i, line, n;
+	int rc;
 
-	ck_assert_int_eq(parse_fixture("malformed/truncated_record.smaps", &line, &n, NULL, 0),
-	                 MD_ERR_PARSE);
-	ck_assert_uint_gt(line, 1);
-	ck_assert_int_eq(parse_fixture("malformed/no_header.smaps", &line, &n, NULL, 0),
-	                 MD_ERR_PARSE);
-	ck_assert_uint_eq(line, 1);
-	ck_assert_int_eq(parse_fixture("malformed/bad_header.smaps", &line, &n, NULL, 0),
-	                 MD_ERR_PARSE);
-	ck_assert_int_eq(parse_fixture("malformed/empty_vmflags.smaps", &line, &n, NULL, 0), 0);
-	ck_assert_uint_ge(n, 2);
-	ck_assert_int_eq(parse_fixture("malformed/unknown_keys.smaps", &line, &n, NULL, 0), 0);
-	ck_assert_uint_ge(n, 2);
-	ck_assert_int_eq(parse_fixture("malformed/long_path.smaps", &line, &n, path, sizeof(path)),
-	                 0);
-	ck_assert_uint_ge(strlen(path), 5000);
-	ck_assert_int_eq(
-	        parse_fixture("malformed/spaces_deleted.smaps", &line, &n, path, sizeof(path)), 0);
-	ck_assert_uint_ge(n, 2);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rc = parse_fixture(cases[i].file, &line, &n, path, sizeof(path));
+		ck_assert_msg(rc == cases[i].rc, "%s: rc %d", cases[i].file, rc);
+		if (rc != 0)
+			ck_assert_msg(line == cases[i].line, "%s: error line %zu, expected %zu",
+			              cases[i].file, line, cases[i].line);
+		else
+			ck_assert_msg(n == cases[i].n, "%s: %zu VMAs, expected %zu", cases[i].file,
+			              n, cases[i].n);
+		if (cases[i].plen)
+			ck_assert_uint_eq(strlen(path), cases[i].plen);
+	}
 }
 END_TEST
 
