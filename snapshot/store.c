@@ -1,1 +1,1883 @@
-/* placeholder */
+/*
+ * store.c - SQLite storage of snapshots (see store.h and ARCHITECTURE.md,
+ * "Storage").  One database file in WAL mode; the schema version lives in
+ * PRAGMA user_version and is brought up to date by the stepwise migrations
+ * below, all pending steps in one transaction.  A snapshot is written as the
+ * delta against the previous snapshot of the same process instance: region
+ * *versions* are opened when a region appears or one of its stable attributes
+ * changes and closed when it goes away, the volatile counters get a row only
+ * when they moved, and per type x state totals get a small row of their own.
+ * The writer keeps, per instance, the open versions with their last counters
+ * in memory (loaded from the database when missing) so that a put is one
+ * merge-join plus the rows that changed; the cache is replaced only after the
+ * transaction commits and dropped on any error.
+ *
+ * Schema, version 1 (application_id 'mdlt'):
+ *
+ *   targets(id, name UNIQUE)
+ *   instances(id, target_id -> targets, pid, start_time, start_time_ms, name,
+ *             cmdline, last_snapshot_id, UNIQUE(target_id, pid, start_time))
+ *       last_snapshot_id: the newest snapshot of the instance, the base of
+ *       the next delta.
+ *   snapshots(id AUTOINCREMENT, instance_id -> instances, time_ms, n_regions,
+ *             flags, page_table_bytes, collect_ns, free_bytes,
+ *             name, cmdline, start_time_ms)
+ *       the last three are NULL unless they differ from the instance row
+ *       (a process may rename itself); index (instance_id, time_ms).
+ *       Ids only grow, so "version valid at S" compares ids.
+ *   strings(id, text UNIQUE)          interned region details
+ *   versions(id, instance_id -> instances, base, size, alloc_offset, type,
+ *            state, protection, committed, detail_id, first_snapshot,
+ *            last_snapshot)
+ *       alloc_offset = base - allocation_base (0 on Linux: no bytes);
+ *       detail_id NULL for "" ; last_snapshot NULL while the version is open,
+ *       else the last snapshot it belongs to.  Valid at S: first_snapshot <=
+ *       S <= coalesce(last_snapshot, S).  Index (instance_id, last_snapshot)
+ *       serves both "open versions of an instance" and "valid at S".
+ *   counters(version_id -> versions, snapshot_id, resident, private_resident,
+ *            shared_gap, pss, swap, locked)  WITHOUT ROWID,
+ *            PRIMARY KEY (version_id, snapshot_id)
+ *       a row on the version's first snapshot and whenever a counter moved;
+ *       the counters at S are the row with the greatest snapshot_id <= S
+ *       (one index seek).  shared_gap = resident - private_resident -
+ *       shared_resident, which is 0 (no bytes) when the OS splits resident
+ *       into private and shared.
+ *   totals(snapshot_id -> snapshots, type, state, size, committed, resident,
+ *          private_resident, shared_resident, pss, swap, locked, regions,
+ *          block_gap, type_block_gap, all_block_gap, largest)  WITHOUT ROWID,
+ *          PRIMARY KEY (snapshot_id, type, state)
+ *       one row per non-empty type x state cell of the regions (the page
+ *       table is snapshots.page_table_bytes).  reserved is not stored: it is
+ *       size in the RESERVE cells, 0 elsewhere.  Block counts (see
+ *       snapshot_totals()) are stored as gaps, 0 when every region is its own
+ *       allocation (Linux): blocks = regions - block_gap counts the cell's
+ *       blocks; type_block_gap and all_block_gap take away the regions that
+ *       start a block in the cell but not in their type, resp. in the whole
+ *       process, so by_type and all block counts are sums over cells.
+ *
+ * Byte quantities (sizes, counters, totals) are stored as KiB when they are
+ * a multiple of 1 KiB (always, on Linux and Windows), else as -(bytes + 1);
+ * values above INT64_MAX that are not KiB multiples are stored as 8-byte
+ * big-endian blobs.  Other unsigned 64-bit values are stored as their two's
+ * complement bit pattern.  Foreign keys are declared where the child column is
+ * indexed (deleting a parent never scans a table); snapshot ids inside
+ * versions and counters are plain integers for the same reason.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "snapshot/store.h"
+
+#define STORE_APPLICATION_ID  0x6d646c74 /* "mdlt" */
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_MAX_CACHES      64
+#define TARGET_NAME_MAX       256 /* struct store_target_info.name, NUL included */
+
+/* Migration steps: migrations[k] takes the schema from version k to k + 1.
+ * Append only; never edit a step that has shipped. */
+static const char *const migrations[] = {
+        /* 0 -> 1: the first schema. */
+        "CREATE TABLE targets (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  name TEXT NOT NULL UNIQUE\n"
+        ");\n"
+        "CREATE TABLE instances (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  target_id INTEGER NOT NULL REFERENCES targets(id),\n"
+        "  pid INTEGER NOT NULL,\n"
+        "  start_time INTEGER NOT NULL,\n"
+        "  start_time_ms INTEGER NOT NULL,\n"
+        "  name TEXT NOT NULL,\n"
+        "  cmdline TEXT NOT NULL,\n"
+        "  last_snapshot_id INTEGER,\n"
+        "  UNIQUE (target_id, pid, start_time)\n"
+        ");\n"
+        "CREATE TABLE snapshots (\n"
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "  instance_id INTEGER NOT NULL REFERENCES instances(id),\n"
+        "  time_ms INTEGER NOT NULL,\n"
+        "  n_regions INTEGER NOT NULL,\n"
+        "  flags INTEGER NOT NULL,\n"
+        "  page_table_bytes INTEGER NOT NULL,\n"
+        "  collect_ns INTEGER NOT NULL,\n"
+        "  free_bytes INTEGER NOT NULL,\n"
+        "  name TEXT,\n"
+        "  cmdline TEXT,\n"
+        "  start_time_ms INTEGER\n"
+        ");\n"
+        "CREATE INDEX snapshots_by_instance_time ON snapshots (instance_id, time_ms);\n"
+        "CREATE TABLE strings (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  text TEXT NOT NULL UNIQUE\n"
+        ");\n"
+        "CREATE TABLE versions (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  instance_id INTEGER NOT NULL REFERENCES instances(id),\n"
+        "  base INTEGER NOT NULL,\n"
+        "  size INTEGER NOT NULL,\n"
+        "  alloc_offset INTEGER NOT NULL,\n"
+        "  type INTEGER NOT NULL,\n"
+        "  state INTEGER NOT NULL,\n"
+        "  protection INTEGER NOT NULL,\n"
+        "  committed INTEGER NOT NULL,\n"
+        "  detail_id INTEGER,\n"
+        "  first_snapshot INTEGER NOT NULL,\n"
+        "  last_snapshot INTEGER\n"
+        ");\n"
+        "CREATE INDEX versions_by_instance_last ON versions (instance_id, last_snapshot);\n"
+        "CREATE TABLE counters (\n"
+        "  version_id INTEGER NOT NULL REFERENCES versions(id),\n"
+        "  snapshot_id INTEGER NOT NULL,\n"
+        "  resident INTEGER NOT NULL,\n"
+        "  private_resident INTEGER NOT NULL,\n"
+        "  shared_gap INTEGER NOT NULL,\n"
+        "  pss INTEGER NOT NULL,\n"
+        "  swap INTEGER NOT NULL,\n"
+        "  locked INTEGER NOT NULL,\n"
+        "  PRIMARY KEY (version_id, snapshot_id)\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE TABLE totals (\n"
+        "  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),\n"
+        "  type INTEGER NOT NULL,\n"
+        "  state INTEGER NOT NULL,\n"
+        "  size INTEGER NOT NULL,\n"
+        "  committed INTEGER NOT NULL,\n"
+        "  resident INTEGER NOT NULL,\n"
+        "  private_resident INTEGER NOT NULL,\n"
+        "  shared_resident INTEGER NOT NULL,\n"
+        "  pss INTEGER NOT NULL,\n"
+        "  swap INTEGER NOT NULL,\n"
+        "  locked INTEGER NOT NULL,\n"
+        "  regions INTEGER NOT NULL,\n"
+        "  block_gap INTEGER NOT NULL,\n"
+        "  type_block_gap INTEGER NOT NULL,\n"
+        "  all_block_gap INTEGER NOT NULL,\n"
+        "  largest INTEGER NOT NULL,\n"
+        "  PRIMARY KEY (snapshot_id, type, state)\n"
+        ") WITHOUT ROWID;\n"
+        "PRAGMA application_id = 1835297908;\n",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum stmt_id {
+	STMT_BEGIN = 0,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_TARGET_FIND,
+	STMT_TARGET_INSERT,
+	STMT_TARGET_LIST,
+	STMT_INSTANCE_FIND,
+	STMT_INSTANCE_INSERT,
+	STMT_INSTANCE_SET_LAST,
+	STMT_SNAPSHOT_INSERT,
+	STMT_STRING_FIND,
+	STMT_STRING_INSERT,
+	STMT_VERSION_INSERT,
+	STMT_VERSION_CLOSE,
+	STMT_COUNTERS_INSERT,
+	STMT_TOTALS_INSERT,
+	STMT_SNAPSHOT_GET,
+	STMT_VERSIONS_AT,
+	STMT_TOTALS_GET,
+	STMT_SNAPSHOT_LIST,
+	STMT_COUNT
+};
+
+static const char *const stmt_sql[STMT_COUNT] = {
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_TARGET_FIND] = "SELECT id FROM targets WHERE name = ?1",
+        [STMT_TARGET_INSERT] = "INSERT INTO targets (name) VALUES (?1)",
+        [STMT_TARGET_LIST] = "SELECT id, name FROM targets ORDER BY id",
+        [STMT_INSTANCE_FIND] = "SELECT id, last_snapshot_id, start_time_ms, name, cmdline"
+                               " FROM instances WHERE target_id = ?1 AND pid = ?2"
+                               " AND start_time = ?3",
+        [STMT_INSTANCE_INSERT] = "INSERT INTO instances (target_id, pid, start_time,"
+                                 " start_time_ms, name, cmdline)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [STMT_INSTANCE_SET_LAST] = "UPDATE instances SET last_snapshot_id = ?2 WHERE id = ?1",
+        [STMT_SNAPSHOT_INSERT] = "INSERT INTO snapshots (instance_id, time_ms, n_regions, flags,"
+                                 " page_table_bytes, collect_ns, free_bytes, name, cmdline,"
+                                 " start_time_ms)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        [STMT_STRING_FIND] = "SELECT id FROM strings WHERE text = ?1",
+        [STMT_STRING_INSERT] = "INSERT INTO strings (text) VALUES (?1)",
+        [STMT_VERSION_INSERT] = "INSERT INTO versions (instance_id, base, size, alloc_offset,"
+                                " type, state, protection, committed, detail_id,"
+                                " first_snapshot)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        [STMT_VERSION_CLOSE] = "UPDATE versions SET last_snapshot = ?2 WHERE id = ?1",
+        [STMT_COUNTERS_INSERT] = "INSERT INTO counters (version_id, snapshot_id, resident,"
+                                 " private_resident, shared_gap, pss, swap, locked)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [STMT_TOTALS_INSERT] = "INSERT INTO totals (snapshot_id, type, state, size, committed,"
+                               " resident, private_resident, shared_resident, pss, swap,"
+                               " locked, regions, block_gap, type_block_gap, all_block_gap,"
+                               " largest)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                               " ?13, ?14, ?15, ?16)",
+        [STMT_SNAPSHOT_GET] = "SELECT s.instance_id, i.target_id, s.time_ms, s.n_regions,"
+                              " s.flags, s.page_table_bytes, s.collect_ns, s.free_bytes,"
+                              " i.pid, i.start_time,"
+                              " coalesce(s.start_time_ms, i.start_time_ms),"
+                              " coalesce(s.name, i.name), coalesce(s.cmdline, i.cmdline)"
+                              " FROM snapshots AS s JOIN instances AS i ON i.id = s.instance_id"
+                              " WHERE s.id = ?1",
+        /* Versions of instance ?1 valid at snapshot ?2 with their counters
+         * at ?2.  Two index ranges (open, closed at or after ?2) rather than
+         * an OR the planner cannot use. */
+        [STMT_VERSIONS_AT] = "SELECT v.id, v.base, v.size, v.alloc_offset, v.type, v.state,"
+                             " v.protection, v.committed, d.text, c.resident,"
+                             " c.private_resident, c.shared_gap, c.pss, c.swap, c.locked"
+                             " FROM (SELECT * FROM versions WHERE instance_id = ?1"
+                             "   AND last_snapshot IS NULL AND first_snapshot <= ?2"
+                             "  UNION ALL"
+                             "  SELECT * FROM versions WHERE instance_id = ?1"
+                             "   AND last_snapshot >= ?2 AND first_snapshot <= ?2) AS v"
+                             " LEFT JOIN strings AS d ON d.id = v.detail_id"
+                             " JOIN counters AS c ON c.version_id = v.id"
+                             "  AND c.snapshot_id = (SELECT k.snapshot_id FROM counters AS k"
+                             "   WHERE k.version_id = v.id AND k.snapshot_id <= ?2"
+                             "   ORDER BY k.snapshot_id DESC LIMIT 1)",
+        [STMT_TOTALS_GET] = "SELECT type, state, size, committed, resident, private_resident,"
+                            " shared_resident, pss, swap, locked, regions, block_gap,"
+                            " type_block_gap, all_block_gap, largest"
+                            " FROM totals WHERE snapshot_id = ?1",
+        [STMT_SNAPSHOT_LIST] = "SELECT s.id, i.target_id, s.instance_id, s.time_ms, i.pid,"
+                               " i.start_time, s.n_regions, s.flags, s.collect_ns"
+                               " FROM instances AS i JOIN snapshots AS s"
+                               " ON s.instance_id = i.id"
+                               " WHERE i.target_id = ?1 AND s.time_ms BETWEEN ?2 AND ?3"
+                               " ORDER BY s.time_ms, s.id",
+};
+
+/* One open version as the writer remembers it: the region as of the
+ * instance's last snapshot, counters included. */
+struct cached_version {
+	int64_t id;
+	struct region r; /* r.detail is @detail or "" */
+	char *detail;    /* owned copy; NULL for "" */
+	int matched;     /* during a put: carried over into the next state */
+	int fresh;       /* during a put: @detail allocated by this put */
+};
+
+struct instance_cache {
+	int64_t instance_id; /* 0: slot unused */
+	int64_t target_id;
+	int64_t last_snapshot_id; /* the snapshot @v describes */
+	struct cached_version *v; /* sorted by base */
+	size_t n;
+	uint64_t last_used;
+};
+
+struct store {
+	sqlite3 *db;
+	unsigned flags;
+	sqlite3_stmt *stmt[STMT_COUNT];
+	struct instance_cache caches[STORE_MAX_CACHES];
+	uint64_t tick;
+	char errmsg[512];
+};
+
+/* The message of the last failed store_open() of this thread: there is no
+ * handle to hang it on. */
+static _Thread_local char open_errmsg[512];
+
+/* Rows of the instance a snapshot belongs to. */
+struct instance_row {
+	int64_t id;
+	int64_t last_snapshot_id; /* 0: no snapshot yet */
+	int same_name, same_cmdline, same_start_ms;
+};
+
+/* Totals of one type x state cell as stored. */
+struct cell_row {
+	struct region_totals t;
+	uint64_t type_blocks; /* regions of the cell starting a block within their type */
+	uint64_t all_blocks;  /* regions of the cell starting a block in the process */
+};
+
+/* ---- errors ---------------------------------------------------------- */
+
+static int
+status_from_sqlite(sqlite3 *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return MD_ERR_DB; /* a result where an error was expected */
+	case SQLITE_NOMEM:
+		return MD_ERR_NOMEM;
+	case SQLITE_FULL:
+		return MD_ERR_FULL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return MD_ERR_BUSY;
+	case SQLITE_IOERR:
+		return MD_ERR_IO;
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+	case SQLITE_AUTH:
+		return MD_ERR_PERM;
+	case SQLITE_CANTOPEN:
+		if (db != NULL &&
+		    (sqlite3_system_errno(db) == EACCES || sqlite3_system_errno(db) == EPERM))
+			return MD_ERR_PERM;
+		return MD_ERR_IO;
+	default:
+		return MD_ERR_DB;
+	}
+}
+
+/* Record SQLite's message for @rc while doing @what; returns the status.
+ * A message longer than the buffer is cut, which is harmless. */
+static int
+store_fail(struct store *st, int rc, const char *what)
+{
+	const char *msg = st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+
+	if ((rc & 0xff) == SQLITE_ROW || rc == SQLITE_DONE)
+		msg = "unexpected result";
+	(void)snprintf(st->errmsg, sizeof(st->errmsg), "%s: %s", what, msg);
+	return status_from_sqlite(st->db, rc);
+}
+
+/* Record a message of our own; returns @status. */
+static int store_error(struct store *st, int status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int
+store_error(struct store *st, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+/* ---- statements and values ------------------------------------------- */
+
+/* The prepared statement @id of @st, prepared on first use and kept. */
+static int
+stmt_get(struct store *st, enum stmt_id id, sqlite3_stmt **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (st->stmt[id] == NULL) {
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		                        &st->stmt[id], NULL);
+		if (rc != SQLITE_OK) {
+			st->stmt[id] = NULL;
+			return store_fail(st, rc, "prepare");
+		}
+	}
+	*out = st->stmt[id];
+	return 0;
+}
+
+/* Make @s ready for its next use.  sqlite3_reset() repeats the error of the
+ * last step, which the caller has already handled; clear_bindings cannot
+ * fail. */
+static void
+stmt_release(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+}
+
+/* Step @s expecting no result row, then release it. */
+static int
+stmt_exec(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+	int status = 0;
+
+	if (rc != SQLITE_DONE)
+		status = store_fail(st, rc, what);
+	stmt_release(s);
+	return status;
+}
+
+/* Encode a byte quantity (see the top of the file).  Returns the integer to
+ * store, or sets *blob (8 bytes, big-endian) and returns 0 for values that
+ * fit no integer form. */
+static int64_t
+bytes_encode(uint64_t v, unsigned char blob[8], int *use_blob)
+{
+	int i;
+
+	*use_blob = 0;
+	if ((v & 1023u) == 0)
+		return (int64_t)(v >> 10);
+	if (v <= (uint64_t)INT64_MAX)
+		return -(int64_t)v - 1;
+	for (i = 0; i < 8; i++)
+		blob[i] = (unsigned char)(v >> (56 - 8 * i));
+	*use_blob = 1;
+	return 0;
+}
+
+static uint64_t
+column_bytes(sqlite3_stmt *s, int col)
+{
+	const unsigned char *blob;
+	uint64_t v = 0;
+	int64_t x;
+	int i;
+
+	if (sqlite3_column_type(s, col) == SQLITE_BLOB) {
+		blob = sqlite3_column_blob(s, col);
+		if (blob == NULL || sqlite3_column_bytes(s, col) != 8)
+			return 0;
+		for (i = 0; i < 8; i++)
+			v = (v << 8) | blob[i];
+		return v;
+	}
+	x = sqlite3_column_int64(s, col);
+	if (x >= 0)
+		return (uint64_t)x << 10;
+	return (uint64_t)(-(x + 1));
+}
+
+static uint64_t
+column_u64(sqlite3_stmt *s, int col)
+{
+	return (uint64_t)sqlite3_column_int64(s, col);
+}
+
+/* Sticky binders: each does nothing once *rc holds an error, so a run of
+ * binds is checked once. */
+static void
+bind_i64(sqlite3_stmt *s, int idx, int64_t v, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_int64(s, idx, v);
+}
+
+static void
+bind_u64(sqlite3_stmt *s, int idx, uint64_t v, int *rc)
+{
+	bind_i64(s, idx, (int64_t)v, rc);
+}
+
+static void
+bind_bytes(sqlite3_stmt *s, int idx, uint64_t v, int *rc)
+{
+	unsigned char blob[8];
+	int use_blob;
+	int64_t x = bytes_encode(v, blob, &use_blob);
+
+	if (*rc != SQLITE_OK)
+		return;
+	if (use_blob)
+		*rc = sqlite3_bind_blob(s, idx, blob, 8, SQLITE_TRANSIENT);
+	else
+		*rc = sqlite3_bind_int64(s, idx, x);
+}
+
+static void
+bind_null(sqlite3_stmt *s, int idx, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_null(s, idx);
+}
+
+/* @text stays valid until the statement is released. */
+static void
+bind_text(sqlite3_stmt *s, int idx, const char *text, size_t len, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_text64(s, idx, text, len, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+static int
+bind_check(struct store *st, int rc)
+{
+	if (rc == SQLITE_OK)
+		return 0;
+	return store_fail(st, rc, "bind");
+}
+
+static const char *
+column_text(sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	return t != NULL ? (const char *)t : "";
+}
+
+/* ---- opening, schema and migrations ---------------------------------- */
+
+/* Run fixed SQL (pragmas, migration steps): no parameters, no rows. */
+static int
+exec_sql(struct store *st, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_fail(st, rc, what);
+	return 0;
+}
+
+/* Run a fixed query returning one row with one column: its integer value, or
+ * its text into @text (when not NULL). */
+static int
+query_one(struct store *st, const char *sql, int64_t *value, char *text, size_t text_size)
+{
+	sqlite3_stmt *s = NULL;
+	int status = 0;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		status = store_fail(st, rc, sql);
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		status = store_fail(st, rc, sql);
+		goto out;
+	}
+	if (value != NULL)
+		*value = sqlite3_column_int64(s, 0);
+	if (text != NULL)
+		(void)snprintf(text, text_size, "%s", column_text(s, 0));
+out:
+	/* finalize repeats the step's error, handled above */
+	(void)sqlite3_finalize(s);
+	return status;
+}
+
+/* Check the application id and that @version is one this code knows. */
+static int
+schema_check(struct store *st, int64_t version, int64_t app_id)
+{
+	if (app_id != 0 && app_id != STORE_APPLICATION_ID)
+		return store_error(st, MD_ERR_DB,
+		                   "not a memdelta database (application_id %" PRId64 ")", app_id);
+	if (version > SCHEMA_VERSION)
+		return store_error(st, MD_ERR_DB,
+		                   "database schema version %" PRId64
+		                   " is newer than this memdelta knows (%d): upgrade memdelta",
+		                   version, SCHEMA_VERSION);
+	if (version < 0)
+		return store_error(st, MD_ERR_DB, "bad database schema version %" PRId64, version);
+	return 0;
+}
+
+static int
+schema_read(struct store *st, int64_t *version, int64_t *app_id)
+{
+	int status = query_one(st, "PRAGMA user_version", version, NULL, 0);
+
+	if (status == 0)
+		status = query_one(st, "PRAGMA application_id", app_id, NULL, 0);
+	return status;
+}
+
+/* Apply the pending migration steps in one transaction. */
+static int
+migrate(struct store *st)
+{
+	int64_t version = 0, app_id = 0;
+	char sql[64];
+	int status;
+	int n;
+
+	status = exec_sql(st, "BEGIN IMMEDIATE", "begin migration");
+	if (status != 0)
+		return status;
+	/* Read again under the write lock: another writer may have migrated. */
+	status = schema_read(st, &version, &app_id);
+	if (status == 0)
+		status = schema_check(st, version, app_id);
+	if (status == 0 && version == 0) {
+		int64_t n_objects = 0;
+
+		/* Version 0 with tables: someone else's database. */
+		status = query_one(st, "SELECT count(*) FROM sqlite_schema", &n_objects, NULL, 0);
+		if (status == 0 && n_objects != 0)
+			status = store_error(
+			        st, MD_ERR_DB,
+			        "not a memdelta database (tables but no schema version)");
+	}
+	for (; status == 0 && version < SCHEMA_VERSION; version++) {
+		status = exec_sql(st, migrations[version], "migration");
+		if (status != 0)
+			break;
+		n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", (int)version + 1);
+		if (n < 0 || (size_t)n >= sizeof(sql))
+			status = store_error(st, MD_ERR_DB, "migration: pragma too long");
+		else
+			status = exec_sql(st, sql, "migration");
+	}
+	if (status == 0)
+		status = exec_sql(st, "COMMIT", "commit migration");
+	if (status != 0 && !sqlite3_get_autocommit(st->db)) {
+		/* The migration's error is the one to report. */
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return status;
+}
+
+static int
+open_readwrite(struct store *st)
+{
+	int64_t version = 0, app_id = 0;
+	char mode[16];
+	int status;
+
+	/* Fail on a newer schema before changing anything. */
+	status = schema_read(st, &version, &app_id);
+	if (status == 0)
+		status = schema_check(st, version, app_id);
+	if (status != 0)
+		return status;
+	if (sqlite3_db_readonly(st->db, "main") == 1)
+		return store_error(st, MD_ERR_PERM, "the database file is not writable");
+	status = query_one(st, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode));
+	if (status != 0)
+		return status;
+	if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)
+		return store_error(st, MD_ERR_DB, "cannot switch the database to WAL mode (%s)",
+		                   mode);
+	/* NORMAL is durable enough in WAL mode: a power cut may lose the
+	 * last snapshots, never consistency. */
+	status = exec_sql(st, "PRAGMA synchronous = NORMAL", "synchronous");
+	if (status == 0)
+		status = exec_sql(st, "PRAGMA foreign_keys = ON", "foreign_keys");
+	if (status == 0)
+		status = migrate(st);
+	return status;
+}
+
+static int
+open_readonly(struct store *st)
+{
+	int64_t version = 0, app_id = 0;
+	int status;
+
+	status = schema_read(st, &version, &app_id);
+	if (status == 0)
+		status = schema_check(st, version, app_id);
+	if (status != 0)
+		return status;
+	if (version == 0)
+		return store_error(st, MD_ERR_DB,
+		                   "not a memdelta database (schema not initialised): open it "
+		                   "read-write once");
+	if (version < SCHEMA_VERSION)
+		return store_error(st, MD_ERR_DB,
+		                   "database schema version %" PRId64
+		                   " is older than %d: open it read-write once to migrate it",
+		                   version, SCHEMA_VERSION);
+	return 0;
+}
+
+int
+store_open(const char *path, unsigned flags, struct store **out)
+{
+	struct store *st = NULL;
+	int oflags, rc, status = 0;
+
+	*out = NULL;
+	open_errmsg[0] = '\0';
+	if (path == NULL || path[0] == '\0' || (flags & ~(unsigned)STORE_READONLY) != 0) {
+		(void)snprintf(open_errmsg, sizeof(open_errmsg), "invalid path or flags");
+		return MD_ERR_INVAL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		(void)snprintf(open_errmsg, sizeof(open_errmsg), "out of memory");
+		return MD_ERR_NOMEM;
+	}
+	st->flags = flags;
+	oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY
+	                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		status = store_fail(st, rc, path);
+		goto out;
+	}
+	rc = sqlite3_extended_result_codes(st->db, 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK) {
+		status = store_fail(st, rc, "configure");
+		goto out;
+	}
+	if (flags & STORE_READONLY)
+		status = open_readonly(st);
+	else
+		status = open_readwrite(st);
+out:
+	if (status != 0) {
+		(void)snprintf(open_errmsg, sizeof(open_errmsg), "%s", st->errmsg);
+		store_close(st);
+		return status;
+	}
+	*out = st;
+	return 0;
+}
+
+/* ---- the writer's cache ---------------------------------------------- */
+
+static void
+cache_clear(struct instance_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->v[i].detail);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+static struct instance_cache *
+cache_find(struct store *st, int64_t instance_id)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_MAX_CACHES; i++) {
+		if (st->caches[i].instance_id == instance_id)
+			return &st->caches[i];
+	}
+	return NULL;
+}
+
+static void
+cache_drop(struct store *st, int64_t instance_id)
+{
+	struct instance_cache *c = cache_find(st, instance_id);
+
+	if (c != NULL)
+		cache_clear(c);
+}
+
+/* A free slot for a new cache: other instances of @target_id are dropped
+ * (a target's old instance has exited), then the least recently used one. */
+static struct instance_cache *
+cache_slot(struct store *st, int64_t target_id)
+{
+	struct instance_cache *lru = &st->caches[0];
+	size_t i;
+
+	for (i = 0; i < STORE_MAX_CACHES; i++) {
+		if (st->caches[i].instance_id != 0 && st->caches[i].target_id == target_id)
+			cache_clear(&st->caches[i]);
+	}
+	for (i = 0; i < STORE_MAX_CACHES; i++) {
+		if (st->caches[i].instance_id == 0)
+			return &st->caches[i];
+		if (st->caches[i].last_used < lru->last_used)
+			lru = &st->caches[i];
+	}
+	cache_clear(lru);
+	return lru;
+}
+
+static int
+cached_cmp(const void *a, const void *b)
+{
+	const struct cached_version *x = a, *y = b;
+
+	return (x->r.base > y->r.base) - (x->r.base < y->r.base);
+}
+
+/* Decode one row of STMT_VERSIONS_AT into @r (detail points into the row). */
+static void
+version_row(sqlite3_stmt *s, int64_t *id, struct region *r)
+{
+	memset(r, 0, sizeof(*r));
+	*id = sqlite3_column_int64(s, 0);
+	r->base = column_u64(s, 1);
+	r->size = column_bytes(s, 2);
+	r->allocation_base = r->base - column_u64(s, 3);
+	r->type = (enum region_type)sqlite3_column_int(s, 4);
+	r->state = (enum region_state)sqlite3_column_int(s, 5);
+	r->protection = (unsigned)sqlite3_column_int64(s, 6);
+	r->committed = column_bytes(s, 7);
+	r->detail = column_text(s, 8);
+	r->resident = column_bytes(s, 9);
+	r->private_resident = column_bytes(s, 10);
+	r->shared_resident = r->resident - r->private_resident - column_bytes(s, 11);
+	r->pss = column_bytes(s, 12);
+	r->swap = column_bytes(s, 13);
+	r->locked = column_bytes(s, 14);
+}
+
+/* Load the open versions of instance @inst (valid at its last snapshot)
+ * into @c. */
+static int
+cache_load(struct store *st, int64_t target_id, const struct instance_row *inst,
+           struct instance_cache *c)
+{
+	struct cached_version *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s = NULL;
+	int status, rc = SQLITE_OK;
+
+	status = stmt_get(st, STMT_VERSIONS_AT, &s);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(s, 1, inst->id, &rc);
+	bind_i64(s, 2, inst->last_snapshot_id, &rc);
+	status = bind_check(st, rc);
+	while (status == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct cached_version *cv;
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct cached_version *nv;
+
+			nv = ncap <= SIZE_MAX / sizeof(*nv) ? realloc(v, ncap * sizeof(*nv)) : NULL;
+			if (nv == NULL) {
+				status = store_error(st, MD_ERR_NOMEM, "out of memory");
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		cv = &v[n];
+		memset(cv, 0, sizeof(*cv));
+		version_row(s, &cv->id, &cv->r);
+		if (cv->r.detail[0] != '\0') {
+			cv->detail = strdup(cv->r.detail);
+			if (cv->detail == NULL) {
+				status = store_error(st, MD_ERR_NOMEM, "out of memory");
+				break;
+			}
+		}
+		cv->r.detail = cv->detail != NULL ? cv->detail : "";
+		n++;
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "load open versions");
+	stmt_release(s);
+	if (status != 0) {
+		while (n > 0)
+			free(v[--n].detail);
+		free(v);
+		return status;
+	}
+	qsort(v, n, sizeof(*v), cached_cmp);
+	c->instance_id = inst->id;
+	c->target_id = target_id;
+	c->last_snapshot_id = inst->last_snapshot_id;
+	c->v = v;
+	c->n = n;
+	return 0;
+}
+
+/* The cache of instance @inst, loaded from the database unless the one in
+ * memory describes the instance's last snapshot. */
+static int
+cache_get(struct store *st, int64_t target_id, const struct instance_row *inst,
+          struct instance_cache **out)
+{
+	struct instance_cache *c = cache_find(st, inst->id);
+	int status;
+
+	*out = NULL;
+	if (c != NULL && c->last_snapshot_id != inst->last_snapshot_id) {
+		/* Someone else wrote this instance: start again from disk. */
+		cache_clear(c);
+		c = NULL;
+	}
+	if (c == NULL) {
+		c = cache_slot(st, target_id);
+		if (inst->last_snapshot_id != 0) {
+			status = cache_load(st, target_id, inst, c);
+			if (status != 0)
+				return status;
+		} else {
+			c->instance_id = inst->id;
+			c->target_id = target_id;
+		}
+	}
+	c->last_used = ++st->tick;
+	*out = c;
+	return 0;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+/* Regions must be valid and sorted: strictly increasing bases, no overlap,
+ * no wrap past the top of the address space, no PAGE_TABLE region (the page
+ * table is a process-level number, snapshot.page_table_bytes: see
+ * totals_add_page_table()). */
+static int
+snapshot_check(struct store *st, const struct snapshot *s)
+{
+	size_t i;
+
+	if (s->n_regions > 0 && s->regions == NULL)
+		return store_error(st, MD_ERR_INVAL, "regions missing");
+	if (s->n_regions > (uint64_t)INT64_MAX)
+		return store_error(st, MD_ERR_INVAL, "too many regions");
+	for (i = 0; i < s->n_regions; i++) {
+		const struct region *r = &s->regions[i];
+
+		if ((unsigned)r->type >= REGION_TYPE_COUNT || (unsigned)r->state >= STATE_COUNT)
+			return store_error(st, MD_ERR_INVAL,
+			                   "region %" PRIu64 ": bad type or state", (uint64_t)i);
+		if (r->type == REGION_PAGE_TABLE)
+			return store_error(st, MD_ERR_INVAL,
+			                   "region %" PRIu64 ": the page table is not a region "
+			                   "(snapshot.page_table_bytes)",
+			                   (uint64_t)i);
+		if (r->size > 0 && r->size - 1 > UINT64_MAX - r->base)
+			return store_error(st, MD_ERR_INVAL, "region %" PRIu64 ": wraps around",
+			                   (uint64_t)i);
+		if (i > 0) {
+			const struct region *p = &s->regions[i - 1];
+
+			if (r->base <= p->base || r->base - p->base < p->size)
+				return store_error(st, MD_ERR_INVAL,
+				                   "region %" PRIu64 ": unsorted or overlapping",
+				                   (uint64_t)i);
+		}
+	}
+	return 0;
+}
+
+/* The per-cell rows of @s: cell sums without the page table (stored apart)
+ * and where each region starts a block at type and process level. */
+static void
+cells_compute(const struct snapshot *s, struct cell_row cells[REGION_TYPE_COUNT][STATE_COUNT],
+              uint64_t *free_bytes)
+{
+	struct snapshot_totals t;
+	struct snapshot regions_only = *s;
+	size_t i;
+	int ty, sx;
+
+	/* A shallow copy without the page table: snapshot_totals() folds it
+	 * into the PAGE_TABLE cell, which is stored apart. */
+	regions_only.page_table_bytes = 0;
+	snapshot_totals(&regions_only, &t);
+	*free_bytes = t.free;
+	memset(cells, 0, sizeof(struct cell_row) * REGION_TYPE_COUNT * STATE_COUNT);
+	for (ty = 0; ty < REGION_TYPE_COUNT; ty++)
+		for (sx = 0; sx < STATE_COUNT; sx++)
+			cells[ty][sx].t = t.cell[ty][sx];
+	for (i = 0; i < s->n_regions; i++) {
+		const struct region *r = &s->regions[i];
+		const struct region *p = i > 0 ? &s->regions[i - 1] : NULL;
+		int new_block = p == NULL || p->allocation_base != r->allocation_base;
+		int new_block_in_type = new_block || p->type != r->type;
+
+		cells[r->type][r->state].type_blocks += new_block_in_type ? 1 : 0;
+		cells[r->type][r->state].all_blocks += new_block ? 1 : 0;
+	}
+}
+
+static int
+put_totals(struct store *st, int64_t sid, struct cell_row cells[REGION_TYPE_COUNT][STATE_COUNT])
+{
+	sqlite3_stmt *s = NULL;
+	int ty, sx, status = 0;
+
+	for (ty = 0; status == 0 && ty < REGION_TYPE_COUNT; ty++) {
+		for (sx = 0; status == 0 && sx < STATE_COUNT; sx++) {
+			const struct cell_row *c = &cells[ty][sx];
+			int rc = SQLITE_OK;
+
+			if (c->t.regions == 0)
+				continue;
+			status = stmt_get(st, STMT_TOTALS_INSERT, &s);
+			if (status != 0)
+				break;
+			rc = SQLITE_OK;
+			bind_i64(s, 1, sid, &rc);
+			bind_i64(s, 2, ty, &rc);
+			bind_i64(s, 3, sx, &rc);
+			bind_bytes(s, 4, c->t.size, &rc);
+			bind_bytes(s, 5, c->t.committed, &rc);
+			bind_bytes(s, 6, c->t.resident, &rc);
+			bind_bytes(s, 7, c->t.private_resident, &rc);
+			bind_bytes(s, 8, c->t.shared_resident, &rc);
+			bind_bytes(s, 9, c->t.pss, &rc);
+			bind_bytes(s, 10, c->t.swap, &rc);
+			bind_bytes(s, 11, c->t.locked, &rc);
+			bind_u64(s, 12, c->t.regions, &rc);
+			bind_u64(s, 13, c->t.regions - c->t.blocks, &rc);
+			bind_u64(s, 14, c->t.blocks - c->type_blocks, &rc);
+			bind_u64(s, 15, c->type_blocks - c->all_blocks, &rc);
+			bind_bytes(s, 16, c->t.largest, &rc);
+			status = bind_check(st, rc);
+			if (status == 0)
+				status = stmt_exec(st, s, "insert totals");
+			else
+				stmt_release(s);
+		}
+	}
+	return status;
+}
+
+/* Find instance (target, pid, start_time) of @s, or create it. */
+static int
+instance_resolve(struct store *st, int64_t target_id, const struct snapshot *s,
+                 struct instance_row *inst)
+{
+	sqlite3_stmt *q = NULL;
+	size_t name_len = strnlen(s->name, sizeof(s->name));
+	const char *cmdline = s->cmdline != NULL ? s->cmdline : "";
+	int status, rc = SQLITE_OK;
+
+	memset(inst, 0, sizeof(*inst));
+	status = stmt_get(st, STMT_INSTANCE_FIND, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, target_id, &rc);
+	bind_i64(q, 2, s->pid, &rc);
+	bind_u64(q, 3, s->start_time, &rc);
+	status = bind_check(st, rc);
+	if (status == 0) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			const char *name = column_text(q, 3);
+
+			inst->id = sqlite3_column_int64(q, 0);
+			inst->last_snapshot_id = sqlite3_column_int64(q, 1);
+			inst->same_start_ms = sqlite3_column_int64(q, 2) == s->start_time_ms;
+			inst->same_name =
+			        strlen(name) == name_len && memcmp(name, s->name, name_len) == 0;
+			inst->same_cmdline = strcmp(column_text(q, 4), cmdline) == 0;
+		} else if (rc != SQLITE_DONE) {
+			status = store_fail(st, rc, "find instance");
+		}
+	}
+	stmt_release(q);
+	if (status != 0 || inst->id != 0)
+		return status;
+
+	status = stmt_get(st, STMT_INSTANCE_INSERT, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, target_id, &rc);
+	bind_i64(q, 2, s->pid, &rc);
+	bind_u64(q, 3, s->start_time, &rc);
+	bind_i64(q, 4, s->start_time_ms, &rc);
+	bind_text(q, 5, s->name, name_len, &rc);
+	bind_text(q, 6, cmdline, strlen(cmdline), &rc);
+	status = bind_check(st, rc);
+	if (status == 0) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			status = store_error(st, MD_ERR_NOTFOUND, "no target %" PRId64, target_id);
+		else if (rc != SQLITE_DONE)
+			status = store_fail(st, rc, "insert instance");
+	}
+	stmt_release(q);
+	if (status != 0)
+		return status;
+	inst->id = sqlite3_last_insert_rowid(st->db);
+	inst->same_name = inst->same_cmdline = inst->same_start_ms = 1;
+	return 0;
+}
+
+static int
+put_snapshot_row(struct store *st, const struct instance_row *inst, const struct snapshot *s,
+                 uint64_t free_bytes, int64_t *sid)
+{
+	sqlite3_stmt *q = NULL;
+	const char *cmdline = s->cmdline != NULL ? s->cmdline : "";
+	int status, rc = SQLITE_OK;
+
+	status = stmt_get(st, STMT_SNAPSHOT_INSERT, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, inst->id, &rc);
+	bind_i64(q, 2, s->time_ms, &rc);
+	bind_u64(q, 3, s->n_regions, &rc);
+	bind_i64(q, 4, s->flags, &rc);
+	bind_bytes(q, 5, s->page_table_bytes, &rc);
+	bind_u64(q, 6, s->collect_ns, &rc);
+	bind_bytes(q, 7, free_bytes, &rc);
+	if (inst->same_name)
+		bind_null(q, 8, &rc);
+	else
+		bind_text(q, 8, s->name, strnlen(s->name, sizeof(s->name)), &rc);
+	if (inst->same_cmdline)
+		bind_null(q, 9, &rc);
+	else
+		bind_text(q, 9, cmdline, strlen(cmdline), &rc);
+	if (inst->same_start_ms)
+		bind_null(q, 10, &rc);
+	else
+		bind_i64(q, 10, s->start_time_ms, &rc);
+	status = bind_check(st, rc);
+	if (status == 0)
+		status = stmt_exec(st, q, "insert snapshot");
+	else
+		stmt_release(q);
+	if (status == 0)
+		*sid = sqlite3_last_insert_rowid(st->db);
+	return status;
+}
+
+/* The id of string @text, inserted when new. */
+static int
+string_intern(struct store *st, const char *text, int64_t *id)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	*id = 0;
+	status = stmt_get(st, STMT_STRING_FIND, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_text(q, 1, text, strlen(text), &rc);
+	status = bind_check(st, rc);
+	if (status == 0) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW)
+			*id = sqlite3_column_int64(q, 0);
+		else if (rc != SQLITE_DONE)
+			status = store_fail(st, rc, "find string");
+	}
+	stmt_release(q);
+	if (status != 0 || *id != 0)
+		return status;
+	status = stmt_get(st, STMT_STRING_INSERT, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_text(q, 1, text, strlen(text), &rc);
+	status = bind_check(st, rc);
+	if (status == 0)
+		status = stmt_exec(st, q, "insert string");
+	else
+		stmt_release(q);
+	if (status == 0)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return status;
+}
+
+static int
+put_counters(struct store *st, int64_t version_id, int64_t sid, const struct region *r)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	status = stmt_get(st, STMT_COUNTERS_INSERT, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, version_id, &rc);
+	bind_i64(q, 2, sid, &rc);
+	bind_bytes(q, 3, r->resident, &rc);
+	bind_bytes(q, 4, r->private_resident, &rc);
+	bind_bytes(q, 5, r->resident - r->private_resident - r->shared_resident, &rc);
+	bind_bytes(q, 6, r->pss, &rc);
+	bind_bytes(q, 7, r->swap, &rc);
+	bind_bytes(q, 8, r->locked, &rc);
+	status = bind_check(st, rc);
+	if (status == 0)
+		status = stmt_exec(st, q, "insert counters");
+	else
+		stmt_release(q);
+	return status;
+}
+
+static int
+put_version(struct store *st, int64_t instance_id, int64_t sid, const struct region *r,
+            int64_t *version_id)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t detail_id = 0;
+	int status, rc = SQLITE_OK;
+
+	if (r->detail[0] != '\0') {
+		status = string_intern(st, r->detail, &detail_id);
+		if (status != 0)
+			return status;
+	}
+	status = stmt_get(st, STMT_VERSION_INSERT, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, instance_id, &rc);
+	bind_u64(q, 2, r->base, &rc);
+	bind_bytes(q, 3, r->size, &rc);
+	bind_u64(q, 4, r->base - r->allocation_base, &rc);
+	bind_i64(q, 5, r->type, &rc);
+	bind_i64(q, 6, r->state, &rc);
+	bind_i64(q, 7, r->protection, &rc);
+	bind_bytes(q, 8, r->committed, &rc);
+	if (detail_id != 0)
+		bind_i64(q, 9, detail_id, &rc);
+	else
+		bind_null(q, 9, &rc);
+	bind_i64(q, 10, sid, &rc);
+	status = bind_check(st, rc);
+	if (status == 0)
+		status = stmt_exec(st, q, "insert version");
+	else
+		stmt_release(q);
+	if (status != 0)
+		return status;
+	*version_id = sqlite3_last_insert_rowid(st->db);
+	return put_counters(st, *version_id, sid, r);
+}
+
+static int
+close_version(struct store *st, int64_t version_id, int64_t last_snapshot_id)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	status = stmt_get(st, STMT_VERSION_CLOSE, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, version_id, &rc);
+	bind_i64(q, 2, last_snapshot_id, &rc);
+	status = bind_check(st, rc);
+	if (status == 0)
+		status = stmt_exec(st, q, "close version");
+	else
+		stmt_release(q);
+	return status;
+}
+
+static int
+same_stable(const struct region *a, const struct region *b)
+{
+	return a->base == b->base && a->size == b->size &&
+	       a->allocation_base == b->allocation_base && a->type == b->type &&
+	       a->state == b->state && a->protection == b->protection &&
+	       a->committed == b->committed && strcmp(a->detail, b->detail) == 0;
+}
+
+static int
+same_counters(const struct region *a, const struct region *b)
+{
+	return a->resident == b->resident && a->private_resident == b->private_resident &&
+	       a->shared_resident == b->shared_resident && a->pss == b->pss && a->swap == b->swap &&
+	       a->locked == b->locked;
+}
+
+/* Merge-join the cached open versions of the instance with the regions of
+ * @s (both sorted by base): keep, close or open versions and write the
+ * counters that moved.  Fills @next (n_regions entries) with the state to
+ * cache once committed. */
+static int
+put_regions(struct store *st, struct instance_cache *c, int64_t sid, const struct snapshot *s,
+            struct cached_version *next)
+{
+	size_t i = 0, j;
+	int status = 0;
+
+	for (j = 0; status == 0 && j < s->n_regions; j++) {
+		const struct region *r = &s->regions[j];
+		struct cached_version *nv = &next[j];
+		struct cached_version *old = NULL;
+
+		while (status == 0 && i < c->n && c->v[i].r.base < r->base)
+			status = close_version(st, c->v[i++].id, c->last_snapshot_id);
+		if (status != 0)
+			break;
+		if (i < c->n && c->v[i].r.base == r->base) {
+			old = &c->v[i++];
+			if (!same_stable(&old->r, r)) {
+				status = close_version(st, old->id, c->last_snapshot_id);
+				old = NULL;
+			}
+		}
+		if (status != 0)
+			break;
+		nv->r = *r;
+		if (old != NULL) {
+			old->matched = 1;
+			nv->id = old->id;
+			nv->detail = old->detail;
+			if (!same_counters(&old->r, r))
+				status = put_counters(st, old->id, sid, r);
+		} else {
+			if (r->detail[0] != '\0') {
+				nv->detail = strdup(r->detail);
+				if (nv->detail == NULL) {
+					status = store_error(st, MD_ERR_NOMEM, "out of memory");
+					break;
+				}
+				nv->fresh = 1;
+			}
+			status = put_version(st, c->instance_id, sid, r, &nv->id);
+		}
+		nv->r.detail = nv->detail != NULL ? nv->detail : "";
+	}
+	while (status == 0 && i < c->n)
+		status = close_version(st, c->v[i++].id, c->last_snapshot_id);
+	return status;
+}
+
+static int
+set_instance_last(struct store *st, int64_t instance_id, int64_t sid)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	status = stmt_get(st, STMT_INSTANCE_SET_LAST, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, instance_id, &rc);
+	bind_i64(q, 2, sid, &rc);
+	status = bind_check(st, rc);
+	if (status == 0)
+		status = stmt_exec(st, q, "update instance");
+	else
+		stmt_release(q);
+	return status;
+}
+
+static int
+txn_run(struct store *st, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *q = NULL;
+	int status = stmt_get(st, id, &q);
+
+	if (status == 0)
+		status = stmt_exec(st, q, what);
+	return status;
+}
+
+/* Roll back after an error whose message is already in st->errmsg. */
+static void
+txn_abort(struct store *st)
+{
+	char saved[sizeof(st->errmsg)];
+
+	if (sqlite3_get_autocommit(st->db))
+		return; /* SQLite already rolled back */
+	memcpy(saved, st->errmsg, sizeof(saved));
+	if (txn_run(st, STMT_ROLLBACK, "rollback") != 0) {
+		char rb[sizeof(st->errmsg)];
+
+		memcpy(rb, st->errmsg, sizeof(rb));
+		(void)snprintf(st->errmsg, sizeof(st->errmsg), "%.300s (and %.180s)", saved, rb);
+	} else {
+		memcpy(st->errmsg, saved, sizeof(saved));
+	}
+}
+
+int
+store_put_snapshot(struct store *st, int64_t target_id, const struct snapshot *s,
+                   int64_t *snapshot_id)
+{
+	struct cell_row cells[REGION_TYPE_COUNT][STATE_COUNT];
+	struct cached_version *next = NULL;
+	struct instance_cache *c = NULL;
+	struct instance_row inst;
+	uint64_t free_bytes = 0;
+	int64_t sid = 0;
+	int status, in_txn = 0;
+	size_t i;
+
+	if (snapshot_id != NULL)
+		*snapshot_id = 0;
+	memset(&inst, 0, sizeof(inst));
+	if (st == NULL || s == NULL)
+		return MD_ERR_INVAL;
+	if (st->flags & STORE_READONLY)
+		return store_error(st, MD_ERR_INVAL, "the store is open read-only");
+	status = snapshot_check(st, s);
+	if (status != 0)
+		return status;
+	next = calloc(s->n_regions > 0 ? s->n_regions : 1, sizeof(*next));
+	if (next == NULL)
+		return store_error(st, MD_ERR_NOMEM, "out of memory");
+	cells_compute(s, cells, &free_bytes);
+
+	status = txn_run(st, STMT_BEGIN, "begin");
+	if (status != 0)
+		goto out;
+	in_txn = 1;
+	status = instance_resolve(st, target_id, s, &inst);
+	if (status == 0)
+		status = cache_get(st, target_id, &inst, &c);
+	if (status == 0)
+		status = put_snapshot_row(st, &inst, s, free_bytes, &sid);
+	if (status == 0)
+		status = put_regions(st, c, sid, s, next);
+	if (status == 0)
+		status = put_totals(st, sid, cells);
+	if (status == 0)
+		status = set_instance_last(st, inst.id, sid);
+	if (status == 0)
+		status = txn_run(st, STMT_COMMIT, "commit");
+	if (status != 0)
+		goto out;
+	in_txn = 0;
+
+	/* Committed: the next state becomes the cache. */
+	for (i = 0; i < c->n; i++) {
+		if (!c->v[i].matched)
+			free(c->v[i].detail);
+	}
+	free(c->v);
+	for (i = 0; i < s->n_regions; i++)
+		next[i].fresh = 0;
+	c->v = next;
+	c->n = s->n_regions;
+	c->last_snapshot_id = sid;
+	next = NULL;
+	if (snapshot_id != NULL)
+		*snapshot_id = sid;
+out:
+	if (status != 0) {
+		if (in_txn)
+			txn_abort(st);
+		if (next != NULL) {
+			for (i = 0; i < s->n_regions; i++) {
+				if (next[i].fresh)
+					free(next[i].detail);
+			}
+		}
+		/* The cache may hold marks of this put: read it again next time. */
+		if (inst.id != 0)
+			cache_drop(st, inst.id);
+	}
+	free(next);
+	return status;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+int
+store_get_snapshot(struct store *st, int64_t snapshot_id, struct snapshot **out)
+{
+	struct snapshot *snap = NULL;
+	sqlite3_stmt *q = NULL;
+	int64_t instance_id = 0;
+	uint64_t n_regions = 0;
+	int status, rc = SQLITE_OK;
+
+	*out = NULL;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	status = snapshot_new(&snap);
+	if (status != 0)
+		return store_error(st, status, "out of memory");
+
+	status = stmt_get(st, STMT_SNAPSHOT_GET, &q);
+	if (status != 0)
+		goto out;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, snapshot_id, &rc);
+	status = bind_check(st, rc);
+	if (status == 0) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			const char *name = column_text(q, 11);
+			size_t len = strlen(name);
+
+			instance_id = sqlite3_column_int64(q, 0);
+			snap->time_ms = sqlite3_column_int64(q, 2);
+			n_regions = column_u64(q, 3);
+			snap->flags = (unsigned)sqlite3_column_int64(q, 4);
+			snap->page_table_bytes = column_bytes(q, 5);
+			snap->collect_ns = column_u64(q, 6);
+			snap->pid = sqlite3_column_int(q, 8);
+			snap->start_time = column_u64(q, 9);
+			snap->start_time_ms = sqlite3_column_int64(q, 10);
+			if (len >= sizeof(snap->name))
+				len = sizeof(snap->name) - 1;
+			memcpy(snap->name, name, len);
+			snap->name[len] = '\0';
+			status = snapshot_set_cmdline(snap, column_text(q, 12));
+			if (status != 0)
+				status = store_error(st, status, "out of memory");
+		} else if (rc == SQLITE_DONE) {
+			status = store_error(st, MD_ERR_NOTFOUND, "no snapshot %" PRId64,
+			                     snapshot_id);
+		} else {
+			status = store_fail(st, rc, "read snapshot");
+		}
+	}
+	stmt_release(q);
+	if (status != 0)
+		goto out;
+
+	status = stmt_get(st, STMT_VERSIONS_AT, &q);
+	if (status != 0)
+		goto out;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, instance_id, &rc);
+	bind_i64(q, 2, snapshot_id, &rc);
+	status = bind_check(st, rc);
+	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct region r;
+		int64_t vid;
+
+		version_row(q, &vid, &r);
+		status = snapshot_add_region(snap, &r);
+		if (status != 0)
+			status = store_error(st, status, "out of memory");
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "read regions");
+	stmt_release(q);
+	if (status != 0)
+		goto out;
+	if (snap->n_regions != n_regions) {
+		status = store_error(st, MD_ERR_DB,
+		                     "snapshot %" PRId64 ": %" PRIu64 " regions found, %" PRIu64
+		                     " stored",
+		                     snapshot_id, (uint64_t)snap->n_regions, n_regions);
+		goto out;
+	}
+	/* Signed storage may have put addresses above 2^63 first. */
+	if (snap->n_regions > 1 && snapshot_sort(snap) != 0)
+		status = store_error(st, MD_ERR_DB, "snapshot %" PRId64 ": overlapping regions",
+		                     snapshot_id);
+out:
+	if (status != 0) {
+		snapshot_free(snap);
+		return status;
+	}
+	*out = snap;
+	return 0;
+}
+
+/* Add the page table to @t exactly as snapshot_totals() counts it.  With no
+ * PAGE_TABLE regions (store_put_snapshot() rejects them) its share is the
+ * totals of a snapshot holding nothing but the page table, so ask
+ * snapshot_totals() rather than repeat its rule here. */
+static void
+totals_add_page_table(struct snapshot_totals *t, uint64_t page_table_bytes)
+{
+	struct snapshot_totals pt;
+	struct snapshot only;
+	int ty, sx;
+
+	memset(&only, 0, sizeof(only));
+	only.cmdline = "";
+	only.page_table_bytes = page_table_bytes;
+	snapshot_totals(&only, &pt);
+	for (ty = 0; ty < REGION_TYPE_COUNT; ty++) {
+		for (sx = 0; sx < STATE_COUNT; sx++)
+			region_totals_add(&t->cell[ty][sx], &pt.cell[ty][sx]);
+		region_totals_add(&t->by_type[ty], &pt.by_type[ty]);
+	}
+	for (sx = 0; sx < STATE_COUNT; sx++)
+		region_totals_add(&t->by_state[sx], &pt.by_state[sx]);
+	region_totals_add(&t->all, &pt.all);
+	t->free += pt.free;
+	t->private_committed += pt.private_committed;
+	t->private_touched += pt.private_touched;
+}
+
+int
+store_get_totals(struct store *st, int64_t snapshot_id, struct snapshot_totals *out)
+{
+	struct cell_row cells[REGION_TYPE_COUNT][STATE_COUNT];
+	struct snapshot_totals t;
+	sqlite3_stmt *q = NULL;
+	uint64_t page_table_bytes = 0;
+	int status, rc = SQLITE_OK;
+	int ty, sx;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	memset(&t, 0, sizeof(t));
+	memset(cells, 0, sizeof(cells));
+
+	status = stmt_get(st, STMT_SNAPSHOT_GET, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, snapshot_id, &rc);
+	status = bind_check(st, rc);
+	if (status == 0) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			page_table_bytes = column_bytes(q, 5);
+			t.free = column_bytes(q, 7);
+		} else if (rc == SQLITE_DONE) {
+			status = store_error(st, MD_ERR_NOTFOUND, "no snapshot %" PRId64,
+			                     snapshot_id);
+		} else {
+			status = store_fail(st, rc, "read snapshot");
+		}
+	}
+	stmt_release(q);
+	if (status != 0)
+		return status;
+
+	status = stmt_get(st, STMT_TOTALS_GET, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, snapshot_id, &rc);
+	status = bind_check(st, rc);
+	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t type = sqlite3_column_int64(q, 0), state = sqlite3_column_int64(q, 1);
+		struct cell_row *c;
+
+		if (type < 0 || type >= REGION_TYPE_COUNT || state < 0 || state >= STATE_COUNT) {
+			status = store_error(st, MD_ERR_DB, "totals: bad cell %" PRId64 "/%" PRId64,
+			                     type, state);
+			break;
+		}
+		c = &cells[type][state];
+		c->t.size = column_bytes(q, 2);
+		c->t.committed = column_bytes(q, 3);
+		c->t.reserved = state == STATE_RESERVE ? c->t.size : 0;
+		c->t.resident = column_bytes(q, 4);
+		c->t.private_resident = column_bytes(q, 5);
+		c->t.shared_resident = column_bytes(q, 6);
+		c->t.pss = column_bytes(q, 7);
+		c->t.swap = column_bytes(q, 8);
+		c->t.locked = column_bytes(q, 9);
+		c->t.regions = column_u64(q, 10);
+		c->t.blocks = c->t.regions - column_u64(q, 11);
+		c->type_blocks = c->t.blocks - column_u64(q, 12);
+		c->all_blocks = c->type_blocks - column_u64(q, 13);
+		c->t.largest = column_bytes(q, 14);
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "read totals");
+	stmt_release(q);
+	if (status != 0)
+		return status;
+
+	/* Put the cells together the way snapshot_totals() does. */
+	for (ty = 0; ty < REGION_TYPE_COUNT; ty++) {
+		for (sx = 0; sx < STATE_COUNT; sx++) {
+			const struct cell_row *c = &cells[ty][sx];
+			struct region_totals part = c->t;
+
+			t.cell[ty][sx] = c->t;
+			region_totals_add(&t.by_state[sx], &c->t);
+			part.blocks = c->type_blocks;
+			region_totals_add(&t.by_type[ty], &part);
+			part.blocks = c->all_blocks;
+			region_totals_add(&t.all, &part);
+			if (ty == REGION_PRIVATE || ty == REGION_HEAP || ty == REGION_STACK) {
+				t.private_committed += c->t.committed;
+				t.private_touched += c->t.private_resident + c->t.swap;
+			}
+		}
+	}
+	if (page_table_bytes > 0)
+		totals_add_page_table(&t, page_table_bytes);
+	*out = t;
+	return 0;
+}
+
+int
+store_list_snapshots(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
+                     struct store_snapshot_info **out, size_t *n)
+{
+	struct store_snapshot_info *v = NULL;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	status = stmt_get(st, STMT_SNAPSHOT_LIST, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_i64(q, 1, target_id, &rc);
+	bind_i64(q, 2, from_ms, &rc);
+	bind_i64(q, 3, to_ms, &rc);
+	status = bind_check(st, rc);
+	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_snapshot_info *e;
+
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct store_snapshot_info *nv;
+
+			nv = ncap <= SIZE_MAX / sizeof(*nv) ? realloc(v, ncap * sizeof(*nv)) : NULL;
+			if (nv == NULL) {
+				status = store_error(st, MD_ERR_NOMEM, "out of memory");
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		e = &v[count++];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(q, 0);
+		e->target_id = sqlite3_column_int64(q, 1);
+		e->instance_id = sqlite3_column_int64(q, 2);
+		e->time_ms = sqlite3_column_int64(q, 3);
+		e->pid = sqlite3_column_int(q, 4);
+		e->start_time = column_u64(q, 5);
+		e->n_regions = column_u64(q, 6);
+		e->flags = (unsigned)sqlite3_column_int64(q, 7);
+		e->collect_ns = column_u64(q, 8);
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "list snapshots");
+	stmt_release(q);
+	if (status != 0) {
+		free(v);
+		return status;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+/* ---- targets ---------------------------------------------------------- */
+
+int
+store_target_ensure(struct store *st, const char *name, int64_t *target_id)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t id = 0;
+	size_t len;
+	int status, rc = SQLITE_OK;
+
+	*target_id = 0;
+	if (st == NULL || name == NULL)
+		return MD_ERR_INVAL;
+	len = strlen(name);
+	if (len == 0 || len >= TARGET_NAME_MAX)
+		return store_error(st, MD_ERR_INVAL, "target name empty or longer than %d bytes",
+		                   TARGET_NAME_MAX - 1);
+	status = stmt_get(st, STMT_TARGET_FIND, &q);
+	if (status != 0)
+		return status;
+	rc = SQLITE_OK;
+	bind_text(q, 1, name, len, &rc);
+	status = bind_check(st, rc);
+	if (status == 0) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW)
+			id = sqlite3_column_int64(q, 0);
+		else if (rc != SQLITE_DONE)
+			status = store_fail(st, rc, "find target");
+	}
+	stmt_release(q);
+	if (status != 0)
+		return status;
+	if (id == 0) {
+		if (st->flags & STORE_READONLY)
+			return store_error(st, MD_ERR_NOTFOUND, "no target called %s", name);
+		status = stmt_get(st, STMT_TARGET_INSERT, &q);
+		if (status != 0)
+			return status;
+		rc = SQLITE_OK;
+		bind_text(q, 1, name, len, &rc);
+		status = bind_check(st, rc);
+		if (status == 0)
+			status = stmt_exec(st, q, "insert target");
+		else
+			stmt_release(q);
+		if (status != 0)
+			return status;
+		id = sqlite3_last_insert_rowid(st->db);
+	}
+	*target_id = id;
+	return 0;
+}
+
+int
+store_list_targets(struct store *st, struct store_target_info **out, size_t *n)
+{
+	struct store_target_info *v = NULL;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	status = stmt_get(st, STMT_TARGET_LIST, &q);
+	if (status != 0)
+		return status;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_target_info *e;
+
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_target_info *nv;
+
+			nv = ncap <= SIZE_MAX / sizeof(*nv) ? realloc(v, ncap * sizeof(*nv)) : NULL;
+			if (nv == NULL) {
+				status = store_error(st, MD_ERR_NOMEM, "out of memory");
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		e = &v[count++];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(q, 0);
+		/* Names are checked shorter than the field when stored. */
+		(void)snprintf(e->name, sizeof(e->name), "%s", column_text(q, 1));
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "list targets");
+	stmt_release(q);
+	if (status != 0) {
+		free(v);
+		return status;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+/* ---- the rest --------------------------------------------------------- */
+
+const char *
+store_errmsg(struct store *st)
+{
+	if (st == NULL)
+		return open_errmsg[0] != '\0' ? open_errmsg : "no error";
+	return st->errmsg[0] != '\0' ? st->errmsg : "no error";
+}
+
+void
+store_close(struct store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < STMT_COUNT; i++) {
+		/* finalize repeats the last step's error, handled then */
+		(void)sqlite3_finalize(st->stmt[i]);
+	}
+	for (i = 0; i < STORE_MAX_CACHES; i++)
+		cache_clear(&st->caches[i]);
+	/* Every statement is finalized: close cannot be busy; there is nobody
+	 * left to tell about an I/O error at this point. */
+	(void)sqlite3_close_v2(st->db);
+	free(st);
+}
