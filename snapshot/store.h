@@ -35,11 +35,13 @@ enum {
 int store_open(const char *path, unsigned flags, struct store **out);
 /* Close; NULL is fine. */
 void store_close(struct store *st);
-/* The last SQLite error message of @st (static until the next call). */
+/* The last SQLite error message of @st (static until the next call).  With
+ * @st NULL: why the last store_open() of this thread failed. */
 const char *store_errmsg(struct store *st);
 
 /* Find or create the target called @name ("pid:1234", "java", ...).
- * Returns 0 and *target_id. */
+ * Returns 0 and *target_id; MD_ERR_INVAL when @name is empty or longer than
+ * 255 bytes; on a read-only store MD_ERR_NOTFOUND when there is none. */
 int store_target_ensure(struct store *st, const char *name, int64_t *target_id);
 
 struct store_target_info {
@@ -54,7 +56,12 @@ int store_list_targets(struct store *st, struct store_target_info **out, size_t 
 /* Store @s as the next snapshot of @target_id.  The instance is found or
  * created from (pid, start_time).  On success returns 0 and, when
  * @snapshot_id is not NULL, the new snapshot's id.  On any error nothing of
- * the snapshot is stored. */
+ * the snapshot is stored: MD_ERR_INVAL for a read-only store or regions that
+ * are unsorted, overlapping, of an unknown type or state, or of type
+ * REGION_PAGE_TABLE (the page table is page_table_bytes); MD_ERR_NOTFOUND for
+ * an unknown target; MD_ERR_BUSY when another writer keeps the database
+ * locked past the busy timeout (5 s); MD_ERR_FULL, MD_ERR_NOMEM, MD_ERR_IO,
+ * MD_ERR_DB. */
 int store_put_snapshot(struct store *st, int64_t target_id, const struct snapshot *s,
                        int64_t *snapshot_id);
 
