@@ -156,7 +156,7 @@ KERNEL=$(uname -r)
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 NCPU=$(nproc)
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-REV=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+REV=$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo unknown)
 if [ "$TIMER" = hyperfine ]; then TIMER_DESC="hyperfine $(hyperfine --version | cut -d' ' -f2) -N"; else
 	TIMER_DESC="bash \$EPOCHREALTIME loop"; fi
 
