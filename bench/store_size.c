@@ -417,10 +417,10 @@ main(int argc, char **argv)
 	static struct model m;
 	char dir[4096] = "", path[4096];
 	struct store *st = NULL;
-	struct snapshot *s = NULL, *back = NULL;
+	struct snapshot *s = NULL, *back = NULL, *s0 = NULL, *back0 = NULL;
 	sqlite3 *db = NULL;
-	int64_t target_id, sid = 0, empty = 0, first = 0, final = 0;
-	double t0, put_s = 0, get_s;
+	int64_t target_id, sid = 0, sid0 = 0, empty = 0, first = 0, final = 0;
+	double t0, put_s = 0, get_s, get0_s;
 	int i, rc, ret = 1;
 
 	if (argc > 2) {
@@ -466,8 +466,11 @@ main(int argc, char **argv)
 			        store_errmsg(st));
 			goto out;
 		}
-		if (i == 0 && db_size(db, &first) != 0)
-			goto out;
+		if (i == 0) {
+			sid0 = sid;
+			if (snapshot_clone(s, &s0) != 0 || db_size(db, &first) != 0)
+				goto out;
+		}
 	}
 	if (db_size(db, &final) != 0)
 		goto out;
@@ -479,6 +482,15 @@ main(int argc, char **argv)
 		        rc ? store_errmsg(st) : "differs");
 		goto out;
 	}
+	/* The oldest one walks past every version closed since. */
+	t0 = now_s();
+	rc = store_get_snapshot(st, sid0, &back0);
+	get0_s = now_s() - t0;
+	if (rc != 0 || !same_snapshot(s0, back0)) {
+		fprintf(stderr, "store_size: the first snapshot does not rebuild: %s\n",
+		        rc ? store_errmsg(st) : "differs");
+		goto out;
+	}
 	printf("regions=%zu\n", m.n);
 	printf("snapshots=%d\n", N_SNAPSHOTS);
 	printf("changes_per_snapshot=%d\n", CHANGES_PER);
@@ -486,6 +498,7 @@ main(int argc, char **argv)
 	printf("first_snapshot_bytes=%" PRId64 "\n", first - empty);
 	printf("db_bytes=%" PRId64 "\n", final);
 	printf("store_bytes_per_snapshot=%" PRId64 "\n", (final - empty) / N_SNAPSHOTS);
+	printf("store_bytes_per_snapshot_target=2048\n");
 	printf("delta_bytes_per_snapshot=%" PRId64 "\n", (final - first) / (N_SNAPSHOTS - 1));
 	printf("full_copy_ratio=%.1f\n",
 	       (double)(first - empty) / ((double)(final - first) / (N_SNAPSHOTS - 1)));
@@ -493,12 +506,15 @@ main(int argc, char **argv)
 	printf("rows.counters=%" PRId64 "\n", count_rows(db, "SELECT count(*) FROM counters"));
 	printf("rows.totals=%" PRId64 "\n", count_rows(db, "SELECT count(*) FROM totals"));
 	printf("put_us_avg=%.0f\n", put_s / N_SNAPSHOTS * 1e6);
-	printf("get_us=%.0f\n", get_s * 1e6);
+	printf("get_last_us=%.0f\n", get_s * 1e6);
+	printf("get_first_us=%.0f\n", get0_s * 1e6);
 	table_bytes(db);
 	ret = 0;
 out:
 	snapshot_free(s);
 	snapshot_free(back);
+	snapshot_free(s0);
+	snapshot_free(back0);
 	sqlite3_close(db);
 	store_close(st);
 	if (dir[0] != '\0') {

@@ -582,6 +582,22 @@ schema_check(struct store *st, int64_t version, int64_t app_id)
 	return 0;
 }
 
+/* Version 0 must be an empty database: with tables it is someone else's. */
+static int
+schema_check_empty(struct store *st, int64_t version)
+{
+	int64_t n_objects = 0;
+	int status;
+
+	if (version != 0)
+		return 0;
+	status = query_one(st, "SELECT count(*) FROM sqlite_schema", &n_objects, NULL, 0);
+	if (status == 0 && n_objects != 0)
+		status = store_error(st, MD_ERR_DB,
+		                     "not a memdelta database (tables but no schema version)");
+	return status;
+}
+
 static int
 schema_read(struct store *st, int64_t *version, int64_t *app_id)
 {
@@ -608,16 +624,8 @@ migrate(struct store *st)
 	status = schema_read(st, &version, &app_id);
 	if (status == 0)
 		status = schema_check(st, version, app_id);
-	if (status == 0 && version == 0) {
-		int64_t n_objects = 0;
-
-		/* Version 0 with tables: someone else's database. */
-		status = query_one(st, "SELECT count(*) FROM sqlite_schema", &n_objects, NULL, 0);
-		if (status == 0 && n_objects != 0)
-			status = store_error(
-			        st, MD_ERR_DB,
-			        "not a memdelta database (tables but no schema version)");
-	}
+	if (status == 0)
+		status = schema_check_empty(st, version);
 	for (; status == 0 && version < SCHEMA_VERSION; version++) {
 		status = exec_sql(st, migrations[version], "migration");
 		if (status != 0)
@@ -644,10 +652,12 @@ open_readwrite(struct store *st)
 	char mode[16];
 	int status;
 
-	/* Fail on a newer schema before changing anything. */
+	/* Fail on a newer or foreign schema before changing anything. */
 	status = schema_read(st, &version, &app_id);
 	if (status == 0)
 		status = schema_check(st, version, app_id);
+	if (status == 0)
+		status = schema_check_empty(st, version);
 	if (status != 0)
 		return status;
 	if (sqlite3_db_readonly(st->db, "main") == 1)

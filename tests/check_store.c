@@ -626,6 +626,7 @@ START_TEST(test_store_open__not_memdelta_database_fails)
 	              store_errmsg(NULL));
 	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 0);
 	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM sqlite_schema"), 1);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 0);
 	scratch_done(&sc);
 }
 END_TEST
