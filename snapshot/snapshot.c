@@ -159,6 +159,8 @@ snapshot_sort(struct snapshot *s)
 {
 	size_t i;
 
+	if (s->n_regions < 2)
+		return 0;
 	qsort(s->regions, s->n_regions, sizeof(*s->regions), region_cmp);
 	for (i = 1; i < s->n_regions; i++) {
 		const struct region *p = &s->regions[i - 1];
