@@ -277,7 +277,11 @@ done
 
 STORE_LINE=
 if [ -x "$STORE_SIZE" ]; then
-	STORE_LINE=$(cd "$WORK" && timeout 600 "$STORE_SIZE" 2>/dev/null | grep 'store_bytes_per_snapshot=' || true)
+	STORE_OUT=$(cd "$WORK" && timeout 600 "$STORE_SIZE" 2>/dev/null || true)
+	if grep -q '^store_bytes_per_snapshot=' <<<"$STORE_OUT"; then
+		STORE_LINE=$(grep -E '^(regions|snapshots|changes_per_snapshot|store_bytes_per_snapshot|store_bytes_per_snapshot_target|first_snapshot_bytes|put_us_avg)=' \
+			<<<"$STORE_OUT" | paste -sd' ')
+	fi
 fi
 
 REPORT=$WORK/report.md
