@@ -87,6 +87,8 @@ type_extras(const struct snapshot *s, struct type_extra ex[REGION_TYPE_COUNT])
 		    r->type == REGION_SHAREABLE)
 			ex[r->type].shareable_ws += r->resident;
 	}
+	/* Page tables: private committed kernel memory of the process. */
+	ex[REGION_PAGE_TABLE].private_committed = s->page_table_bytes;
 }
 
 static void
