@@ -324,7 +324,7 @@ REPORT=$WORK/report.md
 		echo
 	fi
 	if [ -n "$STORE_LINE" ]; then
-		echo "bench/store_size: \`$STORE_LINE\`"
+		echo "bench/store_size (bytes on disk per stored snapshot; see bench/store_size.c): \`$STORE_LINE\`"
 	else
 		echo "bench/store_size: not built or printed no \`store_bytes_per_snapshot=\` line."
 	fi
