@@ -21,7 +21,7 @@
 set -euo pipefail
 
 usage() {
-	sed -n '4,16s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -277,7 +277,7 @@ done
 
 STORE_LINE=
 if [ -x "$STORE_SIZE" ]; then
-	STORE_OUT=$(cd "$WORK" && timeout 600 "$STORE_SIZE" 2>/dev/null || true)
+	STORE_OUT=$(cd "$WORK" || exit 0; timeout 600 "$STORE_SIZE" 2>/dev/null || true)
 	if grep -q '^store_bytes_per_snapshot=' <<<"$STORE_OUT"; then
 		STORE_LINE=$(grep -E '^(regions|snapshots|changes_per_snapshot|store_bytes_per_snapshot|store_bytes_per_snapshot_target|first_snapshot_bytes|put_us_avg)=' \
 			<<<"$STORE_OUT" | paste -sd' ')
@@ -316,7 +316,7 @@ REPORT=$WORK/report.md
 		for name in floor_loop floor memdelta memdelta_csv memdelta_db memdelta_db_empty pmap; do
 			a=${MED[$name.$FIRST_K]:-}
 			b=${MED[$name.$LAST_K]:-}
-			[ -n "$a" ] && [ -n "$b" ] || continue
+			if [ -z "$a" ] || [ -z "$b" ]; then continue; fi
 			awk -v n="$name" -v a="$a" -v b="$b" -v k=$((LAST_K - FIRST_K)) -v f="$base" \
 				'BEGIN { d = (b - a) / k; printf "| %s | %.3f | %s |\n", n, d * 1e6,
 					(f > 0) ? sprintf("%.2f", d / f) : "n/a" }'
