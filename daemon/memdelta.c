@@ -191,9 +191,15 @@ print_json(FILE *f, cJSON *json)
 }
 
 static int
+flush_to_file(void *arg, const char *data, size_t len)
+{
+	return fwrite(data, 1, len, arg) == len ? 0 : MD_ERR_IO;
+}
+
+static int
 render_snapshot(FILE *f, const struct snapshot *s, enum format fmt)
 {
-	cJSON *json = NULL;
+	struct json_out o;
 	int rc;
 
 	switch (fmt) {
@@ -202,10 +208,12 @@ render_snapshot(FILE *f, const struct snapshot *s, enum format fmt)
 	case FORMAT_CSV:
 		return render_snapshot_csv(f, s);
 	case FORMAT_JSON:
-		rc = snapshot_to_json(s, &json);
-		if (rc == 0)
-			rc = print_json(f, json);
-		cJSON_Delete(json);
+		/* Streamed: no tree of 17 nodes per region. */
+		json_out_init(&o, flush_to_file, f);
+		snapshot_json_write(s, &o);
+		json_out_raw(&o, "\n", 1);
+		rc = json_out_finish(&o);
+		json_out_done(&o);
 		return rc;
 	}
 	return MD_ERR_INVAL;

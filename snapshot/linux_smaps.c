@@ -58,16 +58,26 @@ parse_fail(struct smaps_parser *p, const char *why)
 	return MD_ERR_PARSE;
 }
 
+/* Character classes of the parser: hex digit values plus one (0: not a hex
+ * digit) and the characters a smaps key may contain.  (Range designators
+ * are a GNU C extension that gcc and clang both accept.) */
+static const unsigned char hex_value1[256] = {
+        ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+        ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+        ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+        ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+static const unsigned char key_char[256] = {
+        ['A' ... 'Z'] = 1,
+        ['a' ... 'z'] = 1,
+        ['0' ... '9'] = 1,
+        ['_'] = 1,
+};
+
 static int
 hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return (int)hex_value1[(unsigned char)c] - 1;
 }
 
 /* Parse hex digits at *pos up to @end; at least one digit, at most 16. */
@@ -152,7 +162,7 @@ parse_header(struct smaps_parser *p, const char *line, size_t len)
 	static const char deleted[] = " (deleted)";
 	const char *s = line, *end = line + len, *path;
 	struct smaps_vma *v;
-	uint64_t maj, min;
+	uint64_t maj, min, offset;
 	size_t plen;
 	int rc;
 
@@ -185,11 +195,13 @@ parse_header(struct smaps_parser *p, const char *line, size_t len)
 	if ((s[0] != 'r' && s[0] != '-') || (s[1] != 'w' && s[1] != '-') ||
 	    (s[2] != 'x' && s[2] != '-') || (s[3] != 's' && s[3] != 'p'))
 		return parse_fail(p, "bad permissions in header line");
-	v->perms = (s[0] == 'r' ? PROT_BIT_READ : 0) | (s[1] == 'w' ? PROT_BIT_WRITE : 0) |
-	           (s[2] == 'x' ? PROT_BIT_EXEC : 0) | (s[3] == 's' ? PROT_BIT_SHARED : 0);
+	v->perms = (unsigned char)((s[0] == 'r' ? PROT_BIT_READ : 0) |
+	                           (s[1] == 'w' ? PROT_BIT_WRITE : 0) |
+	                           (s[2] == 'x' ? PROT_BIT_EXEC : 0) |
+	                           (s[3] == 's' ? PROT_BIT_SHARED : 0));
 	s += 4;
 	s = skip_spaces(s, end);
-	if (scan_hex(&s, end, &v->offset) != 0)
+	if (scan_hex(&s, end, &offset) != 0)
 		return parse_fail(p, "bad offset in header line");
 	s = skip_spaces(s, end);
 	if (scan_hex(&s, end, &maj) != 0 || s >= end || *s++ != ':' || scan_hex(&s, end, &min) != 0)
@@ -258,48 +270,92 @@ parse_vmflags(const char *s, const char *end)
 
 #define KEY_IS(k, klen, lit) ((klen) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 
-/* Which counter of @v a "Key:" line sets, or NULL for keys we ignore. */
-static uint64_t *
-counter_for(struct smaps_vma *v, const char *k, size_t klen, int *is_size)
+/* What a key line means to the parser. */
+enum key_kind {
+	KEY_UNKNOWN = 0, /* not printed by any kernel we know: validate, skip */
+	KEY_IGNORED,     /* a kernel key we do not use */
+	KEY_COUNTER,     /* a "N kB" counter we keep */
+	KEY_SIZE,
+	KEY_VMFLAGS,
+};
+
+/* Identify key @k of @klen bytes; for KEY_COUNTER, *dst is where it goes.
+ * Keys of Linux 6.x smaps; dispatch on length keeps this a few compares. */
+static enum key_kind
+key_lookup(struct smaps_vma *v, const char *k, size_t klen, uint64_t **dst)
 {
-	*is_size = 0;
-	switch (k[0]) {
-	case 'S':
-		if (KEY_IS(k, klen, "Size")) {
-			*is_size = 1;
-			return NULL;
-		}
-		if (KEY_IS(k, klen, "Shared_Clean"))
-			return &v->shared_clean;
-		if (KEY_IS(k, klen, "Shared_Dirty"))
-			return &v->shared_dirty;
-		if (KEY_IS(k, klen, "Swap"))
-			return &v->swap;
-		if (KEY_IS(k, klen, "Shared_Hugetlb"))
-			return &v->shared_hugetlb;
+	*dst = NULL;
+	switch (klen) {
+	case 3:
+		if (memcmp(k, "Rss", 3) == 0)
+			return (*dst = &v->rss), KEY_COUNTER;
+		if (memcmp(k, "Pss", 3) == 0)
+			return (*dst = &v->pss), KEY_COUNTER;
+		if (memcmp(k, "KSM", 3) == 0)
+			return KEY_IGNORED;
 		break;
-	case 'R':
-		if (KEY_IS(k, klen, "Rss"))
-			return &v->rss;
+	case 4:
+		if (memcmp(k, "Size", 4) == 0)
+			return KEY_SIZE;
+		if (memcmp(k, "Swap", 4) == 0)
+			return (*dst = &v->swap), KEY_COUNTER;
 		break;
-	case 'P':
-		if (KEY_IS(k, klen, "Pss"))
-			return &v->pss;
-		if (KEY_IS(k, klen, "Private_Clean"))
-			return &v->private_clean;
-		if (KEY_IS(k, klen, "Private_Dirty"))
-			return &v->private_dirty;
-		if (KEY_IS(k, klen, "Private_Hugetlb"))
-			return &v->private_hugetlb;
+	case 6:
+		if (memcmp(k, "Locked", 6) == 0)
+			return (*dst = &v->locked), KEY_COUNTER;
 		break;
-	case 'L':
-		if (KEY_IS(k, klen, "Locked"))
-			return &v->locked;
+	case 7:
+		if (memcmp(k, "VmFlags", 7) == 0)
+			return KEY_VMFLAGS;
+		if (memcmp(k, "SwapPss", 7) == 0)
+			return KEY_IGNORED;
+		break;
+	case 8:
+		if (memcmp(k, "LazyFree", 8) == 0)
+			return KEY_IGNORED;
+		break;
+	case 9:
+		if (memcmp(k, "Pss_Dirty", 9) == 0 || memcmp(k, "Anonymous", 9) == 0 ||
+		    memcmp(k, "Pss_Anon_", 9) == 0)
+			return KEY_IGNORED;
+		break;
+	case 10:
+		if (memcmp(k, "Referenced", 10) == 0 || memcmp(k, "Pss_Shmem_", 10) == 0)
+			return KEY_IGNORED;
+		break;
+	case 11:
+		if (memcmp(k, "MMUPageSize", 11) == 0 || memcmp(k, "THPeligible", 11) == 0)
+			return KEY_IGNORED;
+		break;
+	case 12:
+		if (memcmp(k, "Shared_Clean", 12) == 0)
+			return (*dst = &v->shared_resident), KEY_COUNTER;
+		if (memcmp(k, "Shared_Dirty", 12) == 0)
+			return (*dst = &v->shared_resident), KEY_COUNTER;
+		break;
+	case 13:
+		if (memcmp(k, "Private_Clean", 13) == 0)
+			return (*dst = &v->private_resident), KEY_COUNTER;
+		if (memcmp(k, "Private_Dirty", 13) == 0)
+			return (*dst = &v->private_resident), KEY_COUNTER;
+		if (memcmp(k, "AnonHugePages", 13) == 0 || memcmp(k, "FilePmdMapped", 13) == 0 ||
+		    memcmp(k, "ProtectionKey", 13) == 0)
+			return KEY_IGNORED;
+		break;
+	case 14:
+		if (memcmp(k, "Shared_Hugetlb", 14) == 0)
+			return (*dst = &v->shared_resident), KEY_COUNTER;
+		if (memcmp(k, "KernelPageSize", 14) == 0 || memcmp(k, "ShmemPmdMapped", 14) == 0)
+			return KEY_IGNORED;
+		break;
+	case 15:
+		if (memcmp(k, "Private_Hugetlb", 15) == 0)
+			return (*dst = &v->private_resident), KEY_COUNTER;
 		break;
 	default:
 		break;
 	}
-	return NULL;
+	return KEY_UNKNOWN;
 }
 
 static int
@@ -307,9 +363,9 @@ parse_key(struct smaps_parser *p, const char *line, size_t len)
 {
 	const char *colon = memchr(line, ':', len), *s, *end = line + len;
 	struct smaps_vma *v;
-	uint64_t *dst, val;
+	enum key_kind kind;
+	uint64_t *dst, val, scale;
 	size_t klen;
-	int is_size;
 
 	if (colon == NULL || colon == line)
 		return parse_fail(p, "line is neither a header nor a \"Key: value\" line");
@@ -317,35 +373,54 @@ parse_key(struct smaps_parser *p, const char *line, size_t len)
 		return parse_fail(p, "\"Key: value\" line before any header line");
 	v = &p->vmas[p->n_vmas - 1];
 	klen = (size_t)(colon - line);
-	/* Keys are one word ([A-Za-z0-9_]): anything else (a mangled header
-	 * line, say) is not smaps. */
-	for (s = line; s < colon; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
-			return parse_fail(p, "line is neither a header nor a \"Key: value\" line");
-	if (KEY_IS(line, klen, "VmFlags")) {
-		v->vmflags = parse_vmflags(colon + 1, end);
+	kind = key_lookup(v, line, klen, &dst);
+	switch (kind) {
+	case KEY_IGNORED:
+		return 0;
+	case KEY_UNKNOWN:
+		/* A key is one word ([A-Za-z0-9_]); anything else (a mangled
+		 * header line, say) is not smaps.  Valid unknown keys (newer
+		 * kernels) are skipped. */
+		for (s = line; s < colon; s++)
+			if (!key_char[(unsigned char)*s])
+				return parse_fail(
+				        p, "line is neither a header nor a \"Key: value\" line");
+		return 0;
+	case KEY_VMFLAGS:
+		v->vmflags = (unsigned short)parse_vmflags(colon + 1, end);
 		v->seen |= SEEN_VMFLAGS;
 		return 0;
+	case KEY_SIZE:
+	case KEY_COUNTER:
+		break;
 	}
-	dst = counter_for(v, line, klen, &is_size);
-	if (dst == NULL && !is_size)
-		return 0; /* keys we do not use, known or not, are skipped */
-	s = skip_spaces(colon + 1, end);
-	if (scan_dec(&s, end, &val) != 0)
+	/* "Key:   <padding>N kB": the value is right-aligned, so read it
+	 * backwards from the unit. */
+	if (end - colon < 5 || memcmp(end - 3, " kB", 3) != 0)
+		return parse_fail(p, "value does not end in \" kB\"");
+	s = end - 3;
+	val = 0;
+	scale = 1;
+	while (s > colon + 1 && s[-1] >= '0' && s[-1] <= '9') {
+		if (scale > UINT64_MAX / 10 / 1024)
+			return parse_fail(p, "value out of range");
+		val += (uint64_t)(s[-1] - '0') * scale;
+		scale *= 10;
+		s--;
+	}
+	if (scale == 1)
 		return parse_fail(p, "value is not a number");
-	s = skip_spaces(s, end);
-	if (!(end - s == 2 && s[0] == 'k' && s[1] == 'B'))
-		return parse_fail(p, "value does not end in \"kB\"");
-	if (val > UINT64_MAX / 1024)
-		return parse_fail(p, "value out of range");
+	/* The kernel pads with spaces: a space before the number is enough
+	 * (what lies between the colon and it is padding). */
+	if (s != colon + 1 && s[-1] != ' ' && s[-1] != '\t')
+		return parse_fail(p, "value is not a number");
 	val *= 1024;
-	if (is_size) {
+	if (kind == KEY_SIZE) {
 		if (val != v->end - v->start)
 			return parse_fail(p, "Size: does not match the header's address range");
 		v->seen |= SEEN_SIZE;
 	} else {
-		*dst = val;
+		*dst += val; /* private and shared sum three keys each */
 	}
 	return 0;
 }
@@ -356,6 +431,10 @@ smaps_parse_line(struct smaps_parser *p, const char *line, size_t len)
 	p->line++;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
+	/* Keys start with a capital letter; the kernel prints headers in
+	 * lowercase hex. */
+	if (len > 0 && line[0] >= 'A' && line[0] <= 'Z')
+		return parse_key(p, line, len);
 	if (is_header(line, len))
 		return parse_header(p, line, len);
 	return parse_key(p, line, len);
@@ -829,6 +908,9 @@ linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
 		}
 	}
 
+	rc = snapshot_reserve(s, s->n_regions + n);
+	if (rc != 0)
+		goto out;
 	for (i = 0; i < n; i++) {
 		struct region r;
 
@@ -842,8 +924,8 @@ linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
 		/* Reserve: address space held, nothing accessible, nothing charged. */
 		r.state = (is_accessible(&v[i]) || r.committed) ? STATE_COMMIT : STATE_RESERVE;
 		r.resident = v[i].rss;
-		r.private_resident = v[i].private_clean + v[i].private_dirty + v[i].private_hugetlb;
-		r.shared_resident = v[i].shared_clean + v[i].shared_dirty + v[i].shared_hugetlb;
+		r.private_resident = v[i].private_resident;
+		r.shared_resident = v[i].shared_resident;
 		r.pss = v[i].pss;
 		r.swap = v[i].swap;
 		r.locked = v[i].locked;

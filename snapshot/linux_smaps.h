@@ -24,18 +24,21 @@ enum {
 	VMF_LO = 1u << 6, /* "lo": locked */
 };
 
-/* One VMA as /proc/PID/smaps shows it.  Sizes are bytes. */
+/* One VMA as /proc/PID/smaps shows it, as much of it as the classifier
+ * uses (kept small: the collector holds one per VMA).  Sizes are bytes. */
 struct smaps_vma {
-	uint64_t start, end, offset, inode;
-	unsigned dev_major, dev_minor;
-	unsigned perms;   /* PROT_BIT_READ/WRITE/EXEC/SHARED */
+	uint64_t start, end, inode;
 	const char *path; /* as printed (" (deleted)" kept); "" when anonymous; owned by the
 	                     snapshot arena */
-	int deleted;      /* path ended in " (deleted)" */
-	uint64_t rss, pss, shared_clean, shared_dirty, private_clean, private_dirty;
-	uint64_t private_hugetlb, shared_hugetlb, swap, locked;
-	unsigned vmflags; /* VMF_* */
-	unsigned seen;    /* internal: which keys were present */
+	uint64_t rss, pss;
+	uint64_t private_resident; /* Private_Clean + Private_Dirty + Private_Hugetlb */
+	uint64_t shared_resident;  /* Shared_Clean + Shared_Dirty + Shared_Hugetlb */
+	uint64_t swap, locked;
+	unsigned dev_major, dev_minor;
+	unsigned char perms;    /* PROT_BIT_READ/WRITE/EXEC/SHARED */
+	unsigned char deleted;  /* path ended in " (deleted)" */
+	unsigned char seen;     /* internal: which keys were present */
+	unsigned short vmflags; /* VMF_* */
 };
 
 struct smaps_parser {

@@ -2,7 +2,7 @@
 libmemdelta_a_SOURCES += \
 	%D%/mderr.c %D%/mderr.h \
 	%D%/snapshot.c %D%/snapshot.h \
-	%D%/json.c %D%/json.h \
+	%D%/json.c %D%/json.h %D%/json_write.c \
 	%D%/store.c %D%/store.h \
 	%D%/linux_smaps.c %D%/linux_smaps.h
 

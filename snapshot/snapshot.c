@@ -106,21 +106,32 @@ snapshot_strdup(struct snapshot *s, const char *str, size_t len)
 }
 
 int
+snapshot_reserve(struct snapshot *s, size_t n)
+{
+	struct region *nr;
+
+	if (n <= s->cap_regions)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*nr))
+		return MD_ERR_NOMEM;
+	nr = realloc(s->regions, n * sizeof(*nr));
+	if (nr == NULL)
+		return MD_ERR_NOMEM;
+	s->regions = nr;
+	s->cap_regions = n;
+	return 0;
+}
+
+int
 snapshot_add_region(struct snapshot *s, const struct region *r)
 {
 	struct region *slot;
+	int rc;
 
 	if (s->n_regions == s->cap_regions) {
-		size_t cap = s->cap_regions ? s->cap_regions * 2 : 256;
-		struct region *nr;
-
-		if (cap > SIZE_MAX / sizeof(*nr))
-			return MD_ERR_NOMEM;
-		nr = realloc(s->regions, cap * sizeof(*nr));
-		if (nr == NULL)
-			return MD_ERR_NOMEM;
-		s->regions = nr;
-		s->cap_regions = cap;
+		rc = snapshot_reserve(s, s->cap_regions ? s->cap_regions * 2 : 256);
+		if (rc != 0)
+			return rc;
 	}
 	slot = &s->regions[s->n_regions];
 	*slot = *r;

@@ -152,6 +152,9 @@ const char *snapshot_strdup(struct snapshot *s, const char *str, size_t len);
  * Returns 0 or MD_ERR_NOMEM.  Regions must be appended in address order or
  * sorted afterwards with snapshot_sort(). */
 int snapshot_add_region(struct snapshot *s, const struct region *r);
+/* Make room for @n regions in all (one allocation when the count is known
+ * in advance).  Returns 0 or MD_ERR_NOMEM. */
+int snapshot_reserve(struct snapshot *s, size_t n);
 /* Set the command line (copied).  Returns 0 or MD_ERR_NOMEM. */
 int snapshot_set_cmdline(struct snapshot *s, const char *cmdline);
 /* Sort regions by base.  Returns MD_ERR_PARSE if two regions overlap. */

@@ -1208,6 +1208,109 @@ END_TEST
 
 /* ---- main -------------------------------------------------------------- */
 
+/* ---- snapshot_json_write ------------------------------------------------ */
+
+struct sink {
+	char *data;
+	size_t len;
+	int calls;
+};
+
+static int
+sink_flush(void *arg, const char *data, size_t len)
+{
+	struct sink *k = arg;
+
+	k->data = realloc(k->data, k->len + len + 1);
+	ck_assert_ptr_nonnull(k->data);
+	memcpy(k->data + k->len, data, len);
+	k->len += len;
+	k->data[k->len] = '\0';
+	k->calls++;
+	return 0;
+}
+
+/* The streamed text equals cJSON_PrintUnformatted() of the tree, with and
+ * without a flush callback. */
+static void
+assert_same_bytes(const struct snapshot *s, int min_flushes)
+{
+	struct json_out o;
+	struct sink k = {NULL, 0, 0};
+	cJSON *tree = NULL;
+	char *want;
+
+	ck_assert_int_eq(snapshot_to_json(s, &tree), 0);
+	want = cJSON_PrintUnformatted(tree);
+	ck_assert_ptr_nonnull(want);
+
+	json_out_init(&o, NULL, NULL);
+	ck_assert_int_eq(snapshot_json_write(s, &o), 0);
+	ck_assert_int_eq(json_out_finish(&o), 0);
+	ck_assert_uint_eq(o.len, strlen(want));
+	ck_assert_int_eq(memcmp(o.buf, want, o.len), 0);
+	json_out_done(&o);
+
+	json_out_init(&o, sink_flush, &k);
+	ck_assert_int_eq(snapshot_json_write(s, &o), 0);
+	ck_assert_int_eq(json_out_finish(&o), 0);
+	ck_assert_int_ge(k.calls, min_flushes);
+	ck_assert_uint_eq(k.len, strlen(want));
+	ck_assert_str_eq(k.data, want);
+	json_out_done(&o);
+
+	free(k.data);
+	cJSON_free(want);
+	cJSON_Delete(tree);
+}
+
+START_TEST(test_snapshot_json_write__same_bytes_as_tree)
+{
+	char detail[5001];
+	struct snapshot *s;
+	struct region r;
+	size_t i;
+
+	s = known_snapshot();
+	assert_same_bytes(s, 1);
+	snapshot_free(s);
+
+	s = rich_snapshot(detail);
+	/* every control byte, and bytes >= 0x80 alone */
+	{
+		char ctl[40];
+
+		for (i = 0; i < 31; i++)
+			ctl[i] = (char)(i + 1);
+		ctl[31] = (char)0xff;
+		ctl[32] = (char)0x80;
+		ctl[33] = '\0';
+		test_region(&r, 0x7ff000000000ull, 0x1000, REGION_MAPPED, STATE_COMMIT,
+		            PROT_BIT_READ, 0, 0, ctl);
+		ck_assert_int_eq(snapshot_add_region(s, &r), 0);
+	}
+	ck_assert_int_eq(snapshot_sort(s), 0);
+	assert_same_bytes(s, 1);
+	snapshot_free(s);
+
+	/* empty, and big enough to flush several times */
+	s = new_snapshot();
+	assert_same_bytes(s, 1);
+	for (i = 0; i < 3000; i++) {
+		test_region(&r, 0x10000000ull + i * 0x2000, 0x1000, (enum region_type)(i % 7),
+		            (enum region_state)(i % 2), (unsigned)(i % 64), i * 4096, i * 7,
+		            i % 3 ? "/usr/lib/x86_64-linux-gnu/libsomething.so.1" : NULL);
+		ck_assert_int_eq(snapshot_add_region(s, &r), 0);
+	}
+	s->collect_ns = 123456789;
+	s->flags = SNAPSHOT_TRUNCATED | SNAPSHOT_NO_HEAP_LIST;
+	s->pid = -1; /* negative integers too */
+	s->start_time_ms = -5;
+	assert_same_bytes(s, 3);
+	snapshot_free(s);
+}
+END_TEST
+
 static Suite *
 snapshot_suite(void)
 {
@@ -1272,6 +1375,10 @@ snapshot_suite(void)
 	tc = tcase_create("snapshot_to_json");
 	tcase_add_test(tc, test_snapshot_to_json__members);
 	tcase_add_test(tc, test_snapshot_to_json__large_integers_print_plain);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("snapshot_json_write");
+	tcase_add_test(tc, test_snapshot_json_write__same_bytes_as_tree);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("snapshot_totals_to_json");

@@ -144,7 +144,6 @@ START_TEST(test_smaps_parse_buffer__fields)
 	ck_assert_uint_eq(v->start, 0x7f0000001000ull);
 	ck_assert_uint_eq(v->end, 0x7f0000005000ull);
 	ck_assert_uint_eq(v->perms, PROT_BIT_READ | PROT_BIT_WRITE | PROT_BIT_SHARED);
-	ck_assert_uint_eq(v->offset, 0x2000);
 	ck_assert_uint_eq(v->dev_major, 0xfd);
 	ck_assert_uint_eq(v->dev_minor, 3);
 	ck_assert_uint_eq(v->inode, 123456);
@@ -152,8 +151,8 @@ START_TEST(test_smaps_parse_buffer__fields)
 	ck_assert_int_eq(v->deleted, 1);
 	ck_assert_uint_eq(v->rss, 8192);
 	ck_assert_uint_eq(v->pss, 5120);
-	ck_assert_uint_eq(v->shared_clean, 4096);
-	ck_assert_uint_eq(v->private_dirty, 4096);
+	ck_assert_uint_eq(v->shared_resident, 4096);
+	ck_assert_uint_eq(v->private_resident, 4096);
 	ck_assert_uint_eq(v->swap, 4096);
 	ck_assert_uint_eq(v->locked, 8192);
 	ck_assert_uint_eq(v->vmflags, VMF_AC | VMF_SH | VMF_WR);

@@ -1,0 +1,338 @@
+/*
+ * json_write.c - streaming JSON output of snapshots (see json.h): the text
+ * cJSON_PrintUnformatted() would print for snapshot_to_json(), produced
+ * without building the tree.  Strings are escaped exactly as cJSON escapes
+ * them (\" \\ \b \f \n \r \t, other control bytes as \u00xx, everything else
+ * byte for byte) and integers are written exact over 64 bits, so both forms
+ * are byte-identical (tests/check_snapshot.c holds them to it).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapshot/json.h"
+
+#define JSON_OUT_FLUSH_AT (64u * 1024u)
+
+void
+json_out_init(struct json_out *o, int (*flush)(void *arg, const char *data, size_t len),
+              void *flush_arg)
+{
+	memset(o, 0, sizeof(*o));
+	o->flush = flush;
+	o->flush_arg = flush_arg;
+}
+
+static void
+out_flush(struct json_out *o)
+{
+	int rc;
+
+	if (o->flush == NULL || o->len == 0 || o->status != 0)
+		return;
+	rc = o->flush(o->flush_arg, o->buf, o->len);
+	if (rc != 0)
+		o->status = rc;
+	o->len = 0;
+}
+
+/* Make room for @need more bytes; returns 0 or sets the status. */
+static int
+out_reserve(struct json_out *o, size_t need)
+{
+	size_t cap;
+	char *nb;
+
+	if (o->status != 0)
+		return o->status;
+	if (o->cap - o->len >= need)
+		return 0;
+	if (o->flush != NULL && o->len >= JSON_OUT_FLUSH_AT) {
+		out_flush(o);
+		if (o->status != 0 || o->cap - o->len >= need)
+			return o->status;
+	}
+	cap = o->cap ? o->cap : 16384;
+	while (cap - o->len < need) {
+		if (cap > SIZE_MAX / 2) {
+			o->status = MD_ERR_NOMEM;
+			return o->status;
+		}
+		cap *= 2;
+	}
+	nb = realloc(o->buf, cap);
+	if (nb == NULL) {
+		o->status = MD_ERR_NOMEM;
+		return o->status;
+	}
+	o->buf = nb;
+	o->cap = cap;
+	return 0;
+}
+
+int
+json_out_finish(struct json_out *o)
+{
+	out_flush(o);
+	return o->status;
+}
+
+void
+json_out_done(struct json_out *o)
+{
+	free(o->buf);
+	o->buf = NULL;
+	o->len = o->cap = 0;
+}
+
+void
+json_out_raw(struct json_out *o, const char *data, size_t len)
+{
+	if (o->cap - o->len < len && out_reserve(o, len) != 0)
+		return;
+	memcpy(o->buf + o->len, data, len);
+	o->len += len;
+}
+
+#define OUT_LIT(o, lit) json_out_raw((o), (lit), sizeof(lit) - 1)
+
+void
+json_out_u64(struct json_out *o, uint64_t v)
+{
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+	                            "25262728293031323334353637383940414243444546474849"
+	                            "50515253545556575859606162636465666768697071727374"
+	                            "75767778798081828384858687888990919293949596979899";
+	char tmp[20];
+	size_t n = sizeof(tmp);
+
+	if (o->cap - o->len < sizeof(tmp) && out_reserve(o, sizeof(tmp)) != 0)
+		return;
+	/* Two digits per division. */
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--n] = pairs[d + 1];
+		tmp[--n] = pairs[d];
+	}
+	if (v >= 10) {
+		tmp[--n] = pairs[v * 2 + 1];
+		tmp[--n] = pairs[v * 2];
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(o->buf + o->len, tmp + n, sizeof(tmp) - n);
+	o->len += sizeof(tmp) - n;
+}
+
+void
+json_out_i64(struct json_out *o, int64_t v)
+{
+	if (v < 0) {
+		OUT_LIT(o, "-");
+		json_out_u64(o, (uint64_t)0 - (uint64_t)v);
+	} else {
+		json_out_u64(o, (uint64_t)v);
+	}
+}
+
+void
+json_out_string(struct json_out *o, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t run;
+
+	OUT_LIT(o, "\"");
+	while (*s) {
+		/* Copy the longest run that needs no escape in one go. */
+		for (run = 0; s[run] >= 0x20 && s[run] != '"' && s[run] != '\\'; run++)
+			;
+		if (run > 0) {
+			json_out_raw(o, (const char *)s, run);
+			s += run;
+			continue;
+		}
+		switch (*s) {
+		case '"':
+			OUT_LIT(o, "\\\"");
+			break;
+		case '\\':
+			OUT_LIT(o, "\\\\");
+			break;
+		case '\b':
+			OUT_LIT(o, "\\b");
+			break;
+		case '\f':
+			OUT_LIT(o, "\\f");
+			break;
+		case '\n':
+			OUT_LIT(o, "\\n");
+			break;
+		case '\r':
+			OUT_LIT(o, "\\r");
+			break;
+		case '\t':
+			OUT_LIT(o, "\\t");
+			break;
+		default: {
+			char u[6] = {'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]};
+
+			json_out_raw(o, u, sizeof(u));
+			break;
+		}
+		}
+		s++;
+	}
+	OUT_LIT(o, "\"");
+}
+
+/* "name":<u64> with the separator before it. */
+static void
+member_u64(struct json_out *o, const char *sep_name, size_t len, uint64_t v)
+{
+	json_out_raw(o, sep_name, len);
+	json_out_u64(o, v);
+}
+
+#define MEMBER_U64(o, lit, v) member_u64((o), (lit), sizeof(lit) - 1, (v))
+
+static void
+write_totals_row(struct json_out *o, const struct region_totals *t)
+{
+	MEMBER_U64(o, "{\"size\":", t->size);
+	MEMBER_U64(o, ",\"committed\":", t->committed);
+	MEMBER_U64(o, ",\"reserved\":", t->reserved);
+	MEMBER_U64(o, ",\"resident\":", t->resident);
+	MEMBER_U64(o, ",\"private_resident\":", t->private_resident);
+	MEMBER_U64(o, ",\"shared_resident\":", t->shared_resident);
+	MEMBER_U64(o, ",\"pss\":", t->pss);
+	MEMBER_U64(o, ",\"swap\":", t->swap);
+	MEMBER_U64(o, ",\"locked\":", t->locked);
+	MEMBER_U64(o, ",\"regions\":", t->regions);
+	MEMBER_U64(o, ",\"blocks\":", t->blocks);
+	MEMBER_U64(o, ",\"largest\":", t->largest);
+	OUT_LIT(o, "}");
+}
+
+static void
+write_totals(struct json_out *o, const struct snapshot_totals *t)
+{
+	int i;
+
+	OUT_LIT(o, "{\"types\":{");
+	for (i = 0; i < REGION_TYPE_COUNT; i++) {
+		if (i > 0)
+			OUT_LIT(o, ",");
+		json_out_string(o, region_type_name((enum region_type)i));
+		OUT_LIT(o, ":");
+		write_totals_row(o, &t->by_type[i]);
+	}
+	OUT_LIT(o, "},\"states\":{");
+	for (i = 0; i < STATE_COUNT; i++) {
+		if (i > 0)
+			OUT_LIT(o, ",");
+		json_out_string(o, region_state_name((enum region_state)i));
+		OUT_LIT(o, ":");
+		write_totals_row(o, &t->by_state[i]);
+	}
+	OUT_LIT(o, "},\"all\":");
+	write_totals_row(o, &t->all);
+	MEMBER_U64(o, ",\"free\":", t->free);
+	MEMBER_U64(o, ",\"private_committed\":", t->private_committed);
+	MEMBER_U64(o, ",\"private_touched\":", t->private_touched);
+	OUT_LIT(o, "}");
+}
+
+static void
+write_region(struct json_out *o, const struct region *r)
+{
+	static const char hex[] = "0123456789abcdef";
+	char prot[PROT_STR_MAX], hexbuf[20];
+	uint64_t v = r->base;
+	size_t n = sizeof(hexbuf);
+
+	MEMBER_U64(o, "{\"base\":", r->base);
+	do {
+		hexbuf[--n] = hex[v & 15];
+		v >>= 4;
+	} while (v != 0);
+	OUT_LIT(o, ",\"base_hex\":\"0x");
+	json_out_raw(o, hexbuf + n, sizeof(hexbuf) - n);
+	MEMBER_U64(o, "\",\"size\":", r->size);
+	MEMBER_U64(o, ",\"allocation_base\":", r->allocation_base);
+	OUT_LIT(o, ",\"type\":");
+	json_out_string(o, region_type_name(r->type));
+	OUT_LIT(o, ",\"state\":");
+	json_out_string(o, region_state_name(r->state));
+	region_prot_format(r->protection, prot);
+	OUT_LIT(o, ",\"protection\":");
+	json_out_string(o, prot);
+	MEMBER_U64(o, ",\"committed\":", r->committed);
+	MEMBER_U64(o, ",\"resident\":", r->resident);
+	MEMBER_U64(o, ",\"private\":", r->private_resident);
+	MEMBER_U64(o, ",\"shared\":", r->shared_resident);
+	MEMBER_U64(o, ",\"pss\":", r->pss);
+	MEMBER_U64(o, ",\"swap\":", r->swap);
+	MEMBER_U64(o, ",\"locked\":", r->locked);
+	OUT_LIT(o, ",\"detail\":");
+	json_out_string(o, r->detail != NULL ? r->detail : "");
+	OUT_LIT(o, "}");
+}
+
+int
+snapshot_json_write(const struct snapshot *s, struct json_out *o)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} flags[] = {
+	        {SNAPSHOT_TRUNCATED, "truncated"},
+	        {SNAPSHOT_NO_THREAD_SP, "no_thread_sp"},
+	        {SNAPSHOT_TOTALS_ONLY, "totals_only"},
+	        {SNAPSHOT_NO_HEAP_LIST, "no_heap_list"},
+	};
+	struct snapshot_totals totals;
+	char name[sizeof(s->name) + 1];
+	size_t i;
+	int first = 1;
+
+	memcpy(name, s->name, sizeof(s->name));
+	name[sizeof(s->name)] = '\0';
+	OUT_LIT(o, "{\"pid\":");
+	json_out_i64(o, s->pid);
+	MEMBER_U64(o, ",\"start_time\":", s->start_time);
+	OUT_LIT(o, ",\"start_time_ms\":");
+	json_out_i64(o, s->start_time_ms);
+	OUT_LIT(o, ",\"name\":");
+	json_out_string(o, name);
+	OUT_LIT(o, ",\"cmdline\":");
+	json_out_string(o, s->cmdline != NULL ? s->cmdline : "");
+	OUT_LIT(o, ",\"time\":");
+	json_out_i64(o, s->time_ms);
+	OUT_LIT(o, ",\"flags\":[");
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (!(s->flags & flags[i].bit))
+			continue;
+		if (!first)
+			OUT_LIT(o, ",");
+		first = 0;
+		json_out_string(o, flags[i].name);
+	}
+	MEMBER_U64(o, "],\"page_table_bytes\":", s->page_table_bytes);
+	if (s->collect_ns != 0)
+		MEMBER_U64(o, ",\"collect_ns\":", s->collect_ns);
+	OUT_LIT(o, ",\"regions\":[");
+	for (i = 0; i < s->n_regions; i++) {
+		if (i > 0)
+			OUT_LIT(o, ",");
+		write_region(o, &s->regions[i]);
+	}
+	OUT_LIT(o, "],\"totals\":");
+	snapshot_totals(s, &totals);
+	write_totals(o, &totals);
+	OUT_LIT(o, "}");
+	return o->status;
+}
