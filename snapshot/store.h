@@ -93,4 +93,91 @@ int store_list_snapshots(struct store *st, int64_t target_id, int64_t from_ms, i
  * filled; free is filled too (stored with the snapshot). */
 int store_get_totals(struct store *st, int64_t snapshot_id, struct snapshot_totals *out);
 
+/* ---- read API for the web server (issue 3) -------------------------------
+ * All of these work on STORE_READONLY handles and never wait for the writer
+ * (WAL readers see the last committed state). */
+
+struct store_instance_info {
+	int64_t id;
+	int64_t target_id;
+	int pid;
+	uint64_t start_time;   /* OS start stamp */
+	int64_t start_time_ms; /* 0 when unknown */
+	char name[64];
+	int64_t first_time_ms; /* first and last snapshot of the instance (0 if none) */
+	int64_t last_time_ms;
+	uint64_t n_snapshots; /* raw snapshots still stored */
+};
+
+/* Instances of @target_id, oldest first.  *out is a new array (free()). */
+int store_list_instances(struct store *st, int64_t target_id, struct store_instance_info **out,
+                         size_t *n);
+
+/* One point of a target's timeline: committed and resident bytes by type. */
+struct store_timeline_point {
+	int64_t time_ms;
+	int64_t snapshot_id; /* a real snapshot at this point (raw tier), 0 for rolled-up tiers */
+	int64_t instance_id;
+	uint64_t committed[REGION_TYPE_COUNT];
+	uint64_t resident[REGION_TYPE_COUNT];
+	uint64_t private_committed; /* the leak signal (PRIVATE + HEAP + STACK) */
+	uint64_t private_touched;
+};
+
+/* The timeline of @target_id between from_ms and to_ms (inclusive), oldest
+ * first, at most @max_points points (0: no limit).  Raw snapshots are used
+ * where they are still stored, per-minute and then per-hour rollups for older
+ * ranges.  Downsampling splits [from, to] into max_points equal buckets and
+ * keeps, per bucket and instance, the LAST snapshot of the bucket (a real
+ * snapshot, so a point can be opened in the diff view); rolled-up points carry
+ * each bucket's maximum.  A bucket never mixes two instances: a restart
+ * inside a bucket yields one point per instance, so restart markers survive
+ * downsampling (the result may then exceed max_points by the number of
+ * restarts).  *out is a new array (free()). */
+int store_timeline(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
+                   size_t max_points, struct store_timeline_point **out, size_t *n);
+
+/* The overview row of a target: its latest snapshot. */
+struct store_target_summary {
+	int64_t id;
+	char name[256];
+	int64_t last_snapshot_id; /* 0 when the target has no snapshot yet */
+	int64_t last_time_ms;
+	int64_t instance_id;
+	int pid;
+	uint64_t n_instances;
+	struct snapshot_totals totals; /* of the latest snapshot (zero if none) */
+};
+
+/* Every target with its latest snapshot's totals, ordered by id. */
+int store_list_target_summaries(struct store *st, struct store_target_summary **out, size_t *n);
+
+/* ---- retention (the writer only) ------------------------------------------ */
+
+struct store_retention {
+	int64_t raw_ms;         /* keep raw snapshots this long (default 7 days) */
+	int64_t minute_ms;      /* keep per-minute rollups this long (default 90 days) */
+	int64_t hour_ms;        /* keep per-hour rollups this long (default 2 years) */
+	uint64_t raw_max_bytes; /* byte cap of each tier (0: none); past it the oldest go first */
+	uint64_t minute_max_bytes;
+	uint64_t hour_max_bytes;
+};
+
+/* Fill @r with the defaults above (caps 0). */
+void store_retention_defaults(struct store_retention *r);
+
+/* Incremental pruning: roll raw snapshots older than now - raw_ms (or past
+ * the raw cap) up into per-minute totals (sum, min, max, count per type and
+ * state, per target and instance), then delete them; roll minute rows older
+ * than minute_ms into hours; delete hours past hour_ms.  Does at most about
+ * @max_rows rows of work in one short transaction and sets *more when work
+ * remains, so the caller interleaves it with sampling.  Every snapshot that
+ * remains is still rebuilt exactly by store_get_snapshot (counters and
+ * versions still needed by later snapshots are carried forward). */
+int store_prune(struct store *st, const struct store_retention *r, int64_t now_ms, size_t max_rows,
+                int *more);
+
+/* Bytes the database file uses (page_count * page_size), for /healthz and the caps. */
+int store_size_bytes(struct store *st, uint64_t *bytes);
+
 #endif

@@ -18,9 +18,9 @@ TESTS_CFLAGS = $(CHECK_CFLAGS)
 TESTS_LDADD = $(MD_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
-	tests/check_diff tests/check_live
+	tests/check_diff tests/check_live tests/check_web tests/check_config
 TESTS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
-	tests/check_diff tests/check_live
+	tests/check_diff tests/check_live tests/check_web tests/check_config
 
 tests_check_snapshot_SOURCES = %D%/check_snapshot.c %D%/testutil.c %D%/testutil.h
 tests_check_snapshot_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
@@ -41,8 +41,16 @@ tests_check_diff_LDADD = $(TESTS_LDADD)
 tests_check_live_SOURCES = %D%/check_live.c %D%/testutil.c %D%/testutil.h
 tests_check_live_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_live_LDADD = $(TESTS_LDADD)
+
+tests_check_web_SOURCES = %D%/check_web.c %D%/testutil.c %D%/testutil.h
+tests_check_web_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_web_LDADD = $(WEB_LIBS) $(TESTS_LDADD)
+
+tests_check_config_SOURCES = %D%/check_config.c %D%/testutil.c %D%/testutil.h
+tests_check_config_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
+tests_check_config_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
 endif
 
-# CLI tests drive the built memdelta binary.
-TESTS += tests/test_cli.sh
-EXTRA_DIST += tests/test_cli.sh tests/fixtures
+# Script tests drive the built binaries: the CLI, the daemon, the UI in a browser.
+TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh
+EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/fixtures tests/e2e

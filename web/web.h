@@ -1,0 +1,77 @@
+/*
+ * web.h - memdeltad's HTTP server: the JSON API v1 (docs/api.md), /healthz,
+ * /metrics later, and the static UI embedded at build time.
+ *
+ * libmicrohttpd with an internal thread pool.  Handlers read through
+ * read-only SQLite handles (one per pool thread, opened lazily) and never
+ * wait for the writer.  The API is read-only.  Security: binds 127.0.0.1 by
+ * default; every request's Host header must name an allowed host (else 421);
+ * a non-loopback listen address requires an access token (web_start refuses
+ * to start without one), and then every request must carry it
+ * ("Authorization: Bearer TOKEN", or the cookie the UI's login sets).
+ * Nothing here touches /proc or the Win32 memory API.
+ */
+#ifndef MEMDELTA_WEB_H
+#define MEMDELTA_WEB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The documented default port of the UI. */
+#define WEB_DEFAULT_PORT 7373
+
+struct web_config {
+	const char *listen_addr; /* numeric IPv4 or IPv6 address; "127.0.0.1" when NULL */
+	uint16_t port;		 /* 0: WEB_DEFAULT_PORT; tests pass a free ephemeral port */
+	const char *db_path;	 /* the database the daemon writes */
+	const char *token;	 /* access token; required when listen_addr is not loopback */
+	/* Extra Host names allowed besides localhost, 127.0.0.1, [::1] and the
+	 * listen address itself (each may carry ":port"). */
+	const char *const *allowed_hosts;
+	size_t n_allowed_hosts;
+	unsigned threads;	    /* pool size; 0: 2 */
+	unsigned connection_limit;  /* 0: 64 */
+	unsigned per_ip_limit;	    /* 0: 16 */
+	unsigned timeout_s;	    /* idle connection timeout; 0: 15 */
+	size_t memory_limit;	    /* per connection, bytes; 0: 256 KiB */
+};
+
+/* What the daemon tells the server about itself, for /healthz and the UI.
+ * Copied under a mutex by web_set_health. */
+struct web_health {
+	int storage_ok;		/* 0 when writes fail (disk full, locked, ...) */
+	char storage_error[160];/* why, when !storage_ok */
+	uint64_t snapshots_written;
+	uint64_t ticks_missed;	/* all targets */
+	int64_t last_snapshot_ms;
+	int64_t started_ms;
+	unsigned targets;	/* targets being watched now */
+};
+
+/* Per-target scheduler figures shown by /api/v1/targets. */
+struct web_target_runtime {
+	int64_t target_id;
+	uint64_t ticks;
+	uint64_t ticks_missed;
+	uint64_t last_cost_ns; /* collect + store of the last tick */
+	unsigned interval_s;
+	int watching;	       /* 1 while a live process matches the target */
+};
+
+struct web;
+
+/* Start the server.  Returns 0 and *out, or MD_ERR_INVAL (bad address, or a
+ * non-loopback address without a token: *why says so), MD_ERR_IO (cannot
+ * bind: port in use ...), MD_ERR_NOMEM.  @why (may be NULL) receives a static
+ * or internal message for the log. */
+int web_start(const struct web_config *cfg, struct web **out, const char **why);
+/* Stop and free; NULL is fine. */
+void web_stop(struct web *w);
+/* The port actually bound (useful with an ephemeral port). */
+uint16_t web_port(const struct web *w);
+
+void web_set_health(struct web *w, const struct web_health *h);
+/* Replace the table of per-target runtime figures (copied). */
+void web_set_targets_runtime(struct web *w, const struct web_target_runtime *rt, size_t n);
+
+#endif
