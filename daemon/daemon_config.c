@@ -1,0 +1,775 @@
+/*
+ * daemon_config.c - memdeltad's configuration: defaults, the INI file and the flags
+ * (daemon_config.h).  libinih splits the file into (section, key, value); a line
+ * reader of our own feeds it so that every handler call knows its line
+ * number and every section header is seen, even an empty or repeated one.
+ * Keys are table-driven: one row per key with its parser.  The first error
+ * wins and reads "FILE:LINE: what is wrong".
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "daemon/daemon_config.h"
+#include "snapshot/mderr.h"
+
+#define DAY_MS     (86400 * (int64_t)1000)
+#define MAX_DAYS   36500
+#define MAX_BUDGET 600000
+
+void
+config_env_from_process(struct config_env *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->state_directory = getenv("STATE_DIRECTORY");
+	e->xdg_state_home = getenv("XDG_STATE_HOME");
+	e->home = getenv("HOME");
+	e->is_root = geteuid() == 0;
+}
+
+int
+config_default_db(const struct config_env *e, char *buf, size_t len)
+{
+	const char *sd = e->state_directory;
+	int n;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (sd != NULL && sd[0] != '\0') {
+		/* systemd may list several directories separated by ':'. */
+		size_t first = strcspn(sd, ":");
+
+		n = snprintf(buf, len, "%.*s/memdelta.db", (int)first, sd);
+	} else if (e->is_root) {
+		n = snprintf(buf, len, "/var/lib/memdelta/memdelta.db");
+	} else if (e->xdg_state_home != NULL && e->xdg_state_home[0] == '/') {
+		n = snprintf(buf, len, "%s/memdelta/memdelta.db", e->xdg_state_home);
+	} else if (e->home != NULL && e->home[0] == '/') {
+		n = snprintf(buf, len, "%s/.local/state/memdelta/memdelta.db", e->home);
+	} else {
+		return MD_ERR_NOTFOUND;
+	}
+	if (n < 0 || (size_t)n >= len) {
+		if (len > 0)
+			buf[0] = '\0';
+		return MD_ERR_INVAL;
+	}
+	return 0;
+}
+
+void
+config_init(struct config *c, const struct config_env *e)
+{
+	memset(c, 0, sizeof(*c));
+	if (e != NULL)
+		(void)config_default_db(e, c->db, sizeof(c->db));
+	snprintf(c->listen_addr, sizeof(c->listen_addr), "127.0.0.1");
+	c->port = 7373; /* WEB_DEFAULT_PORT */
+	c->interval_s = CONFIG_DEFAULT_INTERVAL_S;
+	c->budget_ms = CONFIG_DEFAULT_BUDGET_MS;
+	c->log_sink = LOG_SINK_STDERR;
+	c->log_level = LOG_LEVEL_INFO;
+	store_retention_defaults(&c->retention);
+	c->auto_top = CONFIG_DEFAULT_AUTO_TOP;
+}
+
+static void
+free_hosts(struct config *c)
+{
+	for (size_t i = 0; i < c->n_allowed_hosts; i++)
+		free(c->allowed_hosts[i]);
+	free(c->allowed_hosts);
+	c->allowed_hosts = NULL;
+	c->n_allowed_hosts = 0;
+}
+
+void
+config_done(struct config *c)
+{
+	for (size_t i = 0; i < c->n_targets; i++)
+		if (c->targets[i].have_re)
+			regfree(&c->targets[i].re);
+	free(c->targets);
+	free_hosts(c);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+config_parse_listen(const char *s, char *addr, size_t addrlen, uint16_t *port)
+{
+	char host[64];
+	const char *colon = NULL;
+	unsigned char bin[16];
+	size_t hlen;
+	int have_port = 0;
+
+	if (s == NULL || s[0] == '\0')
+		return MD_ERR_PARSE;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL)
+			return MD_ERR_PARSE;
+		hlen = (size_t)(close - s - 1);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return MD_ERR_PARSE;
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		if (close[1] == ':')
+			colon = close + 1;
+		else if (close[1] != '\0')
+			return MD_ERR_PARSE;
+	} else {
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			colon = NULL; /* a bare IPv6 address */
+		hlen = colon != NULL ? (size_t)(colon - s) : strlen(s);
+		if (hlen >= sizeof(host))
+			return MD_ERR_PARSE;
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+	}
+	if (colon != NULL) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(colon + 1, &end, 10);
+		if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || v == 0 ||
+		    v > 65535)
+			return MD_ERR_PARSE;
+		have_port = 1;
+		*port = (uint16_t)v;
+	}
+	if (host[0] != '\0') {
+		if (inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1)
+			return MD_ERR_PARSE;
+		if (strlen(host) >= addrlen)
+			return MD_ERR_PARSE;
+		memcpy(addr, host, strlen(host) + 1);
+	} else if (!have_port) {
+		return MD_ERR_PARSE;
+	}
+	return 0;
+}
+
+/* ---- the INI parser ------------------------------------------------------ */
+
+struct parse {
+	struct config *c;
+	const char *origin;
+	FILE *f;
+	char *line;
+	size_t cap;
+	unsigned lineno;
+	unsigned section_seq;      /* bumped by the reader at each "[...]" line */
+	unsigned seen_seq;         /* the section the handler last saw */
+	struct config_target *cur; /* the [target] being filled, or NULL */
+	int in_main;               /* inside [memdeltad] */
+	uint64_t keys_set;         /* bit per key of the current section */
+	size_t first_target;       /* targets before this index were there already */
+	unsigned err_line;         /* 0: no error yet */
+	char err[CONFIG_ERR_MAX];
+};
+
+static void perr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+perr(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err_line != 0)
+		return;
+	p->err_line = p->lineno == 0 ? 1 : p->lineno;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+}
+
+/* inih's line reader: one line per call, counted; section lines flagged. */
+static char *
+read_line(char *str, int num, void *arg)
+{
+	struct parse *p = arg;
+	const char *s;
+	ssize_t len = getline(&p->line, &p->cap, p->f);
+
+	if (len < 0)
+		return NULL;
+	p->lineno++;
+	s = p->line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '[')
+		p->section_seq++;
+	if (num < 2)
+		return NULL;
+	if (len > num - 1) {
+		perr(p, "line longer than %d characters", num - 2);
+		len = num - 2;
+		memcpy(str, p->line, (size_t)len);
+		str[len++] = '\n';
+	} else {
+		memcpy(str, p->line, (size_t)len);
+	}
+	str[len] = '\0';
+	return str;
+}
+
+static int
+parse_uint(const char *v, unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long x;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0' || x < min || x > max)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int
+set_string(struct parse *p, const char *key, const char *v, char *dst, size_t len, int allow_empty)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 && !allow_empty) {
+		perr(p, "%s: empty value", key);
+		return -1;
+	}
+	if (n >= len) {
+		perr(p, "%s: value longer than %zu bytes", key, len - 1);
+		return -1;
+	}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+static int
+set_uint(struct parse *p, const char *key, const char *v, unsigned long long min,
+         unsigned long long max, unsigned long long *out)
+{
+	if (parse_uint(v, min, max, out) != 0) {
+		perr(p, "%s: '%s' is not a whole number from %llu to %llu", key, v, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_host(struct config *c, const char *h, size_t n)
+{
+	char **v = realloc(c->allowed_hosts, (c->n_allowed_hosts + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return MD_ERR_NOMEM;
+	c->allowed_hosts = v;
+	v[c->n_allowed_hosts] = strndup(h, n);
+	if (v[c->n_allowed_hosts] == NULL)
+		return MD_ERR_NOMEM;
+	c->n_allowed_hosts++;
+	return 0;
+}
+
+enum key_id {
+	K_DB = 0,
+	K_LISTEN,
+	K_TOKEN,
+	K_ALLOWED_HOSTS,
+	K_INTERVAL,
+	K_BUDGET_MS,
+	K_MAX_REGIONS,
+	K_LOG,
+	K_LOG_LEVEL,
+	K_RAW_DAYS,
+	K_MINUTE_DAYS,
+	K_HOUR_DAYS,
+	K_RAW_MAX_MB,
+	K_MINUTE_MAX_MB,
+	K_HOUR_MAX_MB,
+	K_AUTO_TOP,
+	K_PID,
+	K_NAME,
+	K_CMDLINE,
+};
+
+struct key_def {
+	const char *name;
+	enum key_id id;
+	int in_main;   /* allowed in [memdeltad] */
+	int in_target; /* allowed in [target NAME] */
+};
+
+static const struct key_def keys[] = {
+        {"db", K_DB, 1, 0},
+        {"listen", K_LISTEN, 1, 0},
+        {"token", K_TOKEN, 1, 0},
+        {"allowed_hosts", K_ALLOWED_HOSTS, 1, 0},
+        {"interval", K_INTERVAL, 1, 1},
+        {"budget_ms", K_BUDGET_MS, 1, 1},
+        {"max_regions", K_MAX_REGIONS, 1, 1},
+        {"log", K_LOG, 1, 0},
+        {"log_level", K_LOG_LEVEL, 1, 0},
+        {"retention_raw_days", K_RAW_DAYS, 1, 0},
+        {"retention_minute_days", K_MINUTE_DAYS, 1, 0},
+        {"retention_hour_days", K_HOUR_DAYS, 1, 0},
+        {"retention_raw_max_mb", K_RAW_MAX_MB, 1, 0},
+        {"retention_minute_max_mb", K_MINUTE_MAX_MB, 1, 0},
+        {"retention_hour_max_mb", K_HOUR_MAX_MB, 1, 0},
+        {"auto_top", K_AUTO_TOP, 1, 0},
+        {"pid", K_PID, 0, 1},
+        {"name", K_NAME, 0, 1},
+        {"cmdline", K_CMDLINE, 0, 1},
+};
+
+static int
+set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
+{
+	struct config *c = p->c;
+	unsigned long long x;
+
+	switch (id) {
+	case K_DB:
+		return set_string(p, key, v, c->db, sizeof(c->db), 0);
+	case K_LISTEN:
+		if (config_parse_listen(v, c->listen_addr, sizeof(c->listen_addr), &c->port) != 0) {
+			perr(p, "listen: '%s' is not ADDR:PORT with a numeric address", v);
+			return -1;
+		}
+		return 0;
+	case K_TOKEN:
+		return set_string(p, key, v, c->token, sizeof(c->token), 0);
+	case K_ALLOWED_HOSTS:
+		free_hosts(c);
+		for (const char *s = v; *s != '\0';) {
+			size_t n;
+
+			s += strspn(s, ", \t");
+			n = strcspn(s, ", \t");
+			if (n == 0)
+				break;
+			if (add_host(c, s, n) != 0) {
+				perr(p, "out of memory");
+				return -1;
+			}
+			s += n;
+		}
+		return 0;
+	case K_INTERVAL:
+		if (set_uint(p, key, v, 1, CONFIG_MAX_INTERVAL_S, &x) != 0)
+			return -1;
+		c->interval_s = (unsigned)x;
+		return 0;
+	case K_BUDGET_MS:
+		if (set_uint(p, key, v, 1, MAX_BUDGET, &x) != 0)
+			return -1;
+		c->budget_ms = (unsigned)x;
+		return 0;
+	case K_MAX_REGIONS:
+		if (set_uint(p, key, v, 0, 100000000, &x) != 0)
+			return -1;
+		c->max_regions = (size_t)x;
+		return 0;
+	case K_LOG:
+		if (strcmp(v, "stderr") == 0)
+			c->log_sink = LOG_SINK_STDERR;
+		else if (strcmp(v, "syslog") == 0)
+			c->log_sink = LOG_SINK_SYSLOG;
+		else {
+			perr(p, "log: '%s' is neither stderr nor syslog", v);
+			return -1;
+		}
+		return 0;
+	case K_LOG_LEVEL:
+		if (strcmp(v, "error") == 0)
+			c->log_level = LOG_LEVEL_ERROR;
+		else if (strcmp(v, "warning") == 0 || strcmp(v, "warn") == 0)
+			c->log_level = LOG_LEVEL_WARN;
+		else if (strcmp(v, "info") == 0)
+			c->log_level = LOG_LEVEL_INFO;
+		else if (strcmp(v, "debug") == 0)
+			c->log_level = LOG_LEVEL_DEBUG;
+		else {
+			perr(p, "log_level: '%s' is not error, warning, info or debug", v);
+			return -1;
+		}
+		return 0;
+	case K_RAW_DAYS:
+	case K_MINUTE_DAYS:
+	case K_HOUR_DAYS:
+		if (set_uint(p, key, v, 1, MAX_DAYS, &x) != 0)
+			return -1;
+		if (id == K_RAW_DAYS)
+			c->retention.raw_ms = (int64_t)x * DAY_MS;
+		else if (id == K_MINUTE_DAYS)
+			c->retention.minute_ms = (int64_t)x * DAY_MS;
+		else
+			c->retention.hour_ms = (int64_t)x * DAY_MS;
+		return 0;
+	case K_RAW_MAX_MB:
+	case K_MINUTE_MAX_MB:
+	case K_HOUR_MAX_MB:
+		if (set_uint(p, key, v, 0, 1048576 * 16, &x) != 0)
+			return -1;
+		x *= 1024 * 1024;
+		if (id == K_RAW_MAX_MB)
+			c->retention.raw_max_bytes = x;
+		else if (id == K_MINUTE_MAX_MB)
+			c->retention.minute_max_bytes = x;
+		else
+			c->retention.hour_max_bytes = x;
+		return 0;
+	case K_AUTO_TOP:
+		if (set_uint(p, key, v, 0, 1000, &x) != 0)
+			return -1;
+		c->auto_top = (unsigned)x;
+		return 0;
+	default:
+		break;
+	}
+	perr(p, "%s: not allowed in [memdeltad]", key);
+	return -1;
+}
+
+static int
+set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
+{
+	struct config_target *t = p->cur;
+	unsigned long long x;
+	int rc;
+
+	switch (id) {
+	case K_INTERVAL:
+		if (set_uint(p, key, v, 1, CONFIG_MAX_INTERVAL_S, &x) != 0)
+			return -1;
+		t->interval_s = (unsigned)x;
+		return 0;
+	case K_BUDGET_MS:
+		if (set_uint(p, key, v, 1, MAX_BUDGET, &x) != 0)
+			return -1;
+		t->budget_ms = (unsigned)x;
+		return 0;
+	case K_MAX_REGIONS:
+		if (set_uint(p, key, v, 0, 100000000, &x) != 0)
+			return -1;
+		t->max_regions = (size_t)x;
+		return 0;
+	case K_PID:
+	case K_NAME:
+	case K_CMDLINE:
+		if (p->keys_set & ((1ull << K_PID) | (1ull << K_NAME) | (1ull << K_CMDLINE))) {
+			perr(p, "%s: a target has exactly one of pid=, name= or cmdline=", key);
+			return -1;
+		}
+		if (id == K_PID) {
+			if (set_uint(p, key, v, 1, INT_MAX, &x) != 0)
+				return -1;
+			t->kind = TARGET_PID;
+			t->pid = (int)x;
+			return 0;
+		}
+		if (set_string(p, key, v, t->match, sizeof(t->match), 0) != 0)
+			return -1;
+		t->kind = id == K_NAME ? TARGET_NAME : TARGET_CMDLINE;
+		if (id == K_NAME)
+			return 0;
+		rc = regcomp(&t->re, v, REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char why[128];
+
+			regerror(rc, &t->re, why, sizeof(why));
+			perr(p, "cmdline: bad regular expression '%s': %s", v, why);
+			return -1;
+		}
+		t->have_re = 1;
+		return 0;
+	default:
+		break;
+	}
+	perr(p, "%s: not allowed in a [target] section", key);
+	return -1;
+}
+
+/* A new section header was read: start it. */
+static int
+begin_section(struct parse *p, const char *section)
+{
+	struct config *c = p->c;
+	struct config_target *v;
+	char name[CONFIG_NAME_MAX];
+	const char *s;
+	size_t n;
+
+	p->cur = NULL;
+	p->in_main = 0;
+	p->keys_set = 0;
+	if (strcmp(section, "memdeltad") == 0) {
+		p->in_main = 1;
+		return 0;
+	}
+	if (strncmp(section, "target", 6) != 0 || (section[6] != ' ' && section[6] != '\t')) {
+		perr(p, "unknown section [%s] (expected [memdeltad] or [target NAME])", section);
+		return -1;
+	}
+	s = section + 6;
+	s += strspn(s, " \t");
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(name)) {
+		perr(p, "[target NAME]: the name must have 1 to %zu bytes", sizeof(name) - 1);
+		return -1;
+	}
+	memcpy(name, s, n);
+	name[n] = '\0';
+	for (size_t i = 0; i < c->n_targets; i++)
+		if (strcmp(c->targets[i].name, name) == 0) {
+			perr(p, "[target %s] is defined twice (first on line %u)", name,
+			     c->targets[i].line);
+			return -1;
+		}
+	v = realloc(c->targets, (c->n_targets + 1) * sizeof(*v));
+	if (v == NULL) {
+		perr(p, "out of memory");
+		return -1;
+	}
+	c->targets = v;
+	p->cur = &v[c->n_targets++];
+	memset(p->cur, 0, sizeof(*p->cur));
+	p->cur->kind = TARGET_PID;
+	p->cur->pid = 0; /* 0: no selector yet, checked at the end */
+	memcpy(p->cur->name, name, n + 1);
+	p->cur->line = p->lineno;
+	return 0;
+}
+
+static int
+handle(void *arg, const char *section, const char *key, const char *value)
+{
+	struct parse *p = arg;
+	const struct key_def *k = NULL;
+
+	if (p->err_line != 0)
+		return 1; /* report the first error only */
+	if (p->seen_seq != p->section_seq) {
+		p->seen_seq = p->section_seq;
+		if (begin_section(p, section) != 0)
+			return 0;
+	}
+	if (p->section_seq == 0) {
+		perr(p, "'%s' outside a section (put it under [memdeltad])", key);
+		return 0;
+	}
+	if (p->cur == NULL && !p->in_main)
+		return 0; /* a bad section, already reported */
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, key) == 0)
+			k = &keys[i];
+	if (k == NULL || (p->in_main && !k->in_main) || (p->cur != NULL && !k->in_target)) {
+		perr(p, "unknown key '%s' in [%s]", key, section);
+		return 0;
+	}
+	if (p->keys_set & (1ull << k->id)) {
+		perr(p, "'%s' is set twice in [%s]", key, section);
+		return 0;
+	}
+	p->keys_set |= 1ull << k->id;
+	if (p->in_main)
+		return set_main_key(p, k->id, key, value) == 0;
+	return set_target_key(p, k->id, key, value) == 0;
+}
+
+static int
+check_targets(struct parse *p)
+{
+	for (size_t i = p->first_target; i < p->c->n_targets; i++) {
+		const struct config_target *t = &p->c->targets[i];
+
+		if (t->kind == TARGET_PID && t->pid == 0) {
+			p->lineno = t->line;
+			perr(p, "[target %s] needs one of pid=, name= or cmdline=", t->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_stream(struct config *c, FILE *f, const char *origin, char *err, size_t errlen)
+{
+	struct parse p;
+	int rc, status = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.origin = origin;
+	p.f = f;
+	p.first_target = c->n_targets;
+	rc = ini_parse_stream(read_line, &p, handle, &p);
+	if (rc == -2) {
+		status = MD_ERR_NOMEM;
+		snprintf(err != NULL ? err : p.err, err != NULL ? errlen : sizeof(p.err),
+		         "%s: out of memory", origin);
+		goto out;
+	}
+	if (rc > 0 && (p.err_line == 0 || (unsigned)rc < p.err_line)) {
+		/* inih found a line that is neither a section, a comment nor
+		 * key=value before any error of ours. */
+		p.err_line = (unsigned)rc;
+		snprintf(p.err, sizeof(p.err),
+		         "syntax error (expected [section], key = value or a comment)");
+	}
+	if (p.err_line == 0)
+		(void)check_targets(&p);
+	if (p.err_line != 0) {
+		status = MD_ERR_PARSE;
+		if (err != NULL)
+			snprintf(err, errlen, "%s:%u: %s", origin, p.err_line, p.err);
+	}
+out:
+	free(p.line);
+	return status;
+}
+
+int
+config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	f = fopen(path, "re");
+	if (f == NULL) {
+		if (err != NULL)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return MD_ERR_IO;
+	}
+	rc = parse_stream(c, f, path, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+int
+config_load_string(struct config *c, const char *text, const char *origin, char *err, size_t errlen)
+{
+	FILE *f;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (text[0] == '\0')
+		return 0;
+	f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+	if (f == NULL) {
+		if (err != NULL)
+			snprintf(err, errlen, "%s: %s", origin, strerror(errno));
+		return MD_ERR_NOMEM;
+	}
+	rc = parse_stream(c, f, origin, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+static int
+add_flag_target(struct config *c, const char *name, enum target_kind kind, int pid,
+                const char *match)
+{
+	struct config_target *v, *t;
+
+	for (size_t i = 0; i < c->n_targets; i++)
+		if (strcmp(c->targets[i].name, name) == 0)
+			return 0;
+	v = realloc(c->targets, (c->n_targets + 1) * sizeof(*v));
+	if (v == NULL)
+		return MD_ERR_NOMEM;
+	c->targets = v;
+	t = &v[c->n_targets];
+	memset(t, 0, sizeof(*t));
+	if (strlen(name) >= sizeof(t->name) || (match != NULL && strlen(match) >= sizeof(t->match)))
+		return MD_ERR_PARSE;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->kind = kind;
+	t->pid = pid;
+	if (match != NULL)
+		snprintf(t->match, sizeof(t->match), "%s", match);
+	c->n_targets++;
+	return 0;
+}
+
+int
+config_apply_flags(struct config *c, const struct config_flags *f, char *err, size_t errlen)
+{
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (f->db != NULL) {
+		if (f->db[0] == '\0' || strlen(f->db) >= sizeof(c->db)) {
+			if (err != NULL)
+				snprintf(err, errlen, "--db: bad path");
+			return MD_ERR_PARSE;
+		}
+		snprintf(c->db, sizeof(c->db), "%s", f->db);
+	}
+	if (f->listen != NULL &&
+	    config_parse_listen(f->listen, c->listen_addr, sizeof(c->listen_addr), &c->port) != 0) {
+		if (err != NULL)
+			snprintf(err, errlen, "--listen: '%s' is not ADDR:PORT", f->listen);
+		return MD_ERR_PARSE;
+	}
+	if (f->interval_s != 0)
+		c->interval_s = f->interval_s;
+	for (size_t i = 0; i < f->n_watch_pids; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "pid:%d", f->watch_pids[i]);
+		rc = add_flag_target(c, name, TARGET_PID, f->watch_pids[i], NULL);
+		if (rc != 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < f->n_watch_names; i++) {
+		const char *n = f->watch_names[i];
+
+		if (n[0] == '\0') {
+			rc = MD_ERR_PARSE;
+			goto fail;
+		}
+		rc = add_flag_target(c, n, TARGET_NAME, 0, n);
+		if (rc != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	if (err != NULL)
+		snprintf(err, errlen, "--watch-pid/--watch-name: %s", md_strerror(rc));
+	return rc;
+}
+
+int
+config_validate(const struct config *c, char *err, size_t errlen)
+{
+	if (c->db[0] == '\0') {
+		if (err != NULL)
+			snprintf(err, errlen,
+			         "no database path: set db= or --db (no STATE_DIRECTORY, "
+			         "XDG_STATE_HOME or HOME)");
+		return MD_ERR_INVAL;
+	}
+	return 0;
+}

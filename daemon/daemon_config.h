@@ -1,0 +1,130 @@
+/*
+ * daemon_config.h - memdeltad's configuration: built-in defaults, the INI file
+ * (parsed with libinih) and the command-line flags that override it.
+ *
+ * A configuration is built in three steps: config_init() sets the defaults
+ * (the database in the state directory, the UI on 127.0.0.1:7373, a 10 s
+ * interval, no targets: watch the top 10), config_load_file() reads an INI
+ * file over them, config_apply_flags() applies the flags last.  Every error
+ * names the file and line.  docs/configuration.md lists every key.
+ */
+#ifndef MEMDELTA_DAEMON_CONFIG_H
+#define MEMDELTA_DAEMON_CONFIG_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/log.h"
+#include "snapshot/store.h"
+
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_NAME_MAX 256
+#define CONFIG_ERR_MAX  512
+
+/* Defaults. */
+#define CONFIG_DEFAULT_INTERVAL_S  10
+#define CONFIG_DEFAULT_BUDGET_MS   2000
+#define CONFIG_DEFAULT_AUTO_TOP    10
+#define CONFIG_DEFAULT_AUTO_RESCAN 60
+#define CONFIG_MAX_INTERVAL_S      86400
+
+enum target_kind {
+	TARGET_PID = 0, /* one process id */
+	TARGET_NAME,    /* executable name: comm, basename of argv[0] or of /proc/PID/exe */
+	TARGET_CMDLINE, /* POSIX extended regex over the command line */
+};
+
+struct config_target {
+	char name[CONFIG_NAME_MAX]; /* the target's name in the store */
+	enum target_kind kind;
+	int pid;                     /* TARGET_PID */
+	char match[CONFIG_NAME_MAX]; /* TARGET_NAME: the name; TARGET_CMDLINE: the regex text */
+	regex_t re;                  /* TARGET_CMDLINE, compiled when have_re */
+	int have_re;
+	unsigned interval_s; /* 0: the global interval */
+	unsigned budget_ms;  /* 0: the global budget */
+	size_t max_regions;  /* 0: no limit */
+	unsigned line;       /* where the section starts (0 for flags) */
+};
+
+struct config {
+	char db[CONFIG_PATH_MAX];
+	char listen_addr[64]; /* numeric address */
+	uint16_t port;
+	char token[CONFIG_NAME_MAX];
+	char **allowed_hosts; /* extra Host names for the web server */
+	size_t n_allowed_hosts;
+	unsigned interval_s; /* default per-target interval */
+	unsigned budget_ms;  /* default per-target time budget */
+	size_t max_regions;  /* default per-target region cap (0: none) */
+	enum log_sink log_sink;
+	enum log_level log_level;
+	struct store_retention retention;
+	unsigned auto_top; /* processes watched when no target is configured */
+	struct config_target *targets;
+	size_t n_targets;
+};
+
+/* The command-line flags that override the file; a NULL / 0 member is unset. */
+struct config_flags {
+	const char *config_path;
+	const char *db;
+	const char *listen; /* ADDR:PORT, [V6]:PORT, ADDR or :PORT */
+	unsigned interval_s;
+	const int *watch_pids;
+	size_t n_watch_pids;
+	const char *const *watch_names;
+	size_t n_watch_names;
+};
+
+/* The inputs of the state-directory rule, so that it can be tested. */
+struct config_env {
+	const char *state_directory; /* $STATE_DIRECTORY (systemd; may list several, ':') */
+	const char *xdg_state_home;  /* $XDG_STATE_HOME */
+	const char *home;            /* $HOME */
+	int is_root;
+};
+
+/* Fill @e from the environment and geteuid(). */
+void config_env_from_process(struct config_env *e);
+
+/* The default database path: $STATE_DIRECTORY/memdelta.db (its first entry),
+ * else /var/lib/memdelta/memdelta.db as root, else
+ * $XDG_STATE_HOME/memdelta/memdelta.db, else ~/.local/state/memdelta/memdelta.db.
+ * Returns 0, MD_ERR_NOTFOUND when no rule applies (no HOME), MD_ERR_INVAL
+ * when @buf is too small. */
+int config_default_db(const struct config_env *e, char *buf, size_t len);
+
+/* Set every default into @c (cleared first); @e gives the database path (the
+ * db stays "" when no rule applies).  Pair with config_done(). */
+void config_init(struct config *c, const struct config_env *e);
+/* Free what @c owns; @c is left zeroed.  Fine on a zeroed struct. */
+void config_done(struct config *c);
+
+/* Read the INI file @path over @c.  Returns 0; MD_ERR_IO when it cannot be
+ * opened; MD_ERR_PARSE for a syntax error, an unknown section or key, a bad
+ * value, a target without or with two of pid=/name=/cmdline=, or a duplicate
+ * target: @err (may be NULL) then reads "FILE:LINE: what is wrong".  On error
+ * @c may be partly changed: load into a fresh config. */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Parse the same INI text from a string (tests); @origin names it in errors. */
+int config_load_string(struct config *c, const char *text, const char *origin, char *err,
+                       size_t errlen);
+
+/* Apply the flags over @c: --db, --listen, --interval; --watch-pid N adds a
+ * target "pid:N", --watch-name NAME a target NAME (both after the file's
+ * targets; a name already configured is not added twice).  Returns 0 or
+ * MD_ERR_PARSE / MD_ERR_NOMEM with @err set. */
+int config_apply_flags(struct config *c, const struct config_flags *f, char *err, size_t errlen);
+
+/* Parse "ADDR:PORT", "[V6ADDR]:PORT", "ADDR" (port unchanged) or ":PORT"
+ * (address unchanged) into @addr / @port.  Returns 0 or MD_ERR_PARSE. */
+int config_parse_listen(const char *s, char *addr, size_t addrlen, uint16_t *port);
+
+/* Final checks after flags: a database path is known.  Returns 0 or
+ * MD_ERR_INVAL with @err set. */
+int config_validate(const struct config *c, char *err, size_t errlen);
+
+#endif
