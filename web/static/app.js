@@ -1,0 +1,529 @@
+// app.js - memdelta's single-page UI: hash routing and the four views
+// (overview of targets, a target's timeline, the diff of two snapshots, one
+// snapshot).  Data comes from the read-only JSON API of docs/api.md; the
+// chart is dygraphs (window.Dygraph, served at /dygraph.min.js).  Routes:
+//   #/                 overview
+//   #/target/ID        timeline of target ID
+//   #/diff/A/B         diff of snapshot A (before) and B (after)
+//   #/snapshot/ID      one snapshot
+
+import { TYPES, MARKS, type_info, install_css_colors } from './legend.js';
+import { el, bytes_span, fmt_bytes, fmt_time, fmt_count, get_json, http_error } from './util.js';
+import { summary_table, details_table, state_summary, prepare_totals } from './tables.js';
+
+const REFRESH_MS = 5000;
+const main = document.getElementById('view');
+const crumbs = document.getElementById('crumbs');
+const health = document.getElementById('health');
+
+// What the current view started; stopped when the route changes.
+let current = { abort: new AbortController(), timers: [], cleanup: [] };
+
+function stop_current() {
+	current.abort.abort();
+	for (const t of current.timers) clearInterval(t);
+	for (const f of current.cleanup) f();
+	current = { abort: new AbortController(), timers: [], cleanup: [] };
+}
+
+function api(path) {
+	return get_json(path, current.abort.signal);
+}
+
+function set_crumbs(...items) {
+	crumbs.replaceChildren(el('a', { href: '#/' }, 'Targets'), ...items.flatMap((i) => [el('span', { class: 'sep', 'aria-hidden': 'true' }, ' / '), i]));
+}
+
+function show_error(err) {
+	if (err && err.name === 'AbortError') return;
+	if (err instanceof http_error && err.status === 401) {
+		main.replaceChildren(token_form());
+		return;
+	}
+	main.replaceChildren(el('div', { class: 'error', role: 'alert', id: 'error' }, el('strong', {}, 'Error: '), String(err && err.message ? err.message : err)));
+}
+
+// A non-loopback memdeltad asks for its access token; the UI keeps it in the
+// memdelta_token cookie.
+function token_form() {
+	const input = el('input', { type: 'password', id: 'token', autocomplete: 'current-password', 'aria-label': 'Access token' });
+	const form = el('form', { class: 'token-form' }, el('h2', {}, 'Access token'), el('p', {}, 'This memdeltad requires its access token.'), input, el('button', { type: 'submit' }, 'Continue'));
+	form.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		document.cookie = `memdelta_token=${encodeURIComponent(input.value)}; path=/; SameSite=Strict`;
+		route();
+	});
+	return form;
+}
+
+async function update_health() {
+	try {
+		const h = await get_json('/healthz');
+		health.className = 'health ' + (h.status === 'ok' ? 'ok' : 'degraded');
+		health.textContent = h.status === 'ok' ? `${fmt_count(h.snapshots_written)} snapshots \u00b7 v${h.version || '?'}` : `degraded: storage ${h.storage} ${h.storage_error || ''}`;
+		health.title = `last snapshot ${fmt_time(h.last_snapshot_ms)}; ticks missed ${h.ticks_missed}; database ${fmt_bytes(h.db_bytes)}`;
+	} catch (e) {
+		health.className = 'health degraded';
+		health.textContent = 'server unreachable';
+	}
+}
+
+// ---------------------------------------------------------------- overview
+
+function sparkline(values, w = 160, h = 32) {
+	const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+	svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+	svg.setAttribute('width', w);
+	svg.setAttribute('height', h);
+	svg.setAttribute('class', 'sparkline');
+	svg.setAttribute('role', 'img');
+	if (values.length < 1) {
+		svg.setAttribute('aria-label', 'no data');
+		return svg;
+	}
+	const min = Math.min(...values);
+	const max = Math.max(...values);
+	const span = max - min || 1;
+	const pts = values.map((v, i) => {
+		const x = values.length === 1 ? w / 2 : (i / (values.length - 1)) * (w - 2) + 1;
+		const y = h - 2 - ((v - min) / span) * (h - 4);
+		return `${x.toFixed(1)},${y.toFixed(1)}`;
+	});
+	const area = document.createElementNS(svg.namespaceURI, 'polygon');
+	area.setAttribute('points', `1,${h} ${pts.join(' ')} ${w - 1},${h}`);
+	area.setAttribute('class', 'spark-area');
+	area.setAttribute('fill', type_info('private').color);
+	const line = document.createElementNS(svg.namespaceURI, 'polyline');
+	line.setAttribute('points', pts.join(' '));
+	line.setAttribute('class', 'spark-line');
+	svg.append(area, line);
+	svg.setAttribute('aria-label', `private committed from ${fmt_bytes(values[0])} to ${fmt_bytes(values[values.length - 1])}, range ${fmt_bytes(min)} to ${fmt_bytes(max)}`);
+	return svg;
+}
+
+function trend_cell(t) {
+	const map = { none: ['\u2014 none', 'no leak detected'], up: ['\u2197 up', 'committed private memory trends upward'], rising: ['\u2197 rising', 'committed private memory trends upward'], flat: ['\u2192 flat', 'flat'] };
+	const [txt, title] = map[t] || [String(t || '\u2014'), String(t || '')];
+	return el('span', { class: `trend trend-${t}`, title, dataset: { trend: t } }, txt);
+}
+
+async function view_overview() {
+	set_crumbs();
+	document.title = 'memdelta \u00b7 targets';
+	const data = await api('/api/v1/targets');
+	const tbody = el('tbody');
+	const table = el(
+		'table',
+		{ class: 'overview', id: 'targets' },
+		el(
+			'thead',
+			{},
+			el(
+				'tr',
+				{},
+				el('th', { scope: 'col' }, 'Target'),
+				el('th', { scope: 'col', title: 'committed private memory (Private Data + Heap + Stack + Page Table)' }, 'Private committed'),
+				el('th', { scope: 'col', class: 'num' }, 'Current'),
+				el('th', { scope: 'col' }, 'Trend'),
+				el('th', { scope: 'col', class: 'num' }, 'Instances'),
+				el('th', { scope: 'col', class: 'opt' }, 'PID'),
+				el('th', { scope: 'col', class: 'opt' }, 'Last snapshot')
+			)
+		),
+		tbody
+	);
+	if (!data.targets.length) {
+		main.replaceChildren(el('h1', {}, 'Targets'), el('p', { class: 'empty-note' }, 'No target has a snapshot yet.'));
+		return;
+	}
+	for (const t of data.targets) {
+		const spark_cell = el('td', { class: 'spark' });
+		const watching = t.runtime ? (t.runtime.watching ? 'running' : 'not running') : 'not watched';
+		tbody.append(
+			el(
+				'tr',
+				{ dataset: { targetId: t.id, targetName: t.name } },
+				el('th', { scope: 'row' }, el('a', { href: `#/target/${t.id}`, class: 'target-link' }, t.name), el('div', { class: 'sub' }, watching)),
+				spark_cell,
+				el('td', { class: 'num current' }, bytes_span(t.private_committed)),
+				el('td', {}, trend_cell(t.trend)),
+				el('td', { class: 'num' }, fmt_count(t.instances)),
+				el('td', { class: 'opt' }, String(t.pid)),
+				el('td', { class: 'opt' }, el('a', { href: `#/snapshot/${t.last_snapshot}` }, fmt_time(t.last_time_ms)))
+			)
+		);
+		api(`/api/v1/targets/${t.id}/timeline?points=80`)
+			.then((tl) => spark_cell.replaceChildren(sparkline(tl.points.map((p) => p.private_committed))))
+			.catch(() => spark_cell.replaceChildren('\u2014'));
+	}
+	main.replaceChildren(el('h1', {}, 'Targets'), el('div', { class: 'table-wrap' }, table));
+}
+
+// ------------------------------------------------------------------ target
+
+// The chart's series: the types, free excluded (it is not memory in use).
+const CHART_TYPES = TYPES.filter((t) => t.name !== 'free');
+
+function nearest_point(points, x) {
+	let best = null;
+	let bd = Infinity;
+	for (const p of points) {
+		if (!p.snapshot) continue;
+		const d = Math.abs(p.time_ms - x);
+		if (d < bd) {
+			bd = d;
+			best = p;
+		}
+	}
+	return best;
+}
+
+async function view_target(id) {
+	document.title = 'memdelta \u00b7 target';
+	const [targets, tl, snaps] = await Promise.all([api('/api/v1/targets'), api(`/api/v1/targets/${id}/timeline?points=500`), api(`/api/v1/targets/${id}/snapshots`)]);
+	const target = targets.targets.find((t) => String(t.id) === String(id));
+	const name = target ? target.name : `target ${id}`;
+	document.title = `memdelta \u00b7 ${name}`;
+	set_crumbs(el('span', {}, name));
+
+	const st = { metric: 'committed', tl, snaps: snaps.snapshots, a: null, b: null, next: 'a', graph: null };
+
+	const metric_box = el('fieldset', { class: 'metric', id: 'metric' }, el('legend', {}, 'Show'));
+	for (const [m, label] of [
+		['committed', 'Committed'],
+		['resident', 'Resident'],
+	]) {
+		const r = el('input', { type: 'radio', name: 'metric', value: m, id: `metric-${m}`, checked: m === st.metric });
+		r.addEventListener('change', () => {
+			st.metric = m;
+			draw();
+		});
+		metric_box.append(el('label', { for: `metric-${m}` }, r, ' ', label));
+	}
+	const brush = el('input', { type: 'checkbox', id: 'brush-mode' });
+	const brush_label = el('label', { for: 'brush-mode', title: 'When on, dragging across the chart picks the snapshots at both ends and opens their diff; when off, dragging zooms (shift-drag pans, double-click resets).' }, brush, ' Drag picks A\u2013B');
+
+	const pick_a = el('select', { id: 'pick-a', 'aria-label': 'Snapshot A (before)' });
+	const pick_b = el('select', { id: 'pick-b', 'aria-label': 'Snapshot B (after)' });
+	const open_diff = el('button', { type: 'button', id: 'open-diff' }, 'Diff A \u2192 B');
+	const open_a = el('a', { id: 'open-snap-a', class: 'button-link' }, 'Snapshot A');
+	const open_b = el('a', { id: 'open-snap-b', class: 'button-link' }, 'Snapshot B');
+	const hint = el('p', { class: 'hint', id: 'pick-hint', 'aria-live': 'polite' });
+	const chart = el('div', { id: 'chart', class: 'chart', role: 'img', 'aria-label': 'timeline of committed bytes by type' });
+	const labels = el('div', { id: 'chart-labels', class: 'chart-labels' });
+	const legend = el(
+		'ul',
+		{ class: 'legend', id: 'legend' },
+		CHART_TYPES.map((t) => el('li', { dataset: { type: t.name } }, el('span', { class: 'swatch', style: `background:var(--type-${t.name})` }), t.label))
+	);
+	const restarts = el('ul', { class: 'restarts', id: 'restarts' });
+	const info = el('div', { class: 'target-info', id: 'target-info' });
+
+	function fill_pickers() {
+		const keep_a = pick_a.value;
+		const keep_b = pick_b.value;
+		const opts = st.snaps.map((s) => [s.id, `#${s.id} \u00b7 ${fmt_time(s.time_ms)} \u00b7 pid ${s.pid}`]);
+		pick_a.replaceChildren(...opts.map(([v, t]) => el('option', { value: v }, t)));
+		pick_b.replaceChildren(...opts.map(([v, t]) => el('option', { value: v }, t)));
+		if (opts.length) {
+			pick_a.value = keep_a && st.snaps.some((s) => String(s.id) === keep_a) ? keep_a : String(st.a ?? opts[0][0]);
+			pick_b.value = keep_b && st.snaps.some((s) => String(s.id) === keep_b) ? keep_b : String(st.b ?? opts[opts.length - 1][0]);
+		}
+		sync_links();
+	}
+	function sync_links() {
+		open_a.href = `#/snapshot/${pick_a.value}`;
+		open_b.href = `#/snapshot/${pick_b.value}`;
+		open_diff.disabled = !pick_a.value || !pick_b.value || pick_a.value === pick_b.value;
+	}
+	pick_a.addEventListener('change', () => {
+		st.a = Number(pick_a.value);
+		sync_links();
+		redraw_marks();
+	});
+	pick_b.addEventListener('change', () => {
+		st.b = Number(pick_b.value);
+		sync_links();
+		redraw_marks();
+	});
+	open_diff.addEventListener('click', () => go_diff(Number(pick_a.value), Number(pick_b.value)));
+
+	function snap_time(sid) {
+		const s = st.snaps.find((x) => x.id === sid);
+		if (s) return s.time_ms;
+		const p = st.tl.points.find((x) => x.snapshot === sid);
+		return p ? p.time_ms : null;
+	}
+	function go_diff(a, b) {
+		if (!a || !b || a === b) return;
+		const ta = snap_time(a);
+		const tb = snap_time(b);
+		if (ta !== null && tb !== null && ta > tb) [a, b] = [b, a];
+		location.hash = `#/diff/${a}/${b}`;
+	}
+	function set_hint() {
+		const a = st.a ? `A = #${st.a}` : '';
+		hint.textContent = st.next === 'a' ? `${a ? a + '. ' : ''}Click a point on the chart to pick snapshot A (before).` : `${a}. Click a point to pick snapshot B (after) and open the diff.`;
+	}
+
+	function series_data() {
+		return st.tl.points.map((p) => [new Date(p.time_ms), ...CHART_TYPES.map((t) => p[st.metric][st.tl.types.indexOf(t.name)] || 0)]);
+	}
+	function underlay(ctx, area, g) {
+		const vline = (ms, color, text, dash) => {
+			const x = g.toDomXCoord(ms);
+			if (x < area.x - 1 || x > area.x + area.w + 1) return;
+			ctx.save();
+			ctx.strokeStyle = color;
+			ctx.lineWidth = 2;
+			ctx.setLineDash(dash);
+			ctx.beginPath();
+			ctx.moveTo(x, area.y);
+			ctx.lineTo(x, area.y + area.h);
+			ctx.stroke();
+			ctx.fillStyle = color;
+			ctx.font = '12px system-ui, sans-serif';
+			ctx.fillText(text, Math.min(x + 3, area.x + area.w - 60), area.y + 12);
+			ctx.restore();
+		};
+		for (const r of st.tl.restarts || []) vline(r.time_ms, MARKS.restart, `\u21bb pid ${r.pid}`, [5, 3]);
+		if (st.a) vline(snap_time(st.a), MARKS.pick_a, 'A', []);
+		if (st.b) vline(snap_time(st.b), MARKS.pick_b, 'B', []);
+	}
+	function redraw_marks() {
+		if (st.graph) st.graph.updateOptions({});
+	}
+	function on_click(ev, x) {
+		const p = nearest_point(st.tl.points, x);
+		if (!p) return;
+		if (st.next === 'a') {
+			st.a = p.snapshot;
+			st.b = null;
+			st.next = 'b';
+			pick_a.value = String(p.snapshot);
+			sync_links();
+			set_hint();
+			redraw_marks();
+		} else {
+			st.b = p.snapshot;
+			st.next = 'a';
+			pick_b.value = String(p.snapshot);
+			sync_links();
+			set_hint();
+			redraw_marks();
+			if (st.a !== st.b) go_diff(st.a, st.b);
+		}
+	}
+	function on_zoom(min_x, max_x) {
+		if (!brush.checked || !st.graph) return;
+		const pa = nearest_point(st.tl.points, min_x);
+		const pb = nearest_point(st.tl.points, max_x);
+		st.graph.resetZoom();
+		if (pa && pb && pa.snapshot !== pb.snapshot) go_diff(pa.snapshot, pb.snapshot);
+	}
+	function draw() {
+		const data = series_data();
+		chart.dataset.points = String(st.tl.points.length);
+		chart.dataset.metric = st.metric;
+		chart.dataset.restarts = String((st.tl.restarts || []).length);
+		chart.setAttribute('aria-label', `timeline of ${st.metric} bytes by type, ${st.tl.points.length} points`);
+		if (!data.length) {
+			chart.replaceChildren(el('p', { class: 'empty-note' }, 'No snapshot in this range yet.'));
+			if (st.graph) {
+				st.graph.destroy();
+				st.graph = null;
+			}
+			return;
+		}
+		const opts = {
+			labels: ['Time', ...CHART_TYPES.map((t) => t.label)],
+			colors: CHART_TYPES.map((t) => t.color),
+			stackedGraph: true,
+			fillGraph: true,
+			fillAlpha: 0.8,
+			strokeWidth: 1,
+			drawPoints: data.length < 80,
+			pointSize: 2,
+			highlightCircleSize: 4,
+			labelsDiv: labels,
+			legend: 'always',
+			labelsSeparateLines: false,
+			axes: {
+				y: { valueFormatter: (v) => fmt_bytes(v), axisLabelFormatter: (v) => fmt_bytes(v), axisLabelWidth: 70 },
+			},
+			ylabel: st.metric === 'committed' ? 'committed' : 'resident',
+			underlayCallback: underlay,
+			clickCallback: on_click,
+			zoomCallback: on_zoom,
+			animatedZooms: false,
+		};
+		if (st.graph) {
+			const win = st.graph.isZoomed('x') ? st.graph.xAxisRange() : null;
+			st.graph.updateOptions({ ...opts, file: data, ...(win ? { dateWindow: win } : {}) });
+		} else {
+			chart.replaceChildren();
+			st.graph = new window.Dygraph(chart, data, opts);
+			window.memdelta_graph = st.graph; // for the end-to-end test
+		}
+	}
+	function fill_restarts() {
+		const rs = st.tl.restarts || [];
+		restarts.replaceChildren(
+			...(rs.length
+				? rs.map((r) => el('li', { class: 'restart', dataset: { instance: r.instance, pid: r.pid, timeMs: r.time_ms } }, `\u21bb restart at ${fmt_time(r.time_ms)}: pid ${r.pid} (instance ${r.instance})`))
+				: [el('li', { class: 'none' }, 'No restart in this range.')])
+		);
+	}
+	function fill_info() {
+		const last = st.tl.points[st.tl.points.length - 1];
+		info.replaceChildren(
+			el('span', {}, `${fmt_count(st.snaps.length)} snapshots`),
+			target ? el('span', {}, `${fmt_count(target.instances)} instance${target.instances === 1 ? '' : 's'}`) : null,
+			last ? el('span', {}, 'private committed ', bytes_span(last.private_committed)) : null,
+			target && target.runtime ? el('span', {}, `every ${target.runtime.interval_s} s, ${target.runtime.watching ? 'running' : 'not running'}`) : null
+		);
+	}
+
+	main.replaceChildren(
+		el('h1', {}, name),
+		info,
+		el('div', { class: 'chart-controls' }, metric_box, brush_label),
+		legend,
+		labels,
+		chart,
+		hint,
+		el('div', { class: 'pickers' }, el('label', {}, 'A ', pick_a), el('label', {}, 'B ', pick_b), open_diff, open_a, open_b),
+		el('h2', {}, 'Restarts'),
+		restarts
+	);
+	fill_pickers();
+	fill_restarts();
+	fill_info();
+	set_hint();
+	draw();
+	current.cleanup.push(() => {
+		if (st.graph) st.graph.destroy();
+		window.memdelta_graph = null;
+	});
+
+	// Follow the live timeline, keeping the zoom.
+	current.timers.push(
+		setInterval(async () => {
+			try {
+				const [tl2, snaps2] = await Promise.all([api(`/api/v1/targets/${id}/timeline?points=500`), api(`/api/v1/targets/${id}/snapshots`)]);
+				st.tl = tl2;
+				st.snaps = snaps2.snapshots;
+				fill_pickers();
+				fill_restarts();
+				fill_info();
+				draw();
+			} catch (e) {
+				/* keep the last data; the header shows server health */
+			}
+		}, REFRESH_MS)
+	);
+}
+
+// ---------------------------------------------------------------- diff
+
+async function view_diff(a, b) {
+	document.title = `memdelta \u00b7 diff ${a} \u2192 ${b}`;
+	const d = await api(`/api/v1/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+	const targets = await api('/api/v1/targets').catch(() => null);
+	const sa = await api(`/api/v1/snapshots/${a}`).catch(() => null);
+	const tid = sa && sa.target;
+	const target = targets && targets.targets.find((t) => t.id === tid);
+	set_crumbs(tid ? el('a', { href: `#/target/${tid}` }, target ? target.name : `target ${tid}`) : el('span', {}, d.after.name), el('span', {}, `diff #${a} \u2192 #${b}`));
+
+	const dt = d.totals.all;
+	const side = (label, x, id) =>
+		el(
+			'div',
+			{ class: 'side' },
+			el('strong', {}, label),
+			' ',
+			el('a', { href: `#/snapshot/${id}` }, `#${id}`),
+			` \u00b7 ${fmt_time(x.time)} \u00b7 ${x.name} pid ${x.pid}`,
+			x.truncated ? el('span', { class: 'flag' }, ' truncated') : null
+		);
+	const counts = el(
+		'p',
+		{ class: 'diff-counts', id: 'diff-counts' },
+		`${dt.new} new (${fmt_bytes(dt.new_bytes)}), ${dt.freed} freed (${fmt_bytes(dt.freed_bytes)}), ${dt.grew} grew, ${dt.shrank} shrank, ${dt.changed} changed; committed `,
+		bytes_span(dt.committed_delta, true),
+		', resident ',
+		bytes_span(dt.resident_delta, true)
+	);
+	const restart = d.before.pid !== d.after.pid || d.before.start_time !== d.after.start_time;
+	main.replaceChildren(
+		el('h1', {}, `Diff #${a} \u2192 #${b}`),
+		el('div', { class: 'sides' }, side('Before', d.before, a), side('After', d.after, b)),
+		restart ? el('p', { class: 'warn', id: 'diff-restart' }, '\u21bb The process restarted between these snapshots: the diff compares two different processes.') : null,
+		counts,
+		el('h2', {}, 'Summary'),
+		summary_table([prepare_totals(d.summary && d.summary.before), prepare_totals(d.summary && d.summary.after)], 'summary'),
+		el('h2', {}, 'Changed ranges'),
+		details_table(d.entries, 'diff'),
+		el('p', { class: 'links' }, el('a', { href: `/api/v1/diff.csv?a=${a}&b=${b}`, download: `diff-${a}-${b}.csv` }, 'Download CSV'))
+	);
+}
+
+// ------------------------------------------------------------- snapshot
+
+async function view_snapshot(id) {
+	document.title = `memdelta \u00b7 snapshot ${id}`;
+	const s = await api(`/api/v1/snapshots/${id}`);
+	const targets = await api('/api/v1/targets').catch(() => null);
+	const target = targets && targets.targets.find((t) => t.id === s.target);
+	set_crumbs(el('a', { href: `#/target/${s.target}` }, target ? target.name : s.name || `target ${s.target}`), el('span', {}, `snapshot #${id}`));
+	main.replaceChildren(
+		el('h1', {}, `Snapshot #${id}`),
+		el(
+			'p',
+			{ class: 'snap-id' },
+			`${s.name} pid ${s.pid} \u00b7 ${fmt_time(s.time)} \u00b7 ${fmt_count(s.regions.length)} regions`,
+			s.collect_ns ? ` \u00b7 collected in ${(s.collect_ns / 1e6).toFixed(1)} ms` : '',
+			s.flags && s.flags.length ? el('span', { class: 'flag' }, ` flags: ${s.flags.join(', ')}`) : null
+		),
+		s.cmdline ? el('p', { class: 'cmdline' }, el('code', {}, s.cmdline)) : null,
+		state_summary(s.totals),
+		el('h2', {}, 'Summary'),
+		summary_table([prepare_totals(s.totals)], 'summary'),
+		el('h2', {}, 'Regions'),
+		details_table(s.regions, 'snapshot'),
+		el('p', { class: 'links' }, el('a', { href: `/api/v1/snapshots/${id}.csv`, download: `snapshot-${id}.csv` }, 'Download CSV'))
+	);
+}
+
+// ----------------------------------------------------------------- router
+
+async function route() {
+	stop_current();
+	const h = location.hash.replace(/^#\/?/, '');
+	const parts = h.split('/').filter(Boolean);
+	const num = (x) => /^\d+$/.test(x || '');
+	document.body.dataset.view = parts[0] || 'overview';
+	main.dataset.state = 'loading';
+	main.setAttribute('aria-busy', 'true');
+	try {
+		if (!parts.length) await view_overview();
+		else if (parts[0] === 'target' && num(parts[1])) await view_target(parts[1]);
+		else if (parts[0] === 'diff' && num(parts[1]) && num(parts[2])) await view_diff(parts[1], parts[2]);
+		else if (parts[0] === 'snapshot' && num(parts[1])) await view_snapshot(parts[1]);
+		else {
+			set_crumbs();
+			main.replaceChildren(el('p', { class: 'error', id: 'error' }, `No such page: #${h}. `, el('a', { href: '#/' }, 'Targets')));
+		}
+		main.dataset.state = 'ready';
+	} catch (e) {
+		show_error(e);
+		main.dataset.state = 'error';
+	}
+	main.removeAttribute('aria-busy');
+}
+
+install_css_colors();
+window.addEventListener('hashchange', route);
+update_health();
+setInterval(update_health, 15000);
+route();
