@@ -165,6 +165,39 @@ static const char *const migrations[] = {
         "  PRIMARY KEY (snapshot_id, type, state)\n"
         ") WITHOUT ROWID;\n"
         "PRAGMA application_id = 1835297908;\n",
+        /* 1 -> 2: retention.  Rollup tiers and the indexes pruning needs:
+         * the snapshots of an instance in id order (previous and next of a
+         * pruned snapshot) and the counters rows of one snapshot. */
+        "CREATE INDEX snapshots_by_instance ON snapshots (instance_id);\n"
+        "CREATE INDEX counters_by_snapshot ON counters (snapshot_id);\n"
+        "CREATE TABLE rollup_minute (\n"
+        "  target_id INTEGER NOT NULL,\n"
+        "  bucket_ms INTEGER NOT NULL,\n"
+        "  instance_id INTEGER NOT NULL,\n"
+        "  series INTEGER NOT NULL,\n"
+        "  n INTEGER NOT NULL,\n"
+        "  committed_sum INTEGER NOT NULL,\n"
+        "  committed_min INTEGER NOT NULL,\n"
+        "  committed_max INTEGER NOT NULL,\n"
+        "  resident_sum INTEGER NOT NULL,\n"
+        "  resident_min INTEGER NOT NULL,\n"
+        "  resident_max INTEGER NOT NULL,\n"
+        "  PRIMARY KEY (target_id, bucket_ms, instance_id, series)\n"
+        ") WITHOUT ROWID;\n"
+        "CREATE TABLE rollup_hour (\n"
+        "  target_id INTEGER NOT NULL,\n"
+        "  bucket_ms INTEGER NOT NULL,\n"
+        "  instance_id INTEGER NOT NULL,\n"
+        "  series INTEGER NOT NULL,\n"
+        "  n INTEGER NOT NULL,\n"
+        "  committed_sum INTEGER NOT NULL,\n"
+        "  committed_min INTEGER NOT NULL,\n"
+        "  committed_max INTEGER NOT NULL,\n"
+        "  resident_sum INTEGER NOT NULL,\n"
+        "  resident_min INTEGER NOT NULL,\n"
+        "  resident_max INTEGER NOT NULL,\n"
+        "  PRIMARY KEY (target_id, bucket_ms, instance_id, series)\n"
+        ") WITHOUT ROWID;\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -190,6 +223,35 @@ enum stmt_id {
 	STMT_VERSIONS_AT,
 	STMT_TOTALS_GET,
 	STMT_SNAPSHOT_LIST,
+	STMT_SIZE,
+	STMT_INSTANCE_LIST,
+	STMT_TARGET_LATEST,
+	STMT_TARGET_N_INSTANCES,
+	STMT_TIMELINE_RAW,
+	STMT_TARGET_RAW_START,
+	STMT_MINUTE_START,
+	STMT_ROLLUP_MINUTE_READ,
+	STMT_ROLLUP_HOUR_READ,
+	STMT_PRUNE_OLDEST,
+	STMT_SNAPSHOT_COUNT,
+	STMT_SNAPSHOT_PREV,
+	STMT_SNAPSHOT_NEXT,
+	STMT_ROLLUP_MINUTE_ADD,
+	STMT_DEAD_COUNTERS_DELETE,
+	STMT_DEAD_VERSIONS_DELETE,
+	STMT_COUNTERS_CARRY,
+	STMT_COUNTERS_DELETE_AT,
+	STMT_TOTALS_DELETE,
+	STMT_SNAPSHOT_DELETE,
+	STMT_INSTANCE_SET_PREV,
+	STMT_VERSIONS_REOPEN,
+	STMT_MINUTE_OLDEST,
+	STMT_MINUTE_TO_HOUR,
+	STMT_MINUTE_DELETE,
+	STMT_MINUTE_COUNT,
+	STMT_HOUR_OLDEST,
+	STMT_HOUR_DELETE,
+	STMT_HOUR_COUNT,
 	STMT_COUNT
 };
 
@@ -260,6 +322,124 @@ static const char *const stmt_sql[STMT_COUNT] = {
                                " ON s.instance_id = i.id"
                                " WHERE i.target_id = ?1 AND s.time_ms BETWEEN ?2 AND ?3"
                                " ORDER BY s.time_ms, s.id",
+        /* Used bytes: free pages of a database that shrank do not count. */
+        [STMT_SIZE] = "SELECT (p.page_count - f.freelist_count) * z.page_size,"
+                      " p.page_count * z.page_size"
+                      " FROM pragma_page_count AS p, pragma_freelist_count AS f,"
+                      " pragma_page_size AS z",
+        [STMT_INSTANCE_LIST] = "SELECT i.id, i.target_id, i.pid, i.start_time, i.start_time_ms,"
+                               " i.name,"
+                               " (SELECT min(time_ms) FROM snapshots WHERE instance_id = i.id),"
+                               " (SELECT max(time_ms) FROM snapshots WHERE instance_id = i.id),"
+                               " (SELECT count(*) FROM snapshots WHERE instance_id = i.id)"
+                               " FROM instances AS i WHERE i.target_id = ?1 ORDER BY i.id",
+        /* The latest snapshot of a target is the latest of its instances'
+         * last snapshots: one row per instance, no scan of snapshots. */
+        [STMT_TARGET_LATEST] = "SELECT s.id, s.time_ms, i.id, i.pid"
+                               " FROM instances AS i JOIN snapshots AS s"
+                               " ON s.id = i.last_snapshot_id"
+                               " WHERE i.target_id = ?1"
+                               " ORDER BY s.time_ms DESC, s.id DESC LIMIT 1",
+        [STMT_TARGET_N_INSTANCES] = "SELECT count(*) FROM instances WHERE target_id = ?1",
+        [STMT_TIMELINE_RAW] = "SELECT s.id, s.instance_id, s.time_ms"
+                              " FROM instances AS i JOIN snapshots AS s"
+                              " ON s.instance_id = i.id"
+                              " WHERE i.target_id = ?1 AND s.time_ms BETWEEN ?2 AND ?3"
+                              " ORDER BY s.time_ms, s.id",
+        [STMT_TARGET_RAW_START] = "SELECT coalesce(min((SELECT min(time_ms) FROM snapshots"
+                                  " WHERE instance_id = i.id)), 9223372036854775807)"
+                                  " FROM instances AS i WHERE i.target_id = ?1",
+        [STMT_MINUTE_START] = "SELECT coalesce(min(bucket_ms), ?2) FROM rollup_minute"
+                              " WHERE target_id = ?1",
+        [STMT_ROLLUP_MINUTE_READ] = "SELECT bucket_ms, instance_id, series, committed_max,"
+                                    " resident_max FROM rollup_minute"
+                                    " WHERE target_id = ?1 AND bucket_ms BETWEEN ?2 AND ?3"
+                                    " ORDER BY bucket_ms, instance_id, series",
+        [STMT_ROLLUP_HOUR_READ] = "SELECT bucket_ms, instance_id, series, committed_max,"
+                                  " resident_max FROM rollup_hour"
+                                  " WHERE target_id = ?1 AND bucket_ms BETWEEN ?2 AND ?3"
+                                  " ORDER BY bucket_ms, instance_id, series",
+        [STMT_PRUNE_OLDEST] = "SELECT s.id, s.instance_id, s.time_ms, i.target_id"
+                              " FROM snapshots AS s JOIN instances AS i ON i.id = s.instance_id"
+                              " WHERE s.time_ms < ?1 ORDER BY s.id LIMIT 1",
+        [STMT_SNAPSHOT_COUNT] = "SELECT count(*) FROM snapshots",
+        [STMT_SNAPSHOT_PREV] = "SELECT coalesce(max(id), 0) FROM snapshots"
+                               " WHERE instance_id = ?1 AND id < ?2",
+        [STMT_SNAPSHOT_NEXT] = "SELECT coalesce(min(id), 0) FROM snapshots"
+                               " WHERE instance_id = ?1 AND id > ?2",
+        [STMT_ROLLUP_MINUTE_ADD] =
+                "INSERT INTO rollup_minute (target_id, bucket_ms, instance_id, series, n, "
+                "committed_sum,"
+                " committed_min, committed_max, resident_sum, resident_min, resident_max)"
+                " VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?5, ?6, ?6, ?6)"
+                " ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+                " committed_sum = committed_sum + excluded.committed_sum,"
+                " committed_min = min(committed_min, excluded.committed_min),"
+                " committed_max = max(committed_max, excluded.committed_max),"
+                " resident_sum = resident_sum + excluded.resident_sum,"
+                " resident_min = min(resident_min, excluded.resident_min),"
+                " resident_max = max(resident_max, excluded.resident_max)",
+        /* Versions of instance ?1 valid at the pruned snapshot ?2 and at no
+         * remaining one: closed before the next remaining snapshot ?3 and
+         * opened after the previous one ?4; open ones too when ?5 (no next
+         * snapshot). */
+        [STMT_DEAD_COUNTERS_DELETE] =
+                "DELETE FROM counters WHERE version_id IN"
+                " (SELECT id FROM versions WHERE instance_id = ?1 AND last_snapshot >= ?2"
+                "   AND last_snapshot < ?3 AND first_snapshot > ?4"
+                "  UNION ALL"
+                "  SELECT id FROM versions WHERE ?5 AND instance_id = ?1"
+                "   AND last_snapshot IS NULL AND first_snapshot > ?4)",
+        [STMT_DEAD_VERSIONS_DELETE] =
+                "DELETE FROM versions WHERE id IN"
+                " (SELECT id FROM versions WHERE instance_id = ?1 AND last_snapshot >= ?2"
+                "   AND last_snapshot < ?3 AND first_snapshot > ?4"
+                "  UNION ALL"
+                "  SELECT id FROM versions WHERE ?5 AND instance_id = ?1"
+                "   AND last_snapshot IS NULL AND first_snapshot > ?4)",
+        /* Counters written at the pruned snapshot ?1 that the next remaining
+         * snapshot ?2 of the instance still reads move to ?2. */
+        [STMT_COUNTERS_CARRY] = "UPDATE counters SET snapshot_id = ?2 WHERE snapshot_id = ?1"
+                                " AND NOT EXISTS (SELECT 1 FROM counters AS k"
+                                "  WHERE k.version_id = counters.version_id"
+                                "  AND k.snapshot_id > ?1 AND k.snapshot_id <= ?2)"
+                                " AND EXISTS (SELECT 1 FROM versions AS v"
+                                "  WHERE v.id = counters.version_id AND v.first_snapshot <= ?2"
+                                "  AND (v.last_snapshot IS NULL OR v.last_snapshot >= ?2))",
+        [STMT_COUNTERS_DELETE_AT] = "DELETE FROM counters WHERE snapshot_id = ?1",
+        [STMT_TOTALS_DELETE] = "DELETE FROM totals WHERE snapshot_id = ?1",
+        [STMT_SNAPSHOT_DELETE] = "DELETE FROM snapshots WHERE id = ?1",
+        [STMT_INSTANCE_SET_PREV] = "UPDATE instances SET last_snapshot_id = nullif(?2, 0)"
+                                   " WHERE id = ?1",
+        [STMT_VERSIONS_REOPEN] = "UPDATE versions SET last_snapshot = NULL"
+                                 " WHERE instance_id = ?1 AND last_snapshot >= ?2",
+        [STMT_MINUTE_OLDEST] = "SELECT t.id, (SELECT min(bucket_ms) FROM rollup_minute"
+                               " WHERE target_id = t.id) AS m FROM targets AS t"
+                               " WHERE m IS NOT NULL ORDER BY m LIMIT 1",
+        [STMT_MINUTE_TO_HOUR] =
+                "INSERT INTO rollup_hour (target_id, bucket_ms, instance_id, series, n, "
+                "committed_sum,"
+                " committed_min, committed_max, resident_sum, resident_min, resident_max)"
+                " SELECT target_id, ?2, instance_id, series, sum(n),"
+                " sum(committed_sum), min(committed_min), max(committed_max),"
+                " sum(resident_sum), min(resident_min), max(resident_max)"
+                " FROM rollup_minute WHERE target_id = ?1 AND bucket_ms >= ?2"
+                " AND bucket_ms < ?3 GROUP BY instance_id, series"
+                " ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+                " committed_sum = committed_sum + excluded.committed_sum,"
+                " committed_min = min(committed_min, excluded.committed_min),"
+                " committed_max = max(committed_max, excluded.committed_max),"
+                " resident_sum = resident_sum + excluded.resident_sum,"
+                " resident_min = min(resident_min, excluded.resident_min),"
+                " resident_max = max(resident_max, excluded.resident_max)",
+        [STMT_MINUTE_DELETE] = "DELETE FROM rollup_minute WHERE target_id = ?1"
+                               " AND bucket_ms >= ?2 AND bucket_ms < ?3",
+        [STMT_MINUTE_COUNT] = "SELECT count(*) FROM rollup_minute",
+        [STMT_HOUR_OLDEST] = "SELECT t.id, (SELECT min(bucket_ms) FROM rollup_hour"
+                             " WHERE target_id = t.id) AS m FROM targets AS t"
+                             " WHERE m IS NOT NULL ORDER BY m LIMIT 1",
+        [STMT_HOUR_DELETE] = "DELETE FROM rollup_hour WHERE target_id = ?1 AND bucket_ms <= ?2",
+        [STMT_HOUR_COUNT] = "SELECT count(*) FROM rollup_hour",
 };
 
 /* One open version as the writer remembers it: the region as of the
@@ -513,6 +693,67 @@ bind_check(struct store *st, int rc)
 	if (rc == SQLITE_OK)
 		return 0;
 	return store_fail(st, rc, "bind");
+}
+
+/* Run statement @id with the integers @v[0..n) bound to ?1..?n, expecting
+ * no row; *changes (when not NULL) gets the rows it changed.  The plumbing
+ * every one-shot integer statement shares. */
+static int
+exec_ids(struct store *st, enum stmt_id id, const char *what, const int64_t *v, int n,
+         int64_t *changes)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK, i;
+
+	status = stmt_get(st, id, &q);
+	if (status != 0)
+		return status;
+	for (i = 0; i < n; i++)
+		bind_i64(q, i + 1, v[i], &rc);
+	status = bind_check(st, rc);
+	if (status == 0)
+		status = stmt_exec(st, q, what);
+	else
+		stmt_release(q);
+	if (status == 0 && changes != NULL)
+		*changes = sqlite3_changes64(st->db);
+	return status;
+}
+
+/* Run query @id with the integers @v[0..n) bound, reading the first row's
+ * integer columns into @out[0..n_out).  *found (when not NULL) says whether
+ * there was a row; without @found, no row is MD_ERR_DB.  NULL columns read
+ * as 0. */
+static int
+query_ids(struct store *st, enum stmt_id id, const char *what, const int64_t *v, int n,
+          int64_t *out, int n_out, int *found)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK, i;
+
+	for (i = 0; i < n_out; i++)
+		out[i] = 0;
+	if (found != NULL)
+		*found = 0;
+	status = stmt_get(st, id, &q);
+	if (status != 0)
+		return status;
+	for (i = 0; i < n; i++)
+		bind_i64(q, i + 1, v[i], &rc);
+	status = bind_check(st, rc);
+	if (status == 0) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			for (i = 0; i < n_out; i++)
+				out[i] = sqlite3_column_int64(q, i);
+			if (found != NULL)
+				*found = 1;
+		} else if (rc != SQLITE_DONE || found == NULL) {
+			status = store_fail(st, rc, what);
+		}
+	}
+	stmt_release(q);
+	return status;
 }
 
 static const char *
@@ -1257,21 +1498,8 @@ put_version(struct store *st, int64_t instance_id, int64_t sid, const struct reg
 static int
 close_version(struct store *st, int64_t version_id, int64_t last_snapshot_id)
 {
-	sqlite3_stmt *q = NULL;
-	int status, rc = SQLITE_OK;
-
-	status = stmt_get(st, STMT_VERSION_CLOSE, &q);
-	if (status != 0)
-		return status;
-	rc = SQLITE_OK;
-	bind_i64(q, 1, version_id, &rc);
-	bind_i64(q, 2, last_snapshot_id, &rc);
-	status = bind_check(st, rc);
-	if (status == 0)
-		status = stmt_exec(st, q, "close version");
-	else
-		stmt_release(q);
-	return status;
+	return exec_ids(st, STMT_VERSION_CLOSE, "close version",
+	                (const int64_t[]){version_id, last_snapshot_id}, 2, NULL);
 }
 
 static int
@@ -1348,21 +1576,8 @@ put_regions(struct store *st, struct instance_cache *c, int64_t sid, const struc
 static int
 set_instance_last(struct store *st, int64_t instance_id, int64_t sid)
 {
-	sqlite3_stmt *q = NULL;
-	int status, rc = SQLITE_OK;
-
-	status = stmt_get(st, STMT_INSTANCE_SET_LAST, &q);
-	if (status != 0)
-		return status;
-	rc = SQLITE_OK;
-	bind_i64(q, 1, instance_id, &rc);
-	bind_i64(q, 2, sid, &rc);
-	status = bind_check(st, rc);
-	if (status == 0)
-		status = stmt_exec(st, q, "update instance");
-	else
-		stmt_release(q);
-	return status;
+	return exec_ids(st, STMT_INSTANCE_SET_LAST, "update instance",
+	                (const int64_t[]){instance_id, sid}, 2, NULL);
 }
 
 static int
@@ -1854,6 +2069,405 @@ store_list_targets(struct store *st, struct store_target_info **out, size_t *n)
 	if (status == 0 && rc != SQLITE_DONE)
 		status = store_fail(st, rc, "list targets");
 	stmt_release(q);
+	if (status != 0) {
+		free(v);
+		return status;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+/* ---- read API for the web server -------------------------------------- */
+
+/* Make room for one more element of @size bytes in *v (capacity *cap,
+ * @count used). */
+static int
+array_reserve(struct store *st, void **v, size_t *cap, size_t count, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (count < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	nv = ncap <= SIZE_MAX / size ? realloc(*v, ncap * size) : NULL;
+	if (nv == NULL)
+		return store_error(st, MD_ERR_NOMEM, "out of memory");
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+int
+store_list_instances(struct store *st, int64_t target_id, struct store_instance_info **out,
+                     size_t *n)
+{
+	struct store_instance_info *v = NULL;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	status = stmt_get(st, STMT_INSTANCE_LIST, &q);
+	if (status != 0)
+		return status;
+	bind_i64(q, 1, target_id, &rc);
+	status = bind_check(st, rc);
+	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_instance_info *e;
+
+		status = array_reserve(st, (void **)&v, &cap, count, sizeof(*v));
+		if (status != 0)
+			break;
+		e = &v[count++];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(q, 0);
+		e->target_id = sqlite3_column_int64(q, 1);
+		e->pid = sqlite3_column_int(q, 2);
+		e->start_time = column_u64(q, 3);
+		e->start_time_ms = sqlite3_column_int64(q, 4);
+		/* the name is a snapshot's name[64]: it fits */
+		(void)snprintf(e->name, sizeof(e->name), "%s", column_text(q, 5));
+		e->first_time_ms = sqlite3_column_int64(q, 6);
+		e->last_time_ms = sqlite3_column_int64(q, 7);
+		e->n_snapshots = column_u64(q, 8);
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "list instances");
+	stmt_release(q);
+	if (status != 0) {
+		free(v);
+		return status;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int
+store_list_target_summaries(struct store *st, struct store_target_summary **out, size_t *n)
+{
+	struct store_target_info *targets = NULL;
+	struct store_target_summary *v = NULL;
+	size_t count = 0, i;
+	int status;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	status = store_list_targets(st, &targets, &count);
+	if (status != 0)
+		return status;
+	v = calloc(count > 0 ? count : 1, sizeof(*v));
+	if (v == NULL) {
+		status = store_error(st, MD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; status == 0 && i < count; i++) {
+		struct store_target_summary *e = &v[i];
+		int64_t latest[4], n_inst = 0;
+		int found = 0;
+
+		e->id = targets[i].id;
+		memcpy(e->name, targets[i].name, sizeof(e->name));
+		status = query_ids(st, STMT_TARGET_N_INSTANCES, "count instances", &e->id, 1,
+		                   &n_inst, 1, NULL);
+		if (status == 0)
+			status = query_ids(st, STMT_TARGET_LATEST, "latest snapshot", &e->id, 1,
+			                   latest, 4, &found);
+		if (status != 0 || !found)
+			continue;
+		e->n_instances = (uint64_t)n_inst;
+		e->last_snapshot_id = latest[0];
+		e->last_time_ms = latest[1];
+		e->instance_id = latest[2];
+		e->pid = (int)latest[3];
+		status = store_get_totals(st, e->last_snapshot_id, &e->totals);
+	}
+out:
+	free(targets);
+	if (status != 0) {
+		free(v);
+		return status;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int
+store_size_bytes(struct store *st, uint64_t *bytes)
+{
+	int64_t size[2];
+	int status;
+
+	*bytes = 0;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	status = query_ids(st, STMT_SIZE, "database size", NULL, 0, size, 2, NULL);
+	if (status == 0)
+		*bytes = (uint64_t)size[1];
+	return status;
+}
+
+/* ---- timeline ----------------------------------------------------------- */
+
+/* A rollup row holds one series of a bucket: the committed and resident
+ * bytes of one type (states summed, the page table included: by_type of
+ * snapshot_totals()), or, as series REGION_TYPE_COUNT, the leak signal
+ * (private_committed, private_touched). */
+#define ROLLUP_SERIES      (REGION_TYPE_COUNT + 1)
+#define MINUTE_MS          INT64_C(60000)
+#define HOUR_MS            INT64_C(3600000)
+#define ROLLUP_ROW_BYTES   64 /* estimated bytes of one rollup row, b-tree included */
+#define PRUNE_DEFAULT_ROWS 1000
+
+static void
+series_from_totals(const struct snapshot_totals *t, uint64_t c[ROLLUP_SERIES],
+                   uint64_t r[ROLLUP_SERIES])
+{
+	int ty;
+
+	for (ty = 0; ty < REGION_TYPE_COUNT; ty++) {
+		c[ty] = t->by_type[ty].committed;
+		r[ty] = t->by_type[ty].resident;
+	}
+	c[REGION_TYPE_COUNT] = t->private_committed;
+	r[REGION_TYPE_COUNT] = t->private_touched;
+}
+
+/* A candidate point: a raw snapshot (values read when kept) or a rollup
+ * bucket of one instance (values = the bucket's maxima). */
+struct tl_cand {
+	int64_t time_ms;
+	int64_t snapshot_id;
+	int64_t instance_id;
+	int keep;
+	uint64_t c[ROLLUP_SERIES];
+	uint64_t r[ROLLUP_SERIES];
+};
+
+struct tl_cands {
+	struct tl_cand *v;
+	size_t n, cap;
+};
+
+static int
+tl_add(struct store *st, struct tl_cands *cs, int64_t time_ms, int64_t snapshot_id,
+       int64_t instance_id)
+{
+	struct tl_cand *c;
+	int status = array_reserve(st, (void **)&cs->v, &cs->cap, cs->n, sizeof(*cs->v));
+
+	if (status != 0)
+		return status;
+	c = &cs->v[cs->n++];
+	memset(c, 0, sizeof(*c));
+	c->time_ms = time_ms;
+	c->snapshot_id = snapshot_id;
+	c->instance_id = instance_id;
+	return 0;
+}
+
+/* Rollup rows of @target_id with bucket_ms in [from, to], one candidate per
+ * (bucket, instance). */
+static int
+tl_read_rollups(struct store *st, enum stmt_id id, int64_t target_id, int64_t from_ms,
+                int64_t to_ms, struct tl_cands *cs)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	if (to_ms < from_ms)
+		return 0;
+	status = stmt_get(st, id, &q);
+	if (status != 0)
+		return status;
+	bind_i64(q, 1, target_id, &rc);
+	bind_i64(q, 2, from_ms, &rc);
+	bind_i64(q, 3, to_ms, &rc);
+	status = bind_check(st, rc);
+	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t bucket = sqlite3_column_int64(q, 0), inst = sqlite3_column_int64(q, 1);
+		int64_t series = sqlite3_column_int64(q, 2);
+		struct tl_cand *c = cs->n > 0 ? &cs->v[cs->n - 1] : NULL;
+
+		if (c == NULL || c->snapshot_id != 0 || c->time_ms != bucket ||
+		    c->instance_id != inst) {
+			status = tl_add(st, cs, bucket, 0, inst);
+			if (status != 0)
+				break;
+			c = &cs->v[cs->n - 1];
+		}
+		if (series >= 0 && series < ROLLUP_SERIES) {
+			c->c[series] = column_u64(q, 3);
+			c->r[series] = column_u64(q, 4);
+		}
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "read rollups");
+	stmt_release(q);
+	return status;
+}
+
+static int
+tl_read_raw(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
+            struct tl_cands *cs)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	status = stmt_get(st, STMT_TIMELINE_RAW, &q);
+	if (status != 0)
+		return status;
+	bind_i64(q, 1, target_id, &rc);
+	bind_i64(q, 2, from_ms, &rc);
+	bind_i64(q, 3, to_ms, &rc);
+	status = bind_check(st, rc);
+	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW)
+		status = tl_add(st, cs, sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 0),
+		                sqlite3_column_int64(q, 1));
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "read timeline");
+	stmt_release(q);
+	return status;
+}
+
+/* Keep, per bucket of [lo, hi] split in @max_points and per instance, the
+ * last candidate; rollup candidates of one bucket and instance merge into
+ * the last one by maximum.  Candidates are sorted by time. */
+static int
+tl_select(struct store *st, struct tl_cands *cs, int64_t lo, int64_t hi, size_t max_points)
+{
+	struct tl_cand **seen = NULL;
+	size_t n_seen = 0, cap = 0, i, k;
+	uint64_t span = (uint64_t)hi - (uint64_t)lo + 1, bucket, cur = UINT64_MAX;
+	int status = 0, s;
+
+	for (i = cs->n; i-- > 0;) {
+		struct tl_cand *c = &cs->v[i];
+
+		if (max_points == 0) {
+			c->keep = 1;
+			continue;
+		}
+		bucket = span == 0 ? 0
+		                   : (uint64_t)((unsigned __int128)((uint64_t)c->time_ms -
+		                                                    (uint64_t)lo) *
+		                                max_points / span);
+		if (bucket != cur) {
+			cur = bucket;
+			n_seen = 0;
+		}
+		for (k = 0; k < n_seen && seen[k]->instance_id != c->instance_id; k++)
+			;
+		if (k == n_seen) {
+			status = array_reserve(st, (void **)&seen, &cap, n_seen, sizeof(*seen));
+			if (status != 0)
+				break;
+			seen[n_seen++] = c;
+			c->keep = 1;
+		} else if (c->snapshot_id == 0 && seen[k]->snapshot_id == 0) {
+			for (s = 0; s < ROLLUP_SERIES; s++) {
+				if (c->c[s] > seen[k]->c[s])
+					seen[k]->c[s] = c->c[s];
+				if (c->r[s] > seen[k]->r[s])
+					seen[k]->r[s] = c->r[s];
+			}
+		}
+	}
+	free(seen);
+	return status;
+}
+
+int
+store_timeline(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
+               size_t max_points, struct store_timeline_point **out, size_t *n)
+{
+	struct store_timeline_point *v = NULL;
+	struct tl_cands cs = {NULL, 0, 0};
+	int64_t raw_start = 0, minute_start = 0, lo, hi;
+	size_t i, count = 0;
+	int status = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	if (to_ms < from_ms)
+		goto out;
+	/* Rollups serve what is older than the finer tier. */
+	status = query_ids(st, STMT_TARGET_RAW_START, "timeline", &target_id, 1, &raw_start, 1,
+	                   NULL);
+	if (status == 0)
+		status = query_ids(st, STMT_MINUTE_START, "timeline",
+		                   (const int64_t[]){target_id, raw_start}, 2, &minute_start, 1,
+		                   NULL);
+	if (status == 0)
+		status = tl_read_rollups(st, STMT_ROLLUP_HOUR_READ, target_id, from_ms,
+		                         minute_start <= to_ms ? minute_start - 1 : to_ms, &cs);
+	if (status == 0)
+		status = tl_read_rollups(st, STMT_ROLLUP_MINUTE_READ, target_id,
+		                         from_ms > minute_start ? from_ms : minute_start,
+		                         raw_start <= to_ms ? raw_start - 1 : to_ms, &cs);
+	if (status == 0)
+		status = tl_read_raw(st, target_id, from_ms, to_ms, &cs);
+	if (status != 0)
+		goto out;
+	if (cs.n == 0)
+		goto out;
+	lo = from_ms == INT64_MIN ? cs.v[0].time_ms : from_ms;
+	hi = to_ms == INT64_MAX ? cs.v[cs.n - 1].time_ms : to_ms;
+	status = tl_select(st, &cs, lo, hi, max_points);
+	if (status != 0)
+		goto out;
+	for (i = 0; i < cs.n; i++)
+		count += cs.v[i].keep ? 1 : 0;
+	v = calloc(count, sizeof(*v));
+	if (v == NULL) {
+		status = store_error(st, MD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	count = 0;
+	for (i = 0; status == 0 && i < cs.n; i++) {
+		struct tl_cand *c = &cs.v[i];
+		struct store_timeline_point *p;
+		int ty;
+
+		if (!c->keep)
+			continue;
+		if (c->snapshot_id != 0) {
+			struct snapshot_totals t;
+
+			status = store_get_totals(st, c->snapshot_id, &t);
+			if (status != 0)
+				break;
+			series_from_totals(&t, c->c, c->r);
+		}
+		p = &v[count++];
+		p->time_ms = c->time_ms;
+		p->snapshot_id = c->snapshot_id;
+		p->instance_id = c->instance_id;
+		for (ty = 0; ty < REGION_TYPE_COUNT; ty++) {
+			p->committed[ty] = c->c[ty];
+			p->resident[ty] = c->r[ty];
+		}
+		p->private_committed = c->c[REGION_TYPE_COUNT];
+		p->private_touched = c->r[REGION_TYPE_COUNT];
+	}
+out:
+	free(cs.v);
+	if (status == 0 && v == NULL) {
+		count = 0; /* an empty timeline is still an array to free() */
+		v = calloc(1, sizeof(*v));
+		if (v == NULL)
+			status = store_error(st, MD_ERR_NOMEM, "out of memory");
+	}
 	if (status != 0) {
 		free(v);
 		return status;

@@ -526,7 +526,7 @@ START_TEST(test_store_open__creates_schema_in_wal_mode)
 
 	scratch_init(&sc);
 	st = open_rw(sc.db);
-	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 2);
 	ck_assert_int_eq(sql_int(sc.db, "PRAGMA application_id"), 0x6d646c74);
 	ck_assert_int_eq(sql_int(sc.db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
@@ -536,7 +536,7 @@ START_TEST(test_store_open__creates_schema_in_wal_mode)
 	store_close(st);
 	/* Reopening an up-to-date database changes nothing. */
 	st = open_rw(sc.db);
-	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 2);
 	store_close(st);
 	store_close(NULL);
 	scratch_done(&sc);
@@ -600,7 +600,7 @@ START_TEST(test_store_open__readonly_older_version_fails_then_migrates)
 	/* The writer migrates it; then readers are fine. */
 	st = open_rw(sc.db);
 	store_close(st);
-	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 1);
+	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 2);
 	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &st), 0);
 	store_close(st);
 	scratch_done(&sc);
@@ -1275,6 +1275,352 @@ START_TEST(test_store_errmsg__describes_the_last_error)
 }
 END_TEST
 
+/* ---- read API: instances, summaries, size ---------------------------------- */
+
+START_TEST(test_store_list_instances__per_target_oldest_first)
+{
+	struct store_instance_info *in = (struct store_instance_info *)&in;
+	struct snapshot *a, *b, *o;
+	struct scratch sc;
+	struct store *st, *ro = NULL;
+	int64_t target, other;
+	size_t n = 99;
+	int i;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "small", &target), 0);
+	ck_assert_int_eq(store_target_ensure(st, "other", &other), 0);
+	a = small_snapshot(10, 100, 0);
+	a->start_time_ms = 777;
+	b = small_snapshot(11, 200, 0);
+	snprintf(b->name, sizeof(b->name), "restarted");
+	o = small_snapshot(12, 300, 500);
+	put(st, other, o);
+	for (i = 0; i < 3; i++) {
+		a->time_ms = 1000 * (i + 1);
+		put(st, target, a);
+	}
+	for (i = 0; i < 2; i++) {
+		b->time_ms = 10000 * (i + 1);
+		put(st, target, b);
+	}
+	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &ro), 0);
+	ck_assert_int_eq(store_list_instances(ro, target, &in, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(in[0].target_id, target);
+	ck_assert_int_eq(in[0].pid, 10);
+	ck_assert_uint_eq(in[0].start_time, 100);
+	ck_assert_int_eq(in[0].start_time_ms, 777);
+	ck_assert_str_eq(in[0].name, "small");
+	ck_assert_int_eq(in[0].first_time_ms, 1000);
+	ck_assert_int_eq(in[0].last_time_ms, 3000);
+	ck_assert_uint_eq(in[0].n_snapshots, 3);
+	ck_assert_int_eq(in[1].pid, 11);
+	ck_assert_str_eq(in[1].name, "restarted");
+	ck_assert_int_eq(in[1].first_time_ms, 10000);
+	ck_assert_int_eq(in[1].last_time_ms, 20000);
+	ck_assert_uint_eq(in[1].n_snapshots, 2);
+	ck_assert_int_gt(in[1].id, in[0].id);
+	free(in);
+	ck_assert_int_eq(store_list_instances(ro, target + 100, &in, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(in);
+	store_close(ro);
+	snapshot_free(a);
+	snapshot_free(b);
+	snapshot_free(o);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_list_target_summaries__latest_snapshot_per_target)
+{
+	struct store_target_summary *sum = (struct store_target_summary *)&sum;
+	struct snapshot_totals want;
+	struct snapshot *a, *b, *c;
+	struct scratch sc;
+	struct store *st, *ro = NULL;
+	int64_t ta, tb, tc, last_a, last_b;
+	size_t n = 99;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "a", &ta), 0);
+	ck_assert_int_eq(store_target_ensure(st, "b", &tb), 0);
+	ck_assert_int_eq(store_target_ensure(st, "c", &tc), 0);
+	a = small_snapshot(10, 100, 1000);
+	b = small_snapshot(20, 100, 1500);
+	b->page_table_bytes = 8192;
+	put(st, ta, a);
+	put(st, tb, b);
+	a->time_ms = 2000;
+	put(st, ta, a);
+	/* a restart of a: the new instance holds the latest snapshot */
+	c = small_snapshot(11, 300, 3000);
+	c->regions[1].committed += 0x1000;
+	c->regions[1].size += 0x1000;
+	last_a = put(st, ta, c);
+	b->time_ms = 2500;
+	b->regions[2].resident = 0x5000;
+	last_b = put(st, tb, b);
+	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &ro), 0);
+	ck_assert_int_eq(store_list_target_summaries(ro, &sum, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(sum[0].id, ta);
+	ck_assert_str_eq(sum[0].name, "a");
+	ck_assert_int_eq(sum[0].last_snapshot_id, last_a);
+	ck_assert_int_eq(sum[0].last_time_ms, 3000);
+	ck_assert_int_eq(sum[0].pid, 11);
+	ck_assert_uint_eq(sum[0].n_instances, 2);
+	snapshot_totals(c, &want);
+	assert_totals_eq(&want, &sum[0].totals, "target a");
+	ck_assert_int_eq(sum[1].id, tb);
+	ck_assert_int_eq(sum[1].last_snapshot_id, last_b);
+	ck_assert_int_eq(sum[1].last_time_ms, 2500);
+	ck_assert_int_eq(sum[1].pid, 20);
+	ck_assert_uint_eq(sum[1].n_instances, 1);
+	snapshot_totals(b, &want);
+	assert_totals_eq(&want, &sum[1].totals, "target b");
+	ck_assert_int_eq(sum[2].id, tc);
+	ck_assert_str_eq(sum[2].name, "c");
+	ck_assert_int_eq(sum[2].last_snapshot_id, 0);
+	ck_assert_uint_eq(sum[2].n_instances, 0);
+	ck_assert_uint_eq(sum[2].totals.all.regions, 0);
+	ck_assert_uint_eq(sum[0].instance_id != sum[1].instance_id, 1);
+	free(sum);
+	store_close(ro);
+	snapshot_free(a);
+	snapshot_free(b);
+	snapshot_free(c);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_size_bytes__page_count_times_page_size)
+{
+	struct scratch sc;
+	struct store *st;
+	struct snapshot *s;
+	uint64_t before = 0, after = 0;
+	int64_t target;
+	int i;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_size_bytes(st, &before), 0);
+	ck_assert_uint_gt(before, 0);
+	ck_assert_int_eq(store_target_ensure(st, "small", &target), 0);
+	s = small_snapshot(10, 100, 0);
+	for (i = 0; i < 200; i++) {
+		s->time_ms = i;
+		s->regions[1].resident = PAGE * (uint64_t)(i % 30);
+		put(st, target, s);
+	}
+	ck_assert_int_eq(store_size_bytes(st, &after), 0);
+	ck_assert_uint_gt(after, before);
+	ck_assert_uint_eq(after, (uint64_t)sql_int(sc.db, "SELECT page_count * page_size FROM"
+	                                                  " pragma_page_count, pragma_page_size"));
+	snapshot_free(s);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
+/* ---- store_timeline -------------------------------------------------------- */
+
+/* The point must equal store_get_totals of its snapshot. */
+static void
+assert_point_is_totals(struct store *st, const struct store_timeline_point *p, const char *ctx)
+{
+	struct snapshot_totals t;
+	int ty;
+
+	ck_assert_int_eq(store_get_totals(st, p->snapshot_id, &t), 0);
+	for (ty = 0; ty < REGION_TYPE_COUNT; ty++) {
+		ck_assert_msg(p->committed[ty] == t.by_type[ty].committed, "%s: committed[%d]", ctx,
+		              ty);
+		ck_assert_msg(p->resident[ty] == t.by_type[ty].resident, "%s: resident[%d]", ctx,
+		              ty);
+	}
+	ck_assert_msg(p->private_committed == t.private_committed, "%s: private_committed", ctx);
+	ck_assert_msg(p->private_touched == t.private_touched, "%s: private_touched", ctx);
+}
+
+/* small_snapshot with values that move with @i. */
+static void
+vary(struct snapshot *s, int i)
+{
+	s->regions[1].size = 0x21000 + PAGE * (uint64_t)(i % 97);
+	s->regions[1].committed = s->regions[1].size;
+	s->regions[1].resident = PAGE * (uint64_t)(i % 13);
+	s->regions[1].private_resident = s->regions[1].resident;
+	s->regions[2].swap = PAGE * (uint64_t)(i % 7);
+	s->regions[3].resident = PAGE * (uint64_t)(i % 5);
+	s->page_table_bytes = PAGE * (uint64_t)(1 + i % 3);
+}
+
+START_TEST(test_store_timeline__1000_snapshots_to_100_points)
+{
+	struct store_timeline_point *p = NULL;
+	struct store_snapshot_info *info = NULL;
+	struct scratch sc;
+	struct store *st, *ro = NULL;
+	struct snapshot *s;
+	int64_t target, ids[1000];
+	size_t n = 0, n_info = 0, i, k;
+	char ctx[64];
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "small", &target), 0);
+	s = small_snapshot(10, 100, 0);
+	for (i = 0; i < 1000; i++) {
+		s->time_ms = 5000 + 1000 * (int64_t)i;
+		vary(s, (int)i);
+		ids[i] = put(st, target, s);
+	}
+	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &ro), 0);
+	ck_assert_int_eq(store_list_snapshots(ro, target, INT64_MIN, INT64_MAX, &info, &n_info), 0);
+	ck_assert_uint_eq(n_info, 1000);
+	/* [5000, 1004999] in 100 buckets of 10 snapshots: the last of each */
+	ck_assert_int_eq(store_timeline(ro, target, 5000, 1004999, 100, &p, &n), 0);
+	ck_assert_uint_eq(n, 100);
+	for (i = 0; i < n; i++) {
+		snprintf(ctx, sizeof(ctx), "point %zu", i);
+		k = 10 * i + 9;
+		ck_assert_int_eq(p[i].snapshot_id, ids[k]);
+		ck_assert_int_eq(p[i].time_ms, 5000 + 1000 * (int64_t)k);
+		ck_assert_int_eq(p[i].instance_id, info[k].instance_id);
+		assert_point_is_totals(ro, &p[i], ctx);
+	}
+	/* the values are not all alike: a wrong snapshot would show */
+	ck_assert_uint_ne(p[0].committed[REGION_HEAP], p[1].committed[REGION_HEAP]);
+	ck_assert_uint_ne(p[0].committed[REGION_PAGE_TABLE], p[1].committed[REGION_PAGE_TABLE]);
+	free(p);
+	/* no bounds: the range of the data, still at most 100 real snapshots */
+	ck_assert_int_eq(store_timeline(ro, target, INT64_MIN, INT64_MAX, 100, &p, &n), 0);
+	ck_assert_uint_le(n, 100);
+	ck_assert_uint_ge(n, 99);
+	ck_assert_int_eq(p[n - 1].snapshot_id, ids[999]);
+	for (i = 0; i < n; i++) {
+		snprintf(ctx, sizeof(ctx), "unbounded point %zu", i);
+		assert_point_is_totals(ro, &p[i], ctx);
+	}
+	free(p);
+	/* no limit: every snapshot */
+	ck_assert_int_eq(store_timeline(ro, target, INT64_MIN, INT64_MAX, 0, &p, &n), 0);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert_int_eq(p[500].snapshot_id, ids[500]);
+	assert_point_is_totals(ro, &p[500], "all");
+	free(p);
+	free(info);
+	store_close(ro);
+	snapshot_free(s);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_timeline__restart_inside_bucket_point_per_instance)
+{
+	struct store_timeline_point *p = NULL;
+	struct scratch sc;
+	struct store *st;
+	struct snapshot *a, *b;
+	int64_t target, last_a = 0, last_b = 0;
+	size_t n = 0;
+	int i;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "small", &target), 0);
+	a = small_snapshot(10, 100, 0);
+	b = small_snapshot(11, 900, 0);
+	for (i = 0; i < 10; i++) {
+		a->time_ms = 1000 * i;
+		vary(a, i);
+		last_a = put(st, target, a);
+	}
+	for (i = 10; i < 20; i++) {
+		b->time_ms = 1000 * i;
+		vary(b, i);
+		last_b = put(st, target, b);
+	}
+	ck_assert_int_eq(store_timeline(st, target, 0, 19999, 1, &p, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(p[0].snapshot_id, last_a);
+	ck_assert_int_eq(p[0].time_ms, 9000);
+	ck_assert_int_eq(p[1].snapshot_id, last_b);
+	ck_assert_int_eq(p[1].time_ms, 19000);
+	ck_assert_int_ne(p[0].instance_id, p[1].instance_id);
+	assert_point_is_totals(st, &p[0], "instance a");
+	assert_point_is_totals(st, &p[1], "instance b");
+	free(p);
+	/* two buckets split at 10000: one point each, no restart inside */
+	ck_assert_int_eq(store_timeline(st, target, 0, 19999, 2, &p, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	free(p);
+	/* a restart inside the second of 3 buckets: 4 points */
+	ck_assert_int_eq(store_timeline(st, target, 0, 20999, 3, &p, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(p[0].time_ms, 6000);
+	ck_assert_int_eq(p[1].time_ms, 9000);
+	ck_assert_int_eq(p[2].time_ms, 13000);
+	ck_assert_int_eq(p[3].time_ms, 19000);
+	free(p);
+	snapshot_free(a);
+	snapshot_free(b);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_timeline__from_to_bounds_inclusive)
+{
+	struct store_timeline_point *p = (struct store_timeline_point *)&p;
+	struct scratch sc;
+	struct store *st;
+	struct snapshot *s, *o;
+	int64_t target, other;
+	size_t n = 99;
+	int i;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "small", &target), 0);
+	ck_assert_int_eq(store_target_ensure(st, "other", &other), 0);
+	s = small_snapshot(10, 100, 0);
+	o = small_snapshot(12, 100, 0);
+	for (i = 1; i <= 10; i++) {
+		s->time_ms = 1000 * i;
+		vary(s, i);
+		put(st, target, s);
+		o->time_ms = 1000 * i + 1;
+		put(st, other, o);
+	}
+	ck_assert_int_eq(store_timeline(st, target, 3000, 6000, 0, &p, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(p[i].time_ms, 3000 + 1000 * i);
+		assert_point_is_totals(st, &p[i], "bounded");
+	}
+	free(p);
+	ck_assert_int_eq(store_timeline(st, target, 6000, 3000, 0, &p, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(p);
+	ck_assert_int_eq(store_timeline(st, target, 10001, INT64_MAX, 500, &p, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(p);
+	snapshot_free(s);
+	snapshot_free(o);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1321,6 +1667,25 @@ store_suite(void)
 
 	tc = tcase_create("store_list_targets");
 	tcase_add_test(tc, test_store_list_targets__all_in_id_order);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_list_instances");
+	tcase_add_test(tc, test_store_list_instances__per_target_oldest_first);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_list_target_summaries");
+	tcase_add_test(tc, test_store_list_target_summaries__latest_snapshot_per_target);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_size_bytes");
+	tcase_add_test(tc, test_store_size_bytes__page_count_times_page_size);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_timeline");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_store_timeline__1000_snapshots_to_100_points);
+	tcase_add_test(tc, test_store_timeline__restart_inside_bucket_point_per_instance);
+	tcase_add_test(tc, test_store_timeline__from_to_bounds_inclusive);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store_errmsg");
