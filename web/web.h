@@ -34,6 +34,11 @@ struct web_config {
 	unsigned per_ip_limit;	    /* 0: 16 */
 	unsigned timeout_s;	    /* idle connection timeout; 0: 15 */
 	size_t memory_limit;	    /* per connection, bytes; 0: 256 KiB */
+	/* Optional sink for libmicrohttpd's errors and for requests that fail
+	 * on the database (one line, no newline); web/ never writes to stderr
+	 * itself.  Called from the server's threads. */
+	void (*log)(void *arg, const char *msg);
+	void *log_arg;
 };
 
 /* What the daemon tells the server about itself, for /healthz and the UI.
