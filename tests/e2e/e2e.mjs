@@ -1,0 +1,318 @@
+// e2e.mjs - memdeltad's UI end to end, in headless Chromium driven by
+// playwright-core: memdeltad watches a grower process by name on a scratch
+// database; the grower maps 3 x 16 MiB of private data a few seconds apart;
+// through the UI we check the timeline, click the first and the last
+// snapshot on the chart, check that the diff lists the new Private Data in
+// green with the size allocated (within 10%), restart the grower under the
+// same name and check that the timeline shows a restart marker.
+//
+// Run by tests/test_e2e.sh, which installs the tools.  Environment:
+//   MD_MEMDELTAD   the memdeltad binary        MD_GROWER  the grower binary
+//   MD_SCRATCH     an empty scratch directory  MD_ARTIFACTS  where screenshots go
+//   MD_CHROMIUM    chromium (default /usr/bin/chromium)
+// Exit status: 0 pass, 1 fail.
+
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const MiB = 1048576;
+const STEP = 16 * MiB;
+const STEPS = 3;
+const DEADLINE_MS = 240000;
+
+const env = (k, d) => process.env[k] || d;
+const memdeltad = env('MD_MEMDELTAD');
+const grower_bin = env('MD_GROWER');
+const scratch = env('MD_SCRATCH');
+const artifacts = env('MD_ARTIFACTS');
+const chromium_path = env('MD_CHROMIUM', '/usr/bin/chromium');
+fs.mkdirSync(artifacts, { recursive: true });
+
+const t_start = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - t_start) / 1000).toFixed(1)}s]`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const children = [];
+let browser = null;
+const shots = [];
+
+class test_failure extends Error {}
+function check(cond, what) {
+	if (!cond) throw new test_failure(what);
+	log('ok:', what);
+}
+
+async function free_port() {
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.once('error', reject);
+		s.listen(0, '127.0.0.1', () => {
+			const p = s.address().port;
+			s.close(() => resolve(p));
+		});
+	});
+}
+
+async function wait_for(what, fn, timeout_ms, every_ms = 250) {
+	const end = Date.now() + timeout_ms;
+	let last_err = null;
+	for (;;) {
+		try {
+			const v = await fn();
+			if (v) return v;
+		} catch (e) {
+			last_err = e;
+		}
+		if (Date.now() > end) throw new test_failure(`timed out after ${timeout_ms} ms waiting for ${what}${last_err ? ` (last error: ${last_err.message})` : ''}`);
+		await sleep(every_ms);
+	}
+}
+
+// A grower copied under a name of our own (so that no other test's grower
+// matches), with a line reader for its replies.
+class grower {
+	constructor(exe) {
+		this.proc = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+		children.push(this.proc);
+		this.lines = [];
+		this.waiters = [];
+		this.exited = new Promise((r) => this.proc.once('exit', r));
+		readline.createInterface({ input: this.proc.stdout }).on('line', (l) => {
+			const w = this.waiters.shift();
+			if (w) w(l);
+			else this.lines.push(l);
+		});
+	}
+	next_line(timeout_ms = 10000) {
+		if (this.lines.length) return Promise.resolve(this.lines.shift());
+		return new Promise((resolve, reject) => {
+			const t = setTimeout(() => reject(new test_failure('grower did not answer')), timeout_ms);
+			this.waiters.push((l) => {
+				clearTimeout(t);
+				resolve(l);
+			});
+		});
+	}
+	async command(c) {
+		this.proc.stdin.write(c + '\n');
+		const r = await this.next_line();
+		if (!r.startsWith('ok')) throw new test_failure(`grower: ${c}: ${r}`);
+		return r;
+	}
+	async stop() {
+		this.proc.stdin.end();
+		await Promise.race([this.exited, sleep(5000)]);
+		if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+	}
+}
+
+async function shot(page, name, full = true) {
+	const f = path.join(artifacts, `${name}.png`);
+	await page.screenshot({ path: f, fullPage: full });
+	shots.push(f);
+	log('screenshot', f);
+}
+
+async function main() {
+	const name = `mdui${process.pid % 100000}`; // comm is at most 15 bytes
+	const exe = path.join(scratch, name);
+	fs.copyFileSync(grower_bin, exe);
+	fs.chmodSync(exe, 0o755);
+	const port = await free_port();
+	const base = `http://127.0.0.1:${port}`;
+	const db = path.join(scratch, 'e2e.db');
+	const dlog = fs.openSync(path.join(artifacts, 'memdeltad.log'), 'w');
+
+	// The process first, so that the first snapshot predates the growth.
+	let g = new grower(exe);
+	check((await g.next_line()) === 'ready', 'grower prints ready');
+
+	const args = ['-f', '--db', db, '--listen', `127.0.0.1:${port}`, '--watch-name', name, '--interval', '1'];
+	log('starting', memdeltad, args.join(' '));
+	const d = spawn(memdeltad, args, { stdio: ['ignore', dlog, dlog] });
+	children.push(d);
+	let d_exit = null;
+	d.once('exit', (code, sig) => (d_exit = `memdeltad exited (${code ?? sig}); see ${path.join(artifacts, 'memdeltad.log')}`));
+
+	const api = async (p) => {
+		if (d_exit) throw new test_failure(d_exit);
+		const r = await fetch(base + p);
+		if (!r.ok) throw new Error(`${p}: HTTP ${r.status}`);
+		return r.json();
+	};
+
+	const target = await wait_for(
+		`target ${name} in /api/v1/targets`,
+		async () => (await api('/api/v1/targets')).targets.find((t) => t.name === name && t.last_snapshot),
+		20000
+	);
+	const tid = target.id;
+	log(`target ${name} is id ${tid}`);
+	const snaps = async () => (await api(`/api/v1/targets/${tid}/snapshots`)).snapshots;
+	const first = (await snaps())[0];
+
+	for (let i = 0; i < STEPS; i++) {
+		if (i) await sleep(2000);
+		const r = await g.command(`private ${STEP / MiB}M`);
+		log('grower:', r);
+	}
+	const grown_at = Date.now();
+	const after_growth = await wait_for(
+		'>= 5 snapshots, one after the last allocation',
+		async () => {
+			const s = await snaps();
+			return s.length >= 5 && s[s.length - 1].time_ms > grown_at + 500 ? s : null;
+		},
+		30000
+	);
+	log(`${after_growth.length} snapshots, first #${first.id}`);
+
+	browser = await chromium.launch({
+		executablePath: chromium_path,
+		args: [
+			'--headless',
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+			`--user-data-dir=${path.join(scratch, 'chromium-profile')}`,
+		],
+		timeout: 60000,
+	});
+	const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+	const page_errors = [];
+	page.on('pageerror', (e) => page_errors.push(e.message));
+	page.on('console', (m) => m.type() === 'error' && page_errors.push(m.text()));
+	page.setDefaultTimeout(15000);
+	const ready = () => page.waitForSelector('#view[data-state=ready]');
+
+	// Overview.
+	await page.goto(`${base}/#/`);
+	await ready();
+	check(await page.locator(`#targets tr[data-target-name="${name}"]`).count() === 1, 'the overview lists the target');
+	await page.waitForSelector(`#targets tr[data-target-name="${name}"] svg.sparkline polyline`);
+	check(true, 'the overview draws its sparkline');
+	await shot(page, 'overview');
+
+	// Timeline.
+	await page.click(`#targets tr[data-target-name="${name}"] a.target-link`);
+	await ready();
+	await page.waitForFunction(() => window.memdelta_graph && window.memdelta_graph.numRows() >= 5);
+	const npoints = Number(await page.getAttribute('#chart', 'data-points'));
+	check(npoints >= 5, `the timeline has data (${npoints} points)`);
+	const top = await page.evaluate(() => {
+		const g = window.memdelta_graph;
+		return g.yAxisRange()[1];
+	});
+	check(top >= STEPS * STEP, `the chart's y axis reaches the allocated ${STEPS * 16} MiB (top ${top})`);
+	await page.click('#metric-resident');
+	check((await page.getAttribute('#chart', 'data-metric')) === 'resident', 'the resident toggle switches the chart');
+	await page.click('#metric-committed');
+	await shot(page, 'timeline', false);
+
+	// Click the first point, then the last: the diff opens.
+	const click_point = async (which) => {
+		const xy = await page.evaluate((which) => {
+			const g = window.memdelta_graph;
+			const row = which === 'first' ? 0 : g.numRows() - 1;
+			const x = g.getValue(row, 0);
+			const [cx, cy] = g.toDomCoords(x, g.yAxisRange()[1] / 2);
+			const r = document.getElementById('chart').getBoundingClientRect();
+			return { x: r.left + cx, y: r.top + cy, time: x };
+		}, which);
+		await page.mouse.click(xy.x, xy.y);
+		return xy.time;
+	};
+	await click_point('first');
+	check((await page.textContent('#pick-hint')).includes('snapshot B'), 'the first click picks A');
+	await click_point('last');
+	await page.waitForURL(/#\/diff\/\d+\/\d+$/);
+	const [, a, b] = page.url().match(/#\/diff\/(\d+)\/(\d+)$/);
+	check(Number(a) === first.id, `A is the first snapshot (#${a})`);
+	const all = await snaps();
+	const sb = all.find((s) => s.id === Number(b));
+	check(sb && sb.time_ms > grown_at, `B (#${b}) was taken after the growth`);
+	await ready();
+
+	// The diff: green Private Data rows of the size allocated.
+	const rows = page.locator('#details tr.row[data-kind="new"][data-type="private"]');
+	const n = await rows.count();
+	check(n >= 1, `the diff lists ${n} new Private Data row(s)`);
+	const sizes = (await rows.evaluateAll((trs) => trs.map((t) => Number(t.dataset.size)))).sort((x, y) => y - x);
+	const want = STEPS * STEP;
+	const sum = sizes.reduce((s, x) => s + x, 0);
+	log('new private sizes', sizes.join(', '));
+	check(Math.abs(sizes[0] - STEP) <= STEP * 0.1 || Math.abs(sizes[0] - want) <= want * 0.1 || Math.abs(sum - want) <= want * 0.1, `new Private Data matches the ${want} bytes allocated (largest ${sizes[0]}, sum ${sum})`);
+	const row0 = rows.first();
+	const look = await row0.evaluate((tr) => {
+		const c = getComputedStyle(tr).backgroundColor.match(/\d+(\.\d+)?/g).map(Number);
+		return { rgb: c, text: tr.textContent };
+	});
+	check(look.rgb[1] > look.rgb[0] && look.rgb[1] > look.rgb[2], `the new row is green (${look.rgb.slice(0, 3).join(',')})`);
+	check(/new/.test(look.text) && look.text.includes('+'), 'the change kind is also a word and a symbol');
+	check((await page.locator('#summary tr[data-type="private"]').count()) === 1, 'the summary table has a Private Data row');
+	// Filter by kind and expand a row.
+	await page.selectOption('#filter-type', 'private');
+	check((await page.locator('#details tr.row:not([data-type="private"])').count()) === 0, 'the type filter keeps Private Data only');
+	await page.selectOption('#filter-type', '');
+	await row0.click();
+	check(await page.locator('#details tr.expanded dl.expansion').count() === 1, 'a row expands to its address, size, protection, state, detail');
+	await shot(page, 'diff');
+	await page.setViewportSize({ width: 390, height: 844 });
+	await shot(page, 'diff-phone', false);
+	await page.setViewportSize({ width: 1280, height: 800 });
+
+	// Snapshot view of B.
+	await page.goto(`${base}/#/snapshot/${b}`);
+	await ready();
+	check((await page.locator('#state-summary [data-state="commit"]').count()) === 1, 'the snapshot view shows the committed/reserved/free summary');
+	check((await page.locator('#details tr.row').count()) > 5, 'the snapshot view lists regions');
+	await shot(page, 'snapshot');
+
+	// Restart: another process under the same name.
+	await g.stop();
+	log('grower stopped; starting another');
+	g = new grower(exe);
+	check((await g.next_line()) === 'ready', 'the second grower prints ready');
+	await wait_for('a restart in the timeline API', async () => (await api(`/api/v1/targets/${tid}/timeline`)).restarts.length >= 1, 30000);
+	await page.goto(`${base}/#/target/${tid}`);
+	await ready();
+	await page.waitForSelector('#restarts li.restart', { timeout: 15000 });
+	check(Number(await page.getAttribute('#chart', 'data-restarts')) >= 1, 'the chart draws a restart marker');
+	await shot(page, 'restart', false);
+
+	check(page_errors.length === 0, `no script errors in the page${page_errors.length ? ': ' + page_errors.join(' | ') : ''}`);
+	await g.stop();
+}
+
+async function cleanup() {
+	if (browser) await browser.close().catch(() => {});
+	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+	await sleep(300);
+	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+const watchdog = setTimeout(async () => {
+	console.log(`FAIL: the test took longer than ${DEADLINE_MS / 1000} s`);
+	await cleanup();
+	process.exit(1);
+}, DEADLINE_MS);
+
+let status = 0;
+try {
+	await main();
+	console.log('PASS');
+} catch (e) {
+	console.log('FAIL:', e instanceof test_failure ? e.message : e.stack || e);
+	status = 1;
+}
+await cleanup();
+clearTimeout(watchdog);
+for (const f of shots) console.log('artifact:', f);
+process.exit(status);
