@@ -8,5 +8,14 @@ memdelta_LDADD = $(MD_LIBS)
 
 # memdeltad's modules (config, targets, scheduler), also linked by tests/check_config.
 noinst_LIBRARIES += libmemdelta_daemon.a
-libmemdelta_daemon_a_SOURCES =
+libmemdelta_daemon_a_SOURCES = \
+	%D%/daemon_config.c %D%/daemon_config.h \
+	%D%/targets.c %D%/targets.h \
+	%D%/sdnotify.c %D%/sdnotify.h \
+	%D%/scheduler.c %D%/scheduler.h
 libmemdelta_daemon_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+
+sbin_PROGRAMS += memdeltad
+memdeltad_SOURCES = %D%/memdeltad.c
+memdeltad_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+memdeltad_LDADD = $(DAEMON_LIBS)

@@ -75,7 +75,7 @@ status_kb(const char *buf, const char *key)
 	return strtoull(p, NULL, 10) * 1024u;
 }
 
-/* Fill @pi for @pid; returns 0, or nonzero to skip the process. */
+/* Fill @pi for @pid; returns 0, 1 to skip the process, or MD_ERR_NOMEM. */
 static int
 read_one(const char *root, int pid, char *buf, struct proc_info *pi)
 {
@@ -91,16 +91,16 @@ read_one(const char *root, int pid, char *buf, struct proc_info *pi)
 	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
 	len = read_small(path, buf, READ_MAX);
 	if (len <= 0 || linux_parse_stat(buf, (size_t)len, &st) != 0)
-		return -1;
+		return 1;
 	if ((st.flags & LINUX_PF_KTHREAD) || st.state == 'Z' || st.state == 'X')
-		return -1;
+		return 1;
 	pi->start_time = st.start_time;
 	snprintf(pi->comm, sizeof(pi->comm), "%s", st.comm);
 
 	snprintf(path, sizeof(path), "%s/%d/status", root, pid);
 	len = read_small(path, buf, READ_MAX);
 	if (len <= 0 || strstr(buf, "VmData:") == NULL)
-		return -1;
+		return 1;
 	pi->private_bytes = status_kb(buf, "VmData:") + status_kb(buf, "VmStk:");
 
 	snprintf(path, sizeof(path), "%s/%d/cmdline", root, pid);

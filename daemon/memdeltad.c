@@ -1,0 +1,406 @@
+/*
+ * memdeltad.c - the memdelta daemon: reads the configuration (built-in
+ * defaults, an optional INI file given with -c, flags), opens the database,
+ * starts the web server, tells systemd it is ready and hands over to the
+ * scheduler until SIGTERM.  SIGHUP reloads the configuration file; a bad
+ * file is logged with its line and the old configuration stays.  Without -f
+ * and outside systemd ($NOTIFY_SOCKET unset) it detaches classically; the
+ * parent exits 0 only once the daemon is ready (1 when start-up failed).
+ * docs/man/memdeltad.8 is the reference; exit status 0 on a clean stop, 1
+ * when it cannot start, 2 for bad usage or a bad configuration.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/daemon_config.h"
+#include "daemon/log.h"
+#include "daemon/scheduler.h"
+#include "daemon/sdnotify.h"
+#include "snapshot/mderr.h"
+#include "snapshot/store.h"
+#include "web/web.h"
+
+#define EXIT_START 1
+#define EXIT_USAGE 2
+#define MAX_WATCH  256
+
+static const char usage_text[] =
+        "usage: memdeltad [-f] [-c FILE] [--check-config] [--db FILE] [--listen ADDR:PORT]\n"
+        "                 [--watch-pid PID]... [--watch-name NAME]... [--interval SECONDS]\n"
+        "  -f, --foreground    stay in the foreground (implied under systemd)\n"
+        "  -c, --config FILE   read FILE (INI, docs/configuration.md)\n"
+        "      --check-config  validate the configuration and exit\n"
+        "      --db FILE       database (default: in the state directory)\n"
+        "      --listen A:P    web UI address (default 127.0.0.1:7373)\n"
+        "      --watch-pid PID, --watch-name NAME   targets (repeatable)\n"
+        "      --interval S    default sampling interval in seconds (default 10)\n"
+        "  -V, --version, -h, --help\n";
+
+struct opts {
+	int foreground;
+	int check_config;
+	struct config_flags flags;
+	int pids[MAX_WATCH];
+	const char *names[MAX_WATCH];
+};
+
+struct daemon_state {
+	struct config_env env;
+	const struct opts *o;
+	struct config slot[2]; /* the current one and the previous one */
+	int cur;
+};
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("memdeltad: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage_text);
+	exit(EXIT_USAGE);
+}
+
+static unsigned long
+parse_num(const char *opt, const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v == 0 || v > max)
+		die_usage("%s: '%s' is not a number from 1 to %lu", opt, s, max);
+	return v;
+}
+
+static void
+parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_CHECK = 256, O_DB, O_LISTEN, O_PID, O_NAME, O_INTERVAL };
+	static const struct option longopts[] = {
+	        {"foreground", no_argument, NULL, 'f'},
+	        {"config", required_argument, NULL, 'c'},
+	        {"check-config", no_argument, NULL, O_CHECK},
+	        {"db", required_argument, NULL, O_DB},
+	        {"listen", required_argument, NULL, O_LISTEN},
+	        {"watch-pid", required_argument, NULL, O_PID},
+	        {"watch-name", required_argument, NULL, O_NAME},
+	        {"interval", required_argument, NULL, O_INTERVAL},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt_long(argc, argv, "fc:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'c':
+			o->flags.config_path = optarg;
+			break;
+		case O_CHECK:
+			o->check_config = 1;
+			break;
+		case O_DB:
+			o->flags.db = optarg;
+			break;
+		case O_LISTEN:
+			o->flags.listen = optarg;
+			break;
+		case O_PID:
+			if (o->flags.n_watch_pids == MAX_WATCH)
+				die_usage("too many --watch-pid");
+			o->pids[o->flags.n_watch_pids++] =
+			        (int)parse_num("--watch-pid", optarg, INT_MAX);
+			break;
+		case O_NAME:
+			if (o->flags.n_watch_names == MAX_WATCH)
+				die_usage("too many --watch-name");
+			if (optarg[0] == '\0' || strlen(optarg) >= CONFIG_NAME_MAX)
+				die_usage("--watch-name: a name has 1 to %d bytes",
+				          CONFIG_NAME_MAX - 1);
+			o->names[o->flags.n_watch_names++] = optarg;
+			break;
+		case O_INTERVAL:
+			o->flags.interval_s =
+			        (unsigned)parse_num("--interval", optarg, CONFIG_MAX_INTERVAL_S);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			puts("memdeltad " PACKAGE_VERSION);
+			exit(0);
+		default:
+			fputs(usage_text, stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		die_usage("unexpected argument '%s'", argv[optind]);
+	o->flags.watch_pids = o->pids;
+	o->flags.watch_names = o->names;
+}
+
+/* Build a configuration from scratch: defaults, file, flags. */
+static int
+build_config(const struct daemon_state *d, struct config *c, char *err, size_t errlen)
+{
+	int rc;
+
+	config_init(c, &d->env);
+	if (d->o->flags.config_path != NULL) {
+		rc = config_load_file(c, d->o->flags.config_path, err, errlen);
+		if (rc != 0)
+			goto fail;
+	}
+	rc = config_apply_flags(c, &d->o->flags, err, errlen);
+	if (rc == 0)
+		rc = config_validate(c, err, errlen);
+	if (rc == 0)
+		return 0;
+fail:
+	config_done(c);
+	return rc;
+}
+
+static const struct config *
+reload_config(void *arg)
+{
+	struct daemon_state *d = arg;
+	struct config *old = &d->slot[d->cur], *nc = &d->slot[!d->cur];
+	char err[CONFIG_ERR_MAX + 64];
+
+	log_info("SIGHUP: reloading %s",
+	         d->o->flags.config_path ? d->o->flags.config_path : "(no file: flags only)");
+	config_done(nc); /* the one before the current, no longer referenced */
+	if (build_config(d, nc, err, sizeof(err)) != 0) {
+		log_error("bad configuration, keeping the old one: %s", err);
+		return NULL;
+	}
+	if (strcmp(nc->db, old->db) != 0 || strcmp(nc->listen_addr, old->listen_addr) != 0 ||
+	    nc->port != old->port || strcmp(nc->token, old->token) != 0)
+		log_warn("db, listen and token changes take effect at the next restart");
+	log_init(nc->log_sink, nc->log_level, "memdeltad");
+	log_info("configuration reloaded: %zu target(s)", nc->n_targets);
+	d->cur = !d->cur;
+	return nc;
+}
+
+/* mkdir -p the directory of @path (mode 0750). */
+static int
+make_parent_dirs(const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -1;
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Classic detach: the caller returns in the grandchild with @ready_fd to
+ * write one byte to once ready; the original process waits for that byte
+ * and exits 0, or 1 when the daemon died first. */
+static int
+detach(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char b;
+
+	*ready_fd = -1;
+	if (pipe(p) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		ssize_t n;
+
+		close(p[1]);
+		do
+			n = read(p[0], &b, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 ? 0 : EXIT_START);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		_exit(EXIT_START);
+	pid = fork();
+	if (pid < 0)
+		_exit(EXIT_START);
+	if (pid > 0)
+		_exit(0);
+	umask(027);
+	*ready_fd = p[1];
+	return 0;
+}
+
+static void
+detach_done(int ready_fd)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (ready_fd >= 0) {
+		(void)!write(ready_fd, "r", 1);
+		close(ready_fd);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon_state d;
+	struct opts o;
+	struct config *c;
+	struct store *st = NULL;
+	struct web *w = NULL;
+	struct sched *s = NULL;
+	struct web_config wc;
+	struct sched_hooks hooks;
+	sigset_t sigs;
+	char err[CONFIG_ERR_MAX + 64], abs_db[CONFIG_PATH_MAX];
+	const char *why = NULL;
+	int rc, status = EXIT_START, ready_fd = -1;
+	int systemd = getenv("NOTIFY_SOCKET") != NULL;
+
+	parse_args(argc, argv, &o);
+	memset(&d, 0, sizeof(d));
+	config_env_from_process(&d.env);
+	d.o = &o;
+	rc = build_config(&d, &d.slot[0], err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "memdeltad: %s\n", err);
+		return rc == MD_ERR_IO || rc == MD_ERR_NOMEM ? EXIT_START : EXIT_USAGE;
+	}
+	c = &d.slot[0];
+	if (o.check_config) {
+		printf("%s: OK: db %s, listen %s:%u, interval %u s, %zu target(s)%s\n",
+		       o.flags.config_path ? o.flags.config_path : "(defaults)", c->db,
+		       c->listen_addr, (unsigned)c->port, c->interval_s, c->n_targets,
+		       c->n_targets == 0 ? " (automatic: top processes)" : "");
+		status = 0;
+		goto out;
+	}
+	/* The database path must survive chdir("/") when detaching. */
+	if (c->db[0] != '/') {
+		char cwd[PATH_MAX];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    snprintf(abs_db, sizeof(abs_db), "%s/%s", cwd, c->db) >= (int)sizeof(abs_db)) {
+			fprintf(stderr, "memdeltad: %s: path too long\n", c->db);
+			goto out;
+		}
+		snprintf(c->db, sizeof(c->db), "%s", abs_db);
+	}
+	log_init(c->log_sink, c->log_level, "memdeltad");
+	if (!o.foreground && !systemd) {
+		if (detach(&ready_fd) != 0) {
+			fprintf(stderr, "memdeltad: cannot detach: %s\n", strerror(errno));
+			goto out;
+		}
+		if (chdir("/") != 0)
+			goto out;
+	}
+	/* Signals are taken synchronously by the scheduler; every thread
+	 * (the web server's too) inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (make_parent_dirs(c->db) != 0)
+		log_warn("cannot create the directory of %s: %s", c->db, strerror(errno));
+	rc = store_open(c->db, 0, &st);
+	if (rc != 0) {
+		log_error("cannot open the database %s: %s (%s)", c->db, md_strerror(rc),
+		          store_errmsg(NULL));
+		goto out;
+	}
+	memset(&wc, 0, sizeof(wc));
+	wc.listen_addr = c->listen_addr;
+	wc.port = c->port;
+	wc.db_path = c->db;
+	wc.token = c->token[0] != '\0' ? c->token : NULL;
+	wc.allowed_hosts = (const char *const *)c->allowed_hosts;
+	wc.n_allowed_hosts = c->n_allowed_hosts;
+	rc = web_start(&wc, &w, &why);
+	if (rc != 0) {
+		log_error("cannot start the web server on %s:%u: %s%s%s", c->listen_addr,
+		          (unsigned)c->port, md_strerror(rc), why ? ": " : "", why ? why : "");
+		goto out;
+	}
+	rc = sched_new(c, st, w, &s);
+	if (rc != 0) {
+		log_error("%s", md_strerror(rc));
+		goto out;
+	}
+	log_info("memdeltad %s: database %s, UI http://%s%s%s:%u/, %zu target(s)%s",
+	         PACKAGE_VERSION, c->db, strchr(c->listen_addr, ':') ? "[" : "", c->listen_addr,
+	         strchr(c->listen_addr, ':') ? "]" : "", (unsigned)web_port(w), c->n_targets,
+	         c->n_targets == 0 ? ", watching the top processes" : "");
+	(void)sd_notify_send("READY=1\nSTATUS=sampling");
+	if (ready_fd >= 0) {
+		if (c->log_sink == LOG_SINK_STDERR)
+			log_init(LOG_SINK_SYSLOG, c->log_level, "memdeltad");
+		detach_done(ready_fd);
+		ready_fd = -1;
+	}
+	hooks.reload = reload_config;
+	hooks.arg = &d;
+	rc = sched_run(s, &sigs, &hooks);
+	status = rc == 0 ? 0 : EXIT_START;
+	log_info("stopped");
+out:
+	sched_free(s);
+	web_stop(w);
+	store_close(st);
+	config_done(&d.slot[0]);
+	config_done(&d.slot[1]);
+	return status;
+}
