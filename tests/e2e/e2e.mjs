@@ -170,8 +170,11 @@ async function main() {
 	);
 	log(`${after_growth.length} snapshots, first #${first.id}`);
 
-	browser = await chromium.launch({
+	// A persistent context on a fresh profile directory: Chromium's
+	// --user-data-dir, which playwright takes as a parameter.
+	browser = await chromium.launchPersistentContext(path.join(scratch, 'chromium-profile'), {
 		executablePath: chromium_path,
+		viewport: { width: 1280, height: 800 },
 		args: [
 			'--headless',
 			'--no-sandbox',
@@ -181,11 +184,10 @@ async function main() {
 			'--disable-background-networking',
 			'--disable-component-update',
 			'--disable-sync',
-			`--user-data-dir=${path.join(scratch, 'chromium-profile')}`,
 		],
 		timeout: 60000,
 	});
-	const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+	const page = browser.pages()[0] || (await browser.newPage());
 	const page_errors = [];
 	page.on('pageerror', (e) => page_errors.push(e.message));
 	page.on('console', (m) => m.type() === 'error' && page_errors.push(m.text()));
