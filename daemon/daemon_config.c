@@ -173,6 +173,7 @@ struct parse {
 	size_t cap;
 	unsigned lineno;
 	unsigned section_seq;      /* bumped by the reader at each "[...]" line */
+	unsigned section_line;     /* the line of the last "[...]" */
 	unsigned seen_seq;         /* the section the handler last saw */
 	struct config_target *cur; /* the [target] being filled, or NULL */
 	int in_main;               /* inside [memdeltad] */
@@ -211,8 +212,10 @@ read_line(char *str, int num, void *arg)
 	s = p->line;
 	while (*s == ' ' || *s == '\t')
 		s++;
-	if (*s == '[')
+	if (*s == '[' && strchr(s, ']') != NULL) {
 		p->section_seq++;
+		p->section_line = p->lineno;
+	}
 	if (num < 2)
 		return NULL;
 	if (len > num - 1) {
@@ -472,7 +475,8 @@ set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
 	case K_PID:
 	case K_NAME:
 	case K_CMDLINE:
-		if (p->keys_set & ((1ull << K_PID) | (1ull << K_NAME) | (1ull << K_CMDLINE))) {
+		if (p->keys_set & ((1ull << K_PID) | (1ull << K_NAME) | (1ull << K_CMDLINE)) &
+		    ~(1ull << id)) {
 			perr(p, "%s: a target has exactly one of pid=, name= or cmdline=", key);
 			return -1;
 		}
@@ -554,7 +558,7 @@ begin_section(struct parse *p, const char *section)
 	p->cur->kind = TARGET_PID;
 	p->cur->pid = 0; /* 0: no selector yet, checked at the end */
 	memcpy(p->cur->name, name, n + 1);
-	p->cur->line = p->lineno;
+	p->cur->line = p->section_line;
 	return 0;
 }
 
@@ -567,8 +571,15 @@ handle(void *arg, const char *section, const char *key, const char *value)
 	if (p->err_line != 0)
 		return 1; /* report the first error only */
 	if (p->seen_seq != p->section_seq) {
+		unsigned line = p->lineno;
+		int rc;
+
+		/* Errors about the section name the header's line. */
 		p->seen_seq = p->section_seq;
-		if (begin_section(p, section) != 0)
+		p->lineno = p->section_line;
+		rc = begin_section(p, section);
+		p->lineno = line;
+		if (rc != 0)
 			return 0;
 	}
 	if (p->section_seq == 0) {
