@@ -30,6 +30,11 @@ function api(path) {
 	return get_json(path, current.abort.signal);
 }
 
+// replaceChildren that skips null/false (optional parts of a view).
+function put(parent, ...children) {
+	parent.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 function set_crumbs(...items) {
 	crumbs.replaceChildren(el('a', { href: '#/' }, 'Targets'), ...items.flatMap((i) => [el('span', { class: 'sep', 'aria-hidden': 'true' }, ' / '), i]));
 }
@@ -37,10 +42,10 @@ function set_crumbs(...items) {
 function show_error(err) {
 	if (err && err.name === 'AbortError') return;
 	if (err instanceof http_error && err.status === 401) {
-		main.replaceChildren(token_form());
+		put(main, token_form());
 		return;
 	}
-	main.replaceChildren(el('div', { class: 'error', role: 'alert', id: 'error' }, el('strong', {}, 'Error: '), String(err && err.message ? err.message : err)));
+	put(main, el('div', { class: 'error', role: 'alert', id: 'error' }, el('strong', {}, 'Error: '), String(err && err.message ? err.message : err)));
 }
 
 // A non-loopback memdeltad asks for its access token; the UI keeps it in the
@@ -133,7 +138,7 @@ async function view_overview() {
 		tbody
 	);
 	if (!data.targets.length) {
-		main.replaceChildren(el('h1', {}, 'Targets'), el('p', { class: 'empty-note' }, 'No target has a snapshot yet.'));
+		put(main, el('h1', {}, 'Targets'), el('p', { class: 'empty-note' }, 'No target has a snapshot yet.'));
 		return;
 	}
 	for (const t of data.targets) {
@@ -156,7 +161,7 @@ async function view_overview() {
 			.then((tl) => spark_cell.replaceChildren(sparkline(tl.points.map((p) => p.private_committed))))
 			.catch(() => spark_cell.replaceChildren('\u2014'));
 	}
-	main.replaceChildren(el('h1', {}, 'Targets'), el('div', { class: 'table-wrap' }, table));
+	put(main, el('h1', {}, 'Targets'), el('div', { class: 'table-wrap' }, table));
 }
 
 // ------------------------------------------------------------------ target
@@ -266,8 +271,17 @@ async function view_target(id) {
 		hint.textContent = st.next === 'a' ? `${a ? a + '. ' : ''}Click a point on the chart to pick snapshot A (before).` : `${a}. Click a point to pick snapshot B (after) and open the diff.`;
 	}
 
+	// One row per point; a row of gaps between two instances so that the
+	// areas do not slope across a restart.
 	function series_data() {
-		return st.tl.points.map((p) => [new Date(p.time_ms), ...CHART_TYPES.map((t) => p[st.metric][st.tl.types.indexOf(t.name)] || 0)]);
+		const rows = [];
+		let prev = null;
+		for (const p of st.tl.points) {
+			if (prev && prev.instance !== p.instance && p.time_ms - 1 > prev.time_ms) rows.push([new Date(p.time_ms - 1), ...CHART_TYPES.map(() => null)]);
+			rows.push([new Date(p.time_ms), ...CHART_TYPES.map((t) => p[st.metric][st.tl.types.indexOf(t.name)] || 0)]);
+			prev = p;
+		}
+		return rows;
 	}
 	function underlay(ctx, area, g) {
 		const vline = (ms, color, text, dash) => {
@@ -345,13 +359,15 @@ async function view_target(id) {
 			drawPoints: data.length < 80,
 			pointSize: 2,
 			highlightCircleSize: 4,
+			stackedGraphNaNFill: 'none',
+			connectSeparatedPoints: false,
 			labelsDiv: labels,
-			legend: 'always',
+			legend: 'onmouseover',
 			labelsSeparateLines: false,
 			axes: {
-				y: { valueFormatter: (v) => fmt_bytes(v), axisLabelFormatter: (v) => fmt_bytes(v), axisLabelWidth: 70 },
+				y: { valueFormatter: (v) => fmt_bytes(v), axisLabelFormatter: (v) => fmt_bytes(v), axisLabelWidth: 72, labelsKMG2: true },
+				x: { axisLabelWidth: 64, pixelsPerLabel: 90 },
 			},
-			ylabel: st.metric === 'committed' ? 'committed' : 'resident',
 			underlayCallback: underlay,
 			clickCallback: on_click,
 			zoomCallback: on_zoom,
@@ -376,7 +392,7 @@ async function view_target(id) {
 	}
 	function fill_info() {
 		const last = st.tl.points[st.tl.points.length - 1];
-		info.replaceChildren(
+		put(info, 
 			el('span', {}, `${fmt_count(st.snaps.length)} snapshots`),
 			target ? el('span', {}, `${fmt_count(target.instances)} instance${target.instances === 1 ? '' : 's'}`) : null,
 			last ? el('span', {}, 'private committed ', bytes_span(last.private_committed)) : null,
@@ -384,7 +400,7 @@ async function view_target(id) {
 		);
 	}
 
-	main.replaceChildren(
+	put(main, 
 		el('h1', {}, name),
 		info,
 		el('div', { class: 'chart-controls' }, metric_box, brush_label),
@@ -455,7 +471,7 @@ async function view_diff(a, b) {
 		bytes_span(dt.resident_delta, true)
 	);
 	const restart = d.before.pid !== d.after.pid || d.before.start_time !== d.after.start_time;
-	main.replaceChildren(
+	put(main, 
 		el('h1', {}, `Diff #${a} \u2192 #${b}`),
 		el('div', { class: 'sides' }, side('Before', d.before, a), side('After', d.after, b)),
 		restart ? el('p', { class: 'warn', id: 'diff-restart' }, '\u21bb The process restarted between these snapshots: the diff compares two different processes.') : null,
@@ -476,7 +492,7 @@ async function view_snapshot(id) {
 	const targets = await api('/api/v1/targets').catch(() => null);
 	const target = targets && targets.targets.find((t) => t.id === s.target);
 	set_crumbs(el('a', { href: `#/target/${s.target}` }, target ? target.name : s.name || `target ${s.target}`), el('span', {}, `snapshot #${id}`));
-	main.replaceChildren(
+	put(main, 
 		el('h1', {}, `Snapshot #${id}`),
 		el(
 			'p',
@@ -512,7 +528,7 @@ async function route() {
 		else if (parts[0] === 'snapshot' && num(parts[1])) await view_snapshot(parts[1]);
 		else {
 			set_crumbs();
-			main.replaceChildren(el('p', { class: 'error', id: 'error' }, `No such page: #${h}. `, el('a', { href: '#/' }, 'Targets')));
+			put(main, el('p', { class: 'error', id: 'error' }, `No such page: #${h}. `, el('a', { href: '#/' }, 'Targets')));
 		}
 		main.dataset.state = 'ready';
 	} catch (e) {

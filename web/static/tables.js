@@ -47,12 +47,12 @@ function type_row(totals, name) {
 	return (totals.types && totals.types[name]) || ZERO_ROW;
 }
 
-function value_cell(col, v, signed) {
+function value_cell(col, v, signed, cls = '') {
 	if (col.count) {
-		const txt = signed ? (v > 0 ? '+' : '') + fmt_count(v) : fmt_count(v);
-		return el('td', { class: 'num' + (signed ? delta_class(v) : '') }, txt);
+		const txt = signed ? (v > 0 ? '+' : '') + fmt_count(v) : v ? fmt_count(v) : '';
+		return el('td', { class: 'num' + (signed ? delta_class(v) : '') + cls }, txt);
 	}
-	return el('td', { class: 'num' + (signed ? delta_class(v) : '') }, v || signed ? bytes_span(v, signed) : '');
+	return el('td', { class: 'num' + (signed ? delta_class(v) : '') + cls }, v || signed ? bytes_span(v, signed) : '');
 }
 
 function delta_class(v) {
@@ -73,7 +73,7 @@ export function summary_table(sets, id) {
 	for (const c of SUMMARY_COLUMNS) {
 		head1.append(el('th', { colspan: diff ? 3 : 1, scope: 'colgroup', title: c.title, class: 'num group' }, c.label));
 		if (diff) {
-			head2.append(el('th', { class: 'num sub' }, 'before'), el('th', { class: 'num sub' }, 'after'), el('th', { class: 'num sub' }, '\u0394'));
+			head2.append(el('th', { class: 'num sub c-before' }, 'before'), el('th', { class: 'num sub c-after' }, 'after'), el('th', { class: 'num sub c-delta' }, '\u0394'));
 		}
 	}
 	const body = el('tbody');
@@ -96,20 +96,33 @@ export function summary_table(sets, id) {
 				return c.get(name, type_row(s, name));
 			});
 			if (vals.some((v) => v)) nonzero = true;
-			tr.append(value_cell(c, vals[0], false));
+			tr.append(value_cell(c, vals[0], false, diff ? ' c-before' : ''));
 			if (diff) {
-				tr.append(value_cell(c, vals[1], false));
-				tr.append(value_cell(c, vals[1] - vals[0], true));
+				tr.append(value_cell(c, vals[1], false, ' c-after'));
+				tr.append(value_cell(c, vals[1] - vals[0], true, ' c-delta'));
 			}
 		}
 		if (!nonzero && name !== 'total') tr.classList.add('empty');
 		body.append(tr);
 	}
-	return el(
-		'div',
-		{ class: 'table-wrap' },
-		el('table', { class: 'summary' + (diff ? ' diff' : ''), id }, el('thead', {}, head1, diff ? head2 : null), body)
-	);
+	const table = el('table', { class: 'summary' + (diff ? ' diff' : ''), id }, el('thead', {}, head1, diff ? head2 : null), body);
+	if (!diff) return el('div', { class: 'table-wrap' }, table);
+	// Which of before / after / delta to show: all three by default; the
+	// table scrolls sideways when it does not fit.
+	const shown = el('fieldset', { class: 'columns', id: 'summary-columns' }, el('legend', {}, 'Columns'));
+	for (const [k, label] of [
+		['before', 'before'],
+		['after', 'after'],
+		['delta', '\u0394'],
+	]) {
+		const cb = el('input', { type: 'checkbox', checked: true, id: `summary-show-${k}` });
+		cb.addEventListener('change', () => {
+			table.classList.toggle(`hide-${k}`, !cb.checked);
+			for (const th of head1.querySelectorAll('th.group')) th.colSpan = Math.max(1, shown.querySelectorAll('input:checked').length);
+		});
+		shown.append(el('label', {}, cb, ' ', label));
+	}
+	return el('div', {}, shown, el('div', { class: 'table-wrap' }, table));
 }
 
 // Adds private_committed_all (the "Private" total) to a totals object.
