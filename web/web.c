@@ -225,6 +225,41 @@ host_allowed(const struct web *w, const char *h)
 	return 0;
 }
 
+static int
+hex_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode cookie value @v (the UI stores encodeURIComponent(token))
+ * into @buf.  Returns the decoded length; @size or more when it did not fit. */
+static size_t
+cookie_decode(const char *v, char *buf, size_t size)
+{
+	size_t n = 0;
+	int hi, lo;
+
+	for (; *v; v++) {
+		char ch = *v;
+
+		if (ch == '%' && (hi = hex_value(v[1])) >= 0 && (lo = hex_value(v[2])) >= 0) {
+			ch = (char)(hi * 16 + lo);
+			v += 2;
+		}
+		if (n + 1 >= size)
+			return size;
+		buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
 /* The token of the request's "Authorization: Bearer" header or cookie. */
 static int
 token_ok(const struct web *w, struct MHD_Connection *c)
@@ -241,8 +276,13 @@ token_ok(const struct web *w, struct MHD_Connection *c)
 			return 1;
 	}
 	cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, WEB_TOKEN_COOKIE);
-	if (cookie != NULL && token_equal(cookie, strlen(cookie), w->token))
-		return 1;
+	if (cookie != NULL) {
+		char buf[512];
+		size_t n = cookie_decode(cookie, buf, sizeof(buf));
+
+		if (n < sizeof(buf) && token_equal(buf, n, w->token))
+			return 1;
+	}
 	return 0;
 }
 
