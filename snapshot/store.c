@@ -55,6 +55,36 @@
  *       start a block in the cell but not in their type, resp. in the whole
  *       process, so by_type and all block counts are sums over cells.
  *
+ * Version 2 (retention) adds:
+ *
+ *   rollup_minute, rollup_hour(target_id, bucket_ms, instance_id, series, n,
+ *          committed_sum, committed_min, committed_max, resident_sum,
+ *          resident_min, resident_max)  WITHOUT ROWID,
+ *          PRIMARY KEY (target_id, bucket_ms, instance_id, series)
+ *       the totals of pruned snapshots per minute, then per hour.  series
+ *       0..REGION_TYPE_COUNT-1 is a type's by_type committed and resident
+ *       (states summed, page table included: what the timeline shows);
+ *       series REGION_TYPE_COUNT is the leak signal (private_committed,
+ *       private_touched).  Rows by type rather than type x state: the
+ *       maximum of a type's total over a bucket, which the timeline draws,
+ *       cannot be rebuilt from per-state maxima, and the state split of a
+ *       pruned snapshot is shown nowhere.  Values are plain bytes,
+ *       saturated at INT64_MAX (sums past it turn approximate).  All series
+ *       get a row, zeros included, so n and min stay right when a bucket is
+ *       filled by several prune calls.  The key leads with the target: the
+ *       timeline reads one index range.
+ *   index snapshots_by_instance(instance_id): previous and next snapshot of
+ *       an instance in id order; index counters_by_snapshot(snapshot_id):
+ *       the counters rows written at a snapshot being pruned.
+ *
+ * Pruning a snapshot S (store_prune) keeps every remaining snapshot exact:
+ * with P and N the previous and next remaining snapshots of its instance,
+ * versions whose [first_snapshot, last_snapshot] lies inside (P, N) are
+ * read by no remaining snapshot and go with their counters; a counters row
+ * at S that N reads (its version valid at N, no newer row up to N) moves to
+ * N; the others go.  Without N, P becomes the instance's last snapshot and
+ * the versions valid at P are open again.
+ *
  * Byte quantities (sizes, counters, totals) are stored as KiB when they are
  * a multiple of 1 KiB (always, on Linux and Windows), else as -(bytes + 1);
  * values above INT64_MAX that are not KiB multiples are stored as 8-byte
@@ -2475,6 +2505,271 @@ out:
 	*out = v;
 	*n = count;
 	return 0;
+}
+
+/* ---- retention ------------------------------------------------------------ */
+
+void
+store_retention_defaults(struct store_retention *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->raw_ms = INT64_C(7) * 24 * HOUR_MS;
+	r->minute_ms = INT64_C(90) * 24 * HOUR_MS;
+	r->hour_ms = INT64_C(2) * 365 * 24 * HOUR_MS;
+}
+
+/* Rollup values are plain integers: saturate at INT64_MAX. */
+static int64_t
+rollup_value(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static int64_t
+floor_to(int64_t t, int64_t step)
+{
+	int64_t q = t / step;
+
+	if (t % step != 0 && t < 0)
+		q--;
+	return q * step;
+}
+
+/* Roll snapshot @sid (instance @inst of @target, taken at @time_ms) into
+ * its minute and delete it, keeping every other snapshot of the instance
+ * rebuildable: the versions valid at no remaining snapshot go, counters
+ * rows the next remaining snapshot reads move to it, and when @sid was the
+ * instance's last snapshot the previous one becomes the base of the next
+ * delta.  Adds the rows changed to *rows. */
+static int
+prune_snapshot(struct store *st, int64_t sid, int64_t inst, int64_t target, int64_t time_ms,
+               int64_t *rows)
+{
+	uint64_t c[ROLLUP_SERIES], r[ROLLUP_SERIES];
+	struct snapshot_totals t;
+	int64_t bucket = floor_to(time_ms, MINUTE_MS), prev = 0, next = 0, changes = 0;
+	int status, k;
+
+	status = store_get_totals(st, sid, &t);
+	if (status != 0)
+		return status;
+	series_from_totals(&t, c, r);
+	for (k = 0; status == 0 && k < ROLLUP_SERIES; k++) {
+		status = exec_ids(st, STMT_ROLLUP_MINUTE_ADD, "roll up",
+		                  (const int64_t[]){target, bucket, inst, k, rollup_value(c[k]),
+		                                    rollup_value(r[k])},
+		                  6, NULL);
+		*rows += 1;
+	}
+	if (status == 0)
+		status = query_ids(st, STMT_SNAPSHOT_PREV, "previous snapshot",
+		                   (const int64_t[]){inst, sid}, 2, &prev, 1, NULL);
+	if (status == 0)
+		status = query_ids(st, STMT_SNAPSHOT_NEXT, "next snapshot",
+		                   (const int64_t[]){inst, sid}, 2, &next, 1, NULL);
+	if (status != 0)
+		return status;
+	{
+		const int64_t dead[5] = {inst, sid, next != 0 ? next : INT64_MAX, prev, next == 0};
+
+		status = exec_ids(st, STMT_DEAD_COUNTERS_DELETE, "prune counters", dead, 5,
+		                  &changes);
+		*rows += changes;
+		if (status == 0)
+			status = exec_ids(st, STMT_DEAD_VERSIONS_DELETE, "prune versions", dead, 5,
+			                  &changes);
+		*rows += changes;
+	}
+	if (status == 0 && next != 0) {
+		status = exec_ids(st, STMT_COUNTERS_CARRY, "carry counters",
+		                  (const int64_t[]){sid, next}, 2, &changes);
+		*rows += changes;
+	}
+	if (status == 0) {
+		status = exec_ids(st, STMT_COUNTERS_DELETE_AT, "prune counters", &sid, 1, &changes);
+		*rows += changes;
+	}
+	if (status == 0) {
+		status = exec_ids(st, STMT_TOTALS_DELETE, "prune totals", &sid, 1, &changes);
+		*rows += changes;
+	}
+	if (status == 0)
+		status = exec_ids(st, STMT_SNAPSHOT_DELETE, "prune snapshot", &sid, 1, NULL);
+	*rows += 1;
+	if (status == 0 && next == 0) {
+		/* The instance's newest snapshot went: every version valid at the
+		 * previous one is open again, and the writer's cache is stale. */
+		cache_drop(st, inst);
+		status = exec_ids(st, STMT_INSTANCE_SET_PREV, "update instance",
+		                  (const int64_t[]){inst, prev}, 2, NULL);
+		if (status == 0 && prev != 0)
+			status = exec_ids(st, STMT_VERSIONS_REOPEN, "reopen versions",
+			                  (const int64_t[]){inst, prev}, 2, &changes);
+		*rows += changes + 1;
+	}
+	return status;
+}
+
+/* How many of the oldest snapshots to drop for the raw tier to fit @cap,
+ * estimating a snapshot's share from the used bytes and the count. */
+static int
+raw_excess(struct store *st, uint64_t cap, int64_t *excess)
+{
+	int64_t size[2], count = 0;
+	int status;
+
+	*excess = 0;
+	if (cap == 0)
+		return 0;
+	status = query_ids(st, STMT_SIZE, "database size", NULL, 0, size, 2, NULL);
+	if (status == 0)
+		status = query_ids(st, STMT_SNAPSHOT_COUNT, "count snapshots", NULL, 0, &count, 1,
+		                   NULL);
+	if (status != 0 || count == 0 || size[0] <= 0 || (uint64_t)size[0] <= cap)
+		return status;
+	*excess = (int64_t)(((unsigned __int128)((uint64_t)size[0] - cap) * (uint64_t)count +
+	                     (uint64_t)size[0] - 1) /
+	                    (uint64_t)size[0]);
+	return 0;
+}
+
+static int
+prune_raw(struct store *st, const struct store_retention *r, int64_t now_ms, int64_t budget,
+          int64_t *rows, int *more)
+{
+	int64_t cut =
+	        r->raw_ms > 0 && now_ms > INT64_MIN + r->raw_ms ? now_ms - r->raw_ms : INT64_MIN;
+	int64_t excess = 0, row[4];
+	int status, found = 0;
+
+	status = raw_excess(st, r->raw_max_bytes, &excess);
+	/* Freed pages show only after the deletes: the next call checks the
+	 * cap again. */
+	if (excess > 0)
+		*more = 1;
+	while (status == 0) {
+		if (*rows >= budget) {
+			*more = 1;
+			break;
+		}
+		status = query_ids(st, STMT_PRUNE_OLDEST, "oldest snapshot",
+		                   (const int64_t[]){excess > 0 ? INT64_MAX : cut}, 1, row, 4,
+		                   &found);
+		if (status != 0 || !found)
+			break;
+		status = prune_snapshot(st, row[0], row[1], row[3], row[2], rows);
+		if (excess > 0)
+			excess--;
+	}
+	return status;
+}
+
+/* Move minute rows older than the cut (or, past the cap, the oldest) into
+ * hours, one hour of one target at a time. */
+static int
+prune_minutes(struct store *st, const struct store_retention *r, int64_t now_ms, int64_t budget,
+              int64_t *rows, int *more)
+{
+	int64_t cut = r->minute_ms > 0 && now_ms > INT64_MIN + r->minute_ms ? now_ms - r->minute_ms
+	                                                                    : INT64_MIN;
+	int64_t oldest[2], count = 0, h, end, changes = 0;
+	int status = 0, found = 0, over;
+
+	while (status == 0) {
+		if (*rows >= budget) {
+			*more = 1;
+			break;
+		}
+		status = query_ids(st, STMT_MINUTE_OLDEST, "oldest minute", NULL, 0, oldest, 2,
+		                   &found);
+		if (status != 0 || !found)
+			break;
+		over = 0;
+		if (r->minute_max_bytes > 0) {
+			status = query_ids(st, STMT_MINUTE_COUNT, "count minutes", NULL, 0, &count,
+			                   1, NULL);
+			over = (uint64_t)count * ROLLUP_ROW_BYTES > r->minute_max_bytes;
+		}
+		if (status != 0 || (oldest[1] >= cut && !over))
+			break;
+		h = floor_to(oldest[1], HOUR_MS);
+		end = over || h + HOUR_MS <= cut ? h + HOUR_MS : cut;
+		status = exec_ids(st, STMT_MINUTE_TO_HOUR, "roll up hour",
+		                  (const int64_t[]){oldest[0], h, end}, 3, &changes);
+		*rows += changes;
+		if (status == 0)
+			status = exec_ids(st, STMT_MINUTE_DELETE, "prune minutes",
+			                  (const int64_t[]){oldest[0], h, end}, 3, &changes);
+		*rows += changes;
+	}
+	return status;
+}
+
+static int
+prune_hours(struct store *st, const struct store_retention *r, int64_t now_ms, int64_t budget,
+            int64_t *rows, int *more)
+{
+	int64_t cut =
+	        r->hour_ms > 0 && now_ms > INT64_MIN + r->hour_ms ? now_ms - r->hour_ms : INT64_MIN;
+	int64_t oldest[2], count = 0, changes = 0;
+	int status = 0, found = 0, over;
+
+	while (status == 0) {
+		if (*rows >= budget) {
+			*more = 1;
+			break;
+		}
+		status = query_ids(st, STMT_HOUR_OLDEST, "oldest hour", NULL, 0, oldest, 2, &found);
+		if (status != 0 || !found)
+			break;
+		over = 0;
+		if (r->hour_max_bytes > 0) {
+			status = query_ids(st, STMT_HOUR_COUNT, "count hours", NULL, 0, &count, 1,
+			                   NULL);
+			over = (uint64_t)count * ROLLUP_ROW_BYTES > r->hour_max_bytes;
+		}
+		if (status != 0 || (oldest[1] >= cut && !over))
+			break;
+		status = exec_ids(st, STMT_HOUR_DELETE, "prune hours", oldest, 2, &changes);
+		*rows += changes;
+	}
+	return status;
+}
+
+int
+store_prune(struct store *st, const struct store_retention *r, int64_t now_ms, size_t max_rows,
+            int *more)
+{
+	int64_t rows = 0, budget;
+	int status, in_txn = 0;
+
+	*more = 0;
+	if (st == NULL || r == NULL)
+		return MD_ERR_INVAL;
+	if (st->flags & STORE_READONLY)
+		return store_error(st, MD_ERR_INVAL, "the store is open read-only");
+	budget = max_rows == 0 ? PRUNE_DEFAULT_ROWS
+	                       : (max_rows > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max_rows);
+	status = txn_run(st, STMT_BEGIN, "begin");
+	if (status != 0)
+		goto out;
+	in_txn = 1;
+	status = prune_raw(st, r, now_ms, budget, &rows, more);
+	if (status == 0)
+		status = prune_minutes(st, r, now_ms, budget, &rows, more);
+	if (status == 0)
+		status = prune_hours(st, r, now_ms, budget, &rows, more);
+	if (status == 0)
+		status = txn_run(st, STMT_COMMIT, "commit");
+	if (status == 0)
+		in_txn = 0;
+out:
+	if (status != 0) {
+		*more = 0;
+		if (in_txn)
+			txn_abort(st);
+	}
+	return status;
 }
 
 /* ---- the rest --------------------------------------------------------- */

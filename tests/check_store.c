@@ -1621,6 +1621,348 @@ START_TEST(test_store_timeline__from_to_bounds_inclusive)
 }
 END_TEST
 
+/* ---- retention ------------------------------------------------------------- */
+
+#define PRUNE_N   300
+#define DAY_MS    INT64_C(86400000)
+#define HOUR_MS_T INT64_C(3600000)
+#define MIN_MS_T  INT64_C(60000)
+
+struct prune_run {
+	struct snapshot *snaps[PRUNE_N];
+	int64_t ids[PRUNE_N];
+	int64_t instance[PRUNE_N];
+	int64_t target;
+	int64_t base;
+};
+
+/* PRUNE_N generated snapshots over 10 days, in pairs 20 s apart every 1.6
+ * hours (two snapshots in each rolled-up bucket); the process restarts at
+ * snapshot 40. */
+static void
+prune_run_store(const char *path, struct prune_run *pr)
+{
+	static struct gen g;
+	struct store_snapshot_info *info = NULL;
+	struct store *st = open_rw(path);
+	size_t n = 0;
+	int i;
+
+	pr->base = 1700000000000 - 1700000000000 % DAY_MS;
+	gen_init(&g, 11, 300);
+	ck_assert_int_eq(store_target_ensure(st, "app", &pr->target), 0);
+	for (i = 0; i < PRUNE_N; i++) {
+		if (i > 0)
+			gen_step(&g);
+		g.time_ms = pr->base + (i / 2) * 5760000 + (i % 2) * 20000;
+		pr->snaps[i] = gen_snapshot(&g, i < 40 ? 1234 : 1300, i < 40 ? 555555 : 666666);
+		pr->ids[i] = put(st, pr->target, pr->snaps[i]);
+	}
+	ck_assert_int_eq(store_list_snapshots(st, pr->target, INT64_MIN, INT64_MAX, &info, &n), 0);
+	ck_assert_uint_eq(n, PRUNE_N);
+	for (i = 0; i < PRUNE_N; i++) {
+		ck_assert_int_eq(info[i].id, pr->ids[i]);
+		pr->instance[i] = info[i].instance_id;
+	}
+	free(info);
+	store_close(st);
+}
+
+static void
+prune_run_free(struct prune_run *pr)
+{
+	int i;
+
+	for (i = 0; i < PRUNE_N; i++)
+		snapshot_free(pr->snaps[i]);
+}
+
+/* Prune until nothing is left to do; returns the number of calls. */
+static int
+prune_all(struct store *st, const struct store_retention *r, int64_t now, size_t max_rows)
+{
+	int more = 1, calls = 0, rc;
+
+	while (more) {
+		rc = store_prune(st, r, now, max_rows, &more);
+		ck_assert_msg(rc == 0, "store_prune: %s (%s)", md_strerror(rc), store_errmsg(st));
+		ck_assert_int_lt(++calls, 100000);
+	}
+	return calls;
+}
+
+struct expect_point {
+	int64_t time_ms, instance_id;
+	uint64_t c[REGION_TYPE_COUNT + 1], r[REGION_TYPE_COUNT + 1];
+	int seen;
+};
+
+START_TEST(test_store_prune__ten_days_rebuild_rollups_idempotent)
+{
+	static struct prune_run pr;
+	static struct expect_point exp[PRUNE_N];
+	struct store_retention ret;
+	struct store_timeline_point *p = NULL;
+	struct store_instance_info *in = NULL;
+	struct snapshot *gone = NULL;
+	struct scratch sc;
+	struct store *st;
+	size_t n = 0, n_exp = 0, i, k;
+	int64_t now, raw_cut, minute_cut, hour_cut, counts[6];
+	int calls, more = 1, ty, n_pruned = 0, n_raw = 0;
+	char ctx[64];
+
+	scratch_init(&sc);
+	prune_run_store(sc.db, &pr);
+	store_retention_defaults(&ret);
+	ck_assert_int_eq(ret.raw_ms, 7 * DAY_MS);
+	ck_assert_int_eq(ret.minute_ms, 90 * DAY_MS);
+	ck_assert_int_eq(ret.hour_ms, 2 * 365 * DAY_MS);
+	ck_assert_uint_eq(ret.raw_max_bytes + ret.minute_max_bytes + ret.hour_max_bytes, 0);
+	ret.minute_ms = 8 * DAY_MS;
+	ret.hour_ms = 9 * DAY_MS;
+	now = pr.base + 10 * DAY_MS;
+	raw_cut = now - ret.raw_ms;
+	minute_cut = now - ret.minute_ms;
+	hour_cut = now - ret.hour_ms;
+
+	st = open_rw(sc.db);
+	calls = prune_all(st, &ret, now, 300);
+	ck_assert_int_gt(calls, 3); /* small transactions */
+
+	/* the expected rollups: pairs of snapshots by (bucket, instance) */
+	for (i = 0; i < PRUNE_N; i++) {
+		struct snapshot_totals t;
+		int64_t tm = pr.snaps[i]->time_ms, bucket;
+
+		if (tm >= raw_cut) {
+			n_raw++;
+			continue;
+		}
+		n_pruned++;
+		if (tm < hour_cut)
+			continue; /* hours past retention: gone */
+		bucket = tm < minute_cut ? tm - tm % HOUR_MS_T : tm - tm % MIN_MS_T;
+		for (k = 0; k < n_exp; k++) {
+			if (exp[k].time_ms == bucket && exp[k].instance_id == pr.instance[i])
+				break;
+		}
+		if (k == n_exp) {
+			memset(&exp[k], 0, sizeof(exp[k]));
+			exp[k].time_ms = bucket;
+			exp[k].instance_id = pr.instance[i];
+			n_exp++;
+		}
+		snapshot_totals(pr.snaps[i], &t);
+		for (ty = 0; ty <= REGION_TYPE_COUNT; ty++) {
+			uint64_t c = ty < REGION_TYPE_COUNT ? t.by_type[ty].committed
+			                                    : t.private_committed;
+			uint64_t r =
+			        ty < REGION_TYPE_COUNT ? t.by_type[ty].resident : t.private_touched;
+
+			c = c > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : c;
+			r = r > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : r;
+			exp[k].c[ty] = c > exp[k].c[ty] ? c : exp[k].c[ty];
+			exp[k].r[ty] = r > exp[k].r[ty] ? r : exp[k].r[ty];
+		}
+	}
+	ck_assert_int_eq(n_pruned, 90);
+	ck_assert_int_eq(n_raw, PRUNE_N - 90);
+	ck_assert_uint_gt(n_exp, 20);
+
+	/* remaining snapshots rebuild exactly; pruned ones are gone */
+	for (i = 0; i < PRUNE_N; i++) {
+		snprintf(ctx, sizeof(ctx), "snapshot %zu", i);
+		if (pr.snaps[i]->time_ms >= raw_cut) {
+			assert_rebuilds(st, pr.ids[i], pr.snaps[i], ctx);
+		} else {
+			ck_assert_int_eq(store_get_snapshot(st, pr.ids[i], &gone), MD_ERR_NOTFOUND);
+			ck_assert_ptr_null(gone);
+		}
+	}
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM snapshots"), PRUNE_N - 90);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM totals WHERE snapshot_id NOT IN"
+	                                " (SELECT id FROM snapshots)"),
+	                 0);
+	/* no version or counters row is left that no snapshot reads */
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM versions AS v WHERE NOT EXISTS"
+	                                " (SELECT 1 FROM snapshots AS s WHERE s.instance_id ="
+	                                " v.instance_id AND s.id >= v.first_snapshot AND s.id <="
+	                                " coalesce(v.last_snapshot, s.id))"),
+	                 0);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM counters WHERE snapshot_id NOT IN"
+	                                " (SELECT id FROM snapshots)"),
+	                 0);
+	/* the first instance is wholly pruned but still listed */
+	ck_assert_int_eq(store_list_instances(st, pr.target, &in, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(in[0].n_snapshots, 0);
+	ck_assert_uint_eq(in[1].n_snapshots, PRUNE_N - 90);
+	free(in);
+
+	/* the timeline: rollup points with the bucket maxima, then raw */
+	ck_assert_int_eq(store_timeline(st, pr.target, pr.base, now, 0, &p, &n), 0);
+	ck_assert_uint_eq(n, n_exp + (size_t)n_raw);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			ck_assert_int_ge(p[i].time_ms, p[i - 1].time_ms);
+		if (p[i].snapshot_id != 0) {
+			ck_assert_uint_ge(i, n_exp);
+			continue;
+		}
+		for (k = 0; k < n_exp; k++) {
+			if (exp[k].time_ms == p[i].time_ms &&
+			    exp[k].instance_id == p[i].instance_id)
+				break;
+		}
+		ck_assert_msg(k < n_exp, "unexpected rollup point at %" PRId64, p[i].time_ms);
+		ck_assert_int_eq(exp[k].seen++, 0);
+		for (ty = 0; ty < REGION_TYPE_COUNT; ty++) {
+			ck_assert_uint_eq(p[i].committed[ty], exp[k].c[ty]);
+			ck_assert_uint_eq(p[i].resident[ty], exp[k].r[ty]);
+		}
+		ck_assert_uint_eq(p[i].private_committed, exp[k].c[REGION_TYPE_COUNT]);
+		ck_assert_uint_eq(p[i].private_touched, exp[k].r[REGION_TYPE_COUNT]);
+	}
+	ck_assert_int_gt(sql_int(sc.db, "SELECT count(*) FROM rollup_hour"), 0);
+	ck_assert_int_gt(sql_int(sc.db, "SELECT count(*) FROM rollup_minute"), 0);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT min(bucket_ms) FROM rollup_hour"),
+	                 pr.base + DAY_MS);
+	free(p);
+
+	/* a second call does nothing */
+	counts[0] = sql_int(sc.db, "SELECT count(*) FROM snapshots");
+	counts[1] = sql_int(sc.db, "SELECT count(*) FROM versions");
+	counts[2] = sql_int(sc.db, "SELECT count(*) FROM counters");
+	counts[3] = sql_int(sc.db, "SELECT sum(n) FROM rollup_minute");
+	counts[4] = sql_int(sc.db, "SELECT sum(n) FROM rollup_hour");
+	counts[5] = sql_int(sc.db, "SELECT total_changes() + count(*) FROM totals");
+	ck_assert_int_eq(store_prune(st, &ret, now, 300, &more), 0);
+	ck_assert_int_eq(more, 0);
+	ck_assert_int_eq(counts[0], sql_int(sc.db, "SELECT count(*) FROM snapshots"));
+	ck_assert_int_eq(counts[1], sql_int(sc.db, "SELECT count(*) FROM versions"));
+	ck_assert_int_eq(counts[2], sql_int(sc.db, "SELECT count(*) FROM counters"));
+	ck_assert_int_eq(counts[3], sql_int(sc.db, "SELECT sum(n) FROM rollup_minute"));
+	ck_assert_int_eq(counts[4], sql_int(sc.db, "SELECT sum(n) FROM rollup_hour"));
+	ck_assert_int_eq(counts[5],
+	                 sql_int(sc.db, "SELECT total_changes() + count(*) FROM totals"));
+
+	/* the writer goes on after pruning: the next snapshot deltas correctly */
+	pr.snaps[PRUNE_N - 1]->time_ms += 1000;
+	pr.snaps[PRUNE_N - 1]->regions[3].resident ^= PAGE;
+	k = (size_t)put(st, pr.target, pr.snaps[PRUNE_N - 1]);
+	assert_rebuilds(st, (int64_t)k, pr.snaps[PRUNE_N - 1], "after pruning");
+	store_close(st);
+	st = open_rw(sc.db);
+	assert_rebuilds(st, pr.ids[PRUNE_N - 2], pr.snaps[PRUNE_N - 2], "reopened");
+	store_close(st);
+	prune_run_free(&pr);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_prune__caps_drop_oldest_first)
+{
+	static struct prune_run pr;
+	struct store_retention ret;
+	struct store *st, *ro = NULL;
+	struct scratch sc;
+	uint64_t size = 0;
+	int64_t left, used, first_left;
+	int i;
+
+	scratch_init(&sc);
+	prune_run_store(sc.db, &pr);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_prune(st, &(struct store_retention){0}, 0, 10, &i), 0);
+	used = sql_int(sc.db, "SELECT (page_count - freelist_count) * page_size FROM"
+	                      " pragma_page_count, pragma_freelist_count, pragma_page_size");
+	ck_assert_int_eq(store_size_bytes(st, &size), 0);
+	store_retention_defaults(&ret);
+	ret.raw_ms = 1000 * DAY_MS; /* time alone would keep everything */
+	ret.raw_max_bytes = (uint64_t)used / 2;
+	prune_all(st, &ret, pr.base + 10 * DAY_MS, 500);
+	left = sql_int(sc.db, "SELECT count(*) FROM snapshots");
+	ck_assert_int_lt(left, PRUNE_N * 3 / 4);
+	ck_assert_int_gt(left, PRUNE_N / 10);
+	/* the oldest went: the remaining ones are the newest */
+	first_left = PRUNE_N - left;
+	ck_assert_int_eq(sql_int(sc.db, "SELECT min(id) FROM snapshots"), pr.ids[first_left]);
+	for (i = (int)first_left; i < PRUNE_N; i += 7)
+		assert_rebuilds(st, pr.ids[i], pr.snaps[i], "capped");
+	ck_assert_int_gt(sql_int(sc.db, "SELECT count(*) FROM rollup_minute"), 0);
+
+	ck_assert_int_le(sql_int(sc.db, "SELECT (page_count - freelist_count) * page_size FROM"
+	                                " pragma_page_count, pragma_freelist_count,"
+	                                " pragma_page_size"),
+	                 used / 2);
+
+	/* minute cap: everything moves to hours; hour cap: hours go */
+	ret.raw_max_bytes = 0;
+	ret.minute_max_bytes = 1;
+	prune_all(st, &ret, pr.base + 10 * DAY_MS, 500);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM rollup_minute"), 0);
+	ck_assert_int_gt(sql_int(sc.db, "SELECT count(*) FROM rollup_hour"), 0);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT sum(n) FROM rollup_hour WHERE series = 0"),
+	                 first_left);
+	ret.hour_max_bytes = 1;
+	prune_all(st, &ret, pr.base + 10 * DAY_MS, 500);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM rollup_hour"), 0);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM snapshots"), left);
+	/* readers cannot prune */
+	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &ro), 0);
+	ck_assert_int_eq(store_prune(ro, &ret, 0, 10, &i), MD_ERR_INVAL);
+	store_close(ro);
+	store_close(st);
+	prune_run_free(&pr);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_open__version_1_database_upgrades_in_place)
+{
+	struct scratch sc;
+	struct store *st, *ro = NULL;
+	struct snapshot *a, *b;
+	struct store_retention ret;
+	int64_t target, ida, idb;
+	int more = 1;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "small", &target), 0);
+	a = small_snapshot(10, 100, 1000);
+	b = small_snapshot(10, 100, 2000);
+	b->regions[2].resident = 0x4000;
+	ida = put(st, target, a);
+	idb = put(st, target, b);
+	store_close(st);
+	/* Take the database back to schema version 1 (what 0.1 wrote). */
+	sql_exec(sc.db, "DROP TABLE rollup_minute; DROP TABLE rollup_hour;"
+	                " DROP INDEX snapshots_by_instance; DROP INDEX counters_by_snapshot;"
+	                " PRAGMA user_version = 1");
+	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &ro), MD_ERR_DB);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
+	                                " ('rollup_minute', 'rollup_hour', 'snapshots_by_instance',"
+	                                " 'counters_by_snapshot')"),
+	                 4);
+	assert_rebuilds(st, ida, a, "upgraded a");
+	assert_rebuilds(st, idb, b, "upgraded b");
+	store_retention_defaults(&ret);
+	ret.raw_ms = 1500;
+	ck_assert_int_eq(store_prune(st, &ret, 3000, 100, &more), 0);
+	ck_assert_int_eq(more, 0);
+	assert_rebuilds(st, idb, b, "pruned");
+	ck_assert_int_eq(sql_int(sc.db, "SELECT sum(n) FROM rollup_minute WHERE series = 0"), 1);
+	store_close(st);
+	snapshot_free(a);
+	snapshot_free(b);
+	scratch_done(&sc);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1634,6 +1976,7 @@ store_suite(void)
 	tcase_add_test(tc, test_store_open__readonly_older_version_fails_then_migrates);
 	tcase_add_test(tc, test_store_open__not_memdelta_database_fails);
 	tcase_add_test(tc, test_store_open__readonly_sees_writer_commits);
+	tcase_add_test(tc, test_store_open__version_1_database_upgrades_in_place);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store_put_snapshot");
@@ -1686,6 +2029,12 @@ store_suite(void)
 	tcase_add_test(tc, test_store_timeline__1000_snapshots_to_100_points);
 	tcase_add_test(tc, test_store_timeline__restart_inside_bucket_point_per_instance);
 	tcase_add_test(tc, test_store_timeline__from_to_bounds_inclusive);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_prune");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_store_prune__ten_days_rebuild_rollups_idempotent);
+	tcase_add_test(tc, test_store_prune__caps_drop_oldest_first);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store_errmsg");
