@@ -11,7 +11,7 @@ EXTRA_DIST += %D%/README.md %D%/embed.sh %D%/static
 # runs on every build; embed.sh rewrites its output only when a file changed.
 DYGRAPHS_DIR = /usr/share/javascript/dygraphs
 BUILT_SOURCES = %D%/web_static_data.c
-CLEANFILES += %D%/web_static_data.c
+CLEANFILES += %D%/web_static_data.c %D%/web_static_data.c.files
 %D%/web_static_data.c: web-embed-always
 	$(AM_V_GEN)$(MKDIR_P) %D% && \
 	$(SHELL) $(srcdir)/%D%/embed.sh $@ $(srcdir)/%D%/static \
