@@ -53,4 +53,12 @@ endif
 
 # Script tests drive the built binaries: the CLI, the daemon, the UI in a browser.
 TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh
-EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/fixtures tests/e2e
+EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/fixtures \
+	tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/e2e.mjs \
+	tests/e2e/mock-server.mjs tests/e2e/fake-memdeltad.mjs tests/e2e/screenshots.mjs
+
+# test_e2e.sh keeps playwright-core and its screenshots in the build tree.
+distclean-local: distclean-e2e
+distclean-e2e:
+	-rm -rf tests/e2e-node tests/e2e-artifacts
+.PHONY: distclean-e2e
