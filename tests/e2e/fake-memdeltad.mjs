@@ -114,6 +114,16 @@ http
 		}
 		if (p === '/api/v1/targets/1/snapshots')
 			return json(res, 200, { target: 1, snapshots: snaps.map((s) => ({ id: s.id, time_ms: s.time_ms, instance: s.instance, pid: s.pid, regions: s.obj.regions.length, flags: [], collect_ns: 0 })) });
+		if (p === '/api/v1/targets/1/instances') {
+			const ids = [...new Set(snaps.map((s) => s.instance))];
+			return json(res, 200, {
+				target: 1,
+				instances: ids.map((k) => {
+					const ss = snaps.filter((s) => s.instance === k);
+					return { id: k, pid: ss[0].pid, start_time: 0, start_time_ms: ss[0].start_ms, name, first_time_ms: ss[0].time_ms, last_time_ms: ss[ss.length - 1].time_ms, snapshots: ss.length };
+				}),
+			});
+		}
 		if (p === '/api/v1/targets/1/timeline') {
 			const restarts = [];
 			for (let i = 1; i < snaps.length; i++) if (snaps[i].instance !== snaps[i - 1].instance) restarts.push({ time_ms: snaps[i].start_ms || snaps[i].time_ms, instance: snaps[i].instance, pid: snaps[i].pid });

@@ -248,7 +248,11 @@ const server = http.createServer((req, res) => {
 		if (m[2] === 'timeline') return json(res, 200, timeline());
 		if (m[2] === 'snapshots')
 			return json(res, 200, { target: 1, snapshots: snaps.map((s) => ({ id: s.id, time_ms: s.time_ms, instance: s.instance, pid: s.pid, regions: s.regions.length, flags: [], collect_ns: 1800000 })) });
-		return json(res, 200, { target: 1, instances: [] });
+		const inst = (k, pid) => {
+			const ss = snaps.filter((s) => s.instance === k);
+			return { id: k, pid, start_time: pid * 10, start_time_ms: ss[0].time_ms, name: 'java', first_time_ms: ss[0].time_ms, last_time_ms: ss[ss.length - 1].time_ms, snapshots: ss.length };
+		};
+		return json(res, 200, { target: 1, instances: [inst(1, 4242), inst(2, 5151)] });
 	}
 	if ((m = p.match(/^\/api\/v1\/snapshots\/(\d+)$/))) {
 		const s = by_id.get(Number(m[1]));

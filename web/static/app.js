@@ -185,13 +185,23 @@ function nearest_point(points, x) {
 
 async function view_target(id) {
 	document.title = 'memdelta \u00b7 target';
-	const [targets, tl, snaps] = await Promise.all([api('/api/v1/targets'), api(`/api/v1/targets/${id}/timeline?points=500`), api(`/api/v1/targets/${id}/snapshots`)]);
+	// The pickers offer the chart's points (at most 500, each naming a raw
+	// snapshot), never the whole snapshot list, which grows without bound; a
+	// zoom fetches the points of the zoomed range.
+	const tl_path = (range) => `/api/v1/targets/${id}/timeline?points=500` + (range ? `&from=${Math.floor(range[0])}&to=${Math.ceil(range[1])}` : '');
+	const inst_path = `/api/v1/targets/${id}/instances`;
+	const [targets, tl, insts] = await Promise.all([api('/api/v1/targets'), api(tl_path(null)), api(inst_path).catch(() => ({ instances: [] }))]);
 	const target = targets.targets.find((t) => String(t.id) === String(id));
 	const name = target ? target.name : `target ${id}`;
 	document.title = `memdelta \u00b7 ${name}`;
 	set_crumbs(el('span', {}, name));
 
-	const st = { metric: 'committed', tl, snaps: snaps.snapshots, a: null, b: null, next: 'a', graph: null };
+	const picks_of = (t) => t.points.filter((p) => p.snapshot).map((p) => ({ id: p.snapshot, time_ms: p.time_ms, instance: p.instance }));
+	const pid_of = (inst) => {
+		const i = st.insts.find((x) => x.id === inst);
+		return i ? i.pid : '?';
+	};
+	const st = { metric: 'committed', tl, snaps: picks_of(tl), insts: insts.instances || [], range: null, a: null, b: null, next: 'a', graph: null };
 
 	const metric_box = el('fieldset', { class: 'metric', id: 'metric' }, el('legend', {}, 'Show'));
 	for (const [m, label] of [
@@ -227,7 +237,7 @@ async function view_target(id) {
 	function fill_pickers() {
 		const keep_a = pick_a.value;
 		const keep_b = pick_b.value;
-		const opts = st.snaps.map((s) => [s.id, `#${s.id} \u00b7 ${fmt_time(s.time_ms)} \u00b7 pid ${s.pid}`]);
+		const opts = st.snaps.map((s) => [s.id, `#${s.id} \u00b7 ${fmt_time(s.time_ms)} \u00b7 pid ${pid_of(s.instance)}`]);
 		pick_a.replaceChildren(...opts.map(([v, t]) => el('option', { value: v }, t)));
 		pick_b.replaceChildren(...opts.map(([v, t]) => el('option', { value: v }, t)));
 		if (opts.length) {
@@ -328,12 +338,28 @@ async function view_target(id) {
 			if (st.a !== st.b) go_diff(st.a, st.b);
 		}
 	}
+	async function load() {
+		const [tl2, insts2] = await Promise.all([api(tl_path(st.range)), api(inst_path).catch(() => ({ instances: st.insts }))]);
+		st.tl = tl2;
+		st.snaps = picks_of(tl2);
+		st.insts = insts2.instances || st.insts;
+		fill_pickers();
+		fill_restarts();
+		fill_info();
+		draw();
+	}
 	function on_zoom(min_x, max_x) {
-		if (!brush.checked || !st.graph) return;
-		const pa = nearest_point(st.tl.points, min_x);
-		const pb = nearest_point(st.tl.points, max_x);
-		st.graph.resetZoom();
-		if (pa && pb && pa.snapshot !== pb.snapshot) go_diff(pa.snapshot, pb.snapshot);
+		if (!st.graph) return;
+		if (brush.checked) {
+			const pa = nearest_point(st.tl.points, min_x);
+			const pb = nearest_point(st.tl.points, max_x);
+			st.graph.resetZoom();
+			if (pa && pb && pa.snapshot !== pb.snapshot) go_diff(pa.snapshot, pb.snapshot);
+			return;
+		}
+		// Zoomed in: fetch the finer points of that range; zoomed out: all.
+		st.range = st.graph.isZoomed('x') ? [min_x, max_x] : null;
+		load().catch(() => {});
 	}
 	function draw() {
 		const data = series_data();
@@ -393,7 +419,7 @@ async function view_target(id) {
 	function fill_info() {
 		const last = st.tl.points[st.tl.points.length - 1];
 		put(info, 
-			el('span', {}, `${fmt_count(st.snaps.length)} snapshots`),
+			st.insts.length ? el('span', {}, `${fmt_count(st.insts.reduce((n, i) => n + (i.snapshots || 0), 0))} snapshots`) : null,
 			target ? el('span', {}, `${fmt_count(target.instances)} instance${target.instances === 1 ? '' : 's'}`) : null,
 			last ? el('span', {}, 'private committed ', bytes_span(last.private_committed)) : null,
 			target && target.runtime ? el('span', {}, `every ${target.runtime.interval_s} s, ${target.runtime.watching ? 'running' : 'not running'}`) : null
@@ -422,20 +448,13 @@ async function view_target(id) {
 		window.memdelta_graph = null;
 	});
 
-	// Follow the live timeline, keeping the zoom.
+	// Follow the live timeline while not zoomed in.
 	current.timers.push(
-		setInterval(async () => {
-			try {
-				const [tl2, snaps2] = await Promise.all([api(`/api/v1/targets/${id}/timeline?points=500`), api(`/api/v1/targets/${id}/snapshots`)]);
-				st.tl = tl2;
-				st.snaps = snaps2.snapshots;
-				fill_pickers();
-				fill_restarts();
-				fill_info();
-				draw();
-			} catch (e) {
+		setInterval(() => {
+			if (st.range) return;
+			load().catch(() => {
 				/* keep the last data; the header shows server health */
-			}
+			});
 		}, REFRESH_MS)
 	);
 }
