@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -881,6 +882,58 @@ START_TEST(test_web_start__no_database)
 }
 END_TEST
 
+static int
+connect_raw(struct web *w)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(web_port(w));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+START_TEST(test_web_start__limits)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	struct web_config cfg;
+	struct timeval tv = {5, 0};
+	struct web *w;
+	struct resp r;
+	char buf[256];
+	int a, b;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = db_path;
+	cfg.per_ip_limit = 1;
+	cfg.timeout_s = 1;
+	w = start_cfg(&cfg);
+	/* One idle connection holds this address's only slot: a second one is
+	 * closed without an answer. */
+	a = connect_raw(w);
+	usleep(200 * 1000);
+	b = connect_raw(w);
+	setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)!write(b, req, sizeof(req) - 1);
+	ck_assert_int_le(read(b, buf, sizeof(buf)), 0);
+	close(b);
+	/* The idle one is dropped after the 1 s timeout... */
+	setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(read(a, buf, sizeof(buf)), 0);
+	close(a);
+	usleep(100 * 1000);
+	/* ... and then the slot is free again. */
+	get(w, "/healthz", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+	web_stop(w);
+}
+END_TEST
+
 /* ---- web_port, web_set_health, web_set_targets_runtime, web_stop ------- */
 
 START_TEST(test_web_port__bound)
@@ -1001,6 +1054,7 @@ web_suite(void)
 	tcase_add_test(tc, test_web_start__token);
 	tcase_add_test(tc, test_web_start__bad_config);
 	tcase_add_test(tc, test_web_start__no_database);
+	tcase_add_test(tc, test_web_start__limits);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("web_port");
 	tcase_add_test(tc, test_web_port__bound);
