@@ -270,6 +270,28 @@ async function main() {
 	await shot(page, 'diff-phone', false);
 	await page.setViewportSize({ width: 1280, height: 800 });
 
+	// Brushing a range on the chart picks its two ends.
+	await page.goto(`${base}/#/target/${tid}`);
+	await ready();
+	await page.waitForFunction(() => window.memdelta_graph && window.memdelta_graph.numRows() >= 5);
+	await page.check('#brush-mode');
+	const ends = await page.evaluate(() => {
+		const g = window.memdelta_graph;
+		const r = document.getElementById('chart').getBoundingClientRect();
+		const at = (row) => g.toDomCoords(g.getValue(row, 0), g.yAxisRange()[1] / 2);
+		const [x0, y] = at(0);
+		const [x1] = at(g.numRows() - 1);
+		return { x0: r.left + x0 + 1, x1: r.left + x1 - 1, y: r.top + y };
+	});
+	await page.mouse.move(ends.x0, ends.y);
+	await page.mouse.down();
+	await page.mouse.move(ends.x1, ends.y, { steps: 8 });
+	await page.mouse.up();
+	await page.waitForURL(/#\/diff\/\d+\/\d+$/);
+	const [, a2, b2] = page.url().match(/#\/diff\/(\d+)\/(\d+)$/);
+	check(Number(a2) === first.id && Number(b2) > Number(a2), `brushing the whole chart opens the diff of the first and last snapshots (#${a2} -> #${b2})`);
+	await ready();
+
 	// Snapshot view of B.
 	await page.goto(`${base}/#/snapshot/${b}`);
 	await ready();

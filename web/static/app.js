@@ -16,6 +16,9 @@ const main = document.getElementById('view');
 const crumbs = document.getElementById('crumbs');
 const health = document.getElementById('health');
 
+// The target whose page was shown last (for the diff view's breadcrumbs).
+let last_target = null;
+
 // What the current view started; stopped when the route changes.
 let current = { abort: new AbortController(), timers: [], cleanup: [] };
 
@@ -193,6 +196,7 @@ async function view_target(id) {
 	const [targets, tl, insts] = await Promise.all([api('/api/v1/targets'), api(tl_path(null)), api(inst_path).catch(() => ({ instances: [] }))]);
 	const target = targets.targets.find((t) => String(t.id) === String(id));
 	const name = target ? target.name : `target ${id}`;
+	last_target = { id: Number(id), name };
 	document.title = `memdelta \u00b7 ${name}`;
 	set_crumbs(el('span', {}, name));
 
@@ -464,11 +468,22 @@ async function view_target(id) {
 async function view_diff(a, b) {
 	document.title = `memdelta \u00b7 diff ${a} \u2192 ${b}`;
 	const d = await api(`/api/v1/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
-	const targets = await api('/api/v1/targets').catch(() => null);
-	const sa = await api(`/api/v1/snapshots/${a}`).catch(() => null);
-	const tid = sa && sa.target;
-	const target = targets && targets.targets.find((t) => t.id === tid);
-	set_crumbs(tid ? el('a', { href: `#/target/${tid}` }, target ? target.name : `target ${tid}`) : el('span', {}, d.after.name), el('span', {}, `diff #${a} \u2192 #${b}`));
+	const here = el('span', {}, `diff #${a} \u2192 #${b}`);
+	set_crumbs(el('span', {}, d.after.name), here);
+	// The diff does not name its target: the target page we came from does,
+	// else the one target of that name, else (in the background) snapshot B.
+	const crumb_to = (tid, name) => set_crumbs(el('a', { href: `#/target/${tid}` }, name), here);
+	if (last_target && last_target.name === d.after.name) crumb_to(last_target.id, last_target.name);
+	else
+		api('/api/v1/targets')
+			.then(async (ts) => {
+				const same = ts.targets.filter((t) => t.name === d.after.name);
+				if (same.length === 1) return crumb_to(same[0].id, same[0].name);
+				const sb = await api(`/api/v1/snapshots/${b}`);
+				const t = ts.targets.find((x) => x.id === sb.target);
+				crumb_to(sb.target, t ? t.name : `target ${sb.target}`);
+			})
+			.catch(() => {});
 
 	const dt = d.totals.all;
 	const side = (label, x, id) =>
