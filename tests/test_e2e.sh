@@ -71,7 +71,8 @@ if ! cp "$srcdir_e2e/e2e.mjs" "$nodedir/e2e.mjs" || ! chmod u+w "$nodedir/e2e.mj
 fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-e2e.XXXXXX") || exit 1
-trap 'rm -rf "$scratch"' EXIT INT TERM
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 1' INT TERM
 mkdir -p "$artifacts"
 
 MD_MEMDELTAD="$memdeltad" MD_GROWER="$grower" MD_SCRATCH="$scratch" \

@@ -328,6 +328,14 @@ const watchdog = setTimeout(async () => {
 	process.exit(1);
 }, DEADLINE_MS);
 
+for (const sig of ['SIGTERM', 'SIGINT']) {
+	process.on(sig, async () => {
+		console.log(`FAIL: stopped by ${sig}`);
+		await cleanup();
+		process.exit(1);
+	});
+}
+
 let status = 0;
 try {
 	await main();
