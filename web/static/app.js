@@ -556,7 +556,10 @@ async function route() {
 	main.dataset.state = 'loading';
 	main.setAttribute('aria-busy', 'true');
 	try {
-		if (!parts.length) await view_overview();
+		if (!parts.length) {
+			await view_overview();
+			current.timers.push(setInterval(() => view_overview().catch(() => {}), REFRESH_MS * 2));
+		}
 		else if (parts[0] === 'target' && num(parts[1])) await view_target(parts[1]);
 		else if (parts[0] === 'diff' && num(parts[1]) && num(parts[2])) await view_diff(parts[1], parts[2]);
 		else if (parts[0] === 'snapshot' && num(parts[1])) await view_snapshot(parts[1]);
