@@ -20,10 +20,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 
 #include "daemon/cli_render.h"
 #include "snapshot/json.h"
@@ -882,6 +884,35 @@ START_TEST(test_web_start__no_database)
 }
 END_TEST
 
+START_TEST(test_web_start__writer_busy)
+{
+	struct web *w = start();
+	sqlite3 *db = NULL;
+	struct timespec t0, t1;
+	struct resp r;
+	double ms;
+
+	/* The writer sits in a write transaction: readers see the last
+	 * committed state at once instead of waiting for it. */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	        sqlite3_exec(db, "BEGIN EXCLUSIVE; INSERT INTO targets (name) VALUES ('later');",
+	                     NULL, NULL, NULL),
+	        SQLITE_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	get(w, "/api/v1/targets", &r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(cJSON_GetArraySize(arr(r.json, "targets")), 2);
+	ck_assert_msg(ms < 1000, "the reader waited %.0f ms for the writer", ms);
+	resp_free(&r);
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	web_stop(w);
+}
+END_TEST
+
 static int
 connect_raw(struct web *w)
 {
@@ -1055,6 +1086,7 @@ web_suite(void)
 	tcase_add_test(tc, test_web_start__bad_config);
 	tcase_add_test(tc, test_web_start__no_database);
 	tcase_add_test(tc, test_web_start__limits);
+	tcase_add_test(tc, test_web_start__writer_busy);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("web_port");
 	tcase_add_test(tc, test_web_port__bound);
