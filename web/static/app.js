@@ -84,6 +84,7 @@ function sparkline(values, w = 160, h = 32) {
 	svg.setAttribute('width', w);
 	svg.setAttribute('height', h);
 	svg.setAttribute('class', 'sparkline');
+	svg.setAttribute('preserveAspectRatio', 'none');
 	svg.setAttribute('role', 'img');
 	if (values.length < 1) {
 		svg.setAttribute('aria-label', 'no data');
