@@ -115,17 +115,30 @@ if pids_of grower | grep -qx "$G1"; then ok "the snapshots are of the grower ($G
 else fail "grower's pid $G1 not in $(pids_of grower | tr '\n' ' ')"; fi
 
 # The web server, through bash's /dev/tcp (curl may not be installed).
-if [ "${MD_TEST_NO_WEB:-0}" = 1 ]; then
-  echo "# web check skipped (MD_TEST_NO_WEB=1)"
-elif exec 4<>"/dev/tcp/127.0.0.1/$PORT" 2>/dev/null; then
-  printf 'GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n' "$PORT" >&4
-  timeout 5 cat <&4 >"$T/healthz"
+# http_get PATH: the whole response (status line, headers, body) on stdout.
+http_get() {
+  exec 4<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n' "$1" "$PORT" >&4
+  timeout 5 cat <&4
   exec 4>&-
+}
+web=1
+[ "${MD_TEST_NO_WEB:-0}" = 1 ] && web=0 && echo "# web checks skipped (MD_TEST_NO_WEB=1)"
+if [ "$web" = 1 ]; then
+  http_get /healthz >"$T/healthz" 2>/dev/null
   if head -1 "$T/healthz" | grep -q ' 200' &&
     grep -qE '"snapshots_written": *[1-9]' "$T/healthz"; then
     ok "/healthz answers on the chosen port with snapshots written"
   else fail "/healthz: $(head -c 400 "$T/healthz")"; fi
-else fail "nothing listens on 127.0.0.1:$PORT"; fi
+  http_get /api/v1/targets >"$T/targets" 2>/dev/null
+  if sed '1,/^\r*$/d' "$T/targets" | python3 -c '
+import json, sys
+t = [t for t in json.load(sys.stdin)["targets"] if t["name"] == "grower"][0]
+r = t["runtime"]
+sys.exit(0 if r["ticks"] >= 2 and r["interval_s"] == 1 and r["watching"] else 1)'; then
+    ok "/api/v1/targets shows the scheduler's figures of grower"
+  else fail "targets runtime: $(head -c 600 "$T/targets")"; fi
+fi
 
 # ---- a restart of the grower is a new instance of the same target ---------------
 exec 3>&-
@@ -134,7 +147,7 @@ start_grower || fail "second grower did not start"
 G2=$GPID
 if wait_for 10 n_pids_ge grower 2 && pids_of grower | grep -qx "$G2"; then
   ok "a restarted grower ($G2) is watched on the same target"
-else fail "restart not followed: pids $(pids_of grower | tr '\n' ' ')"; fi
+else fail "restart not followed: G2=$G2, pids $(pids_of grower | tr "\n" " ")"; ps -o pid,ppid,comm,args -p "$G2" || true; fi
 ninst=$(sqlite3 "$T/db" "SELECT count(*) FROM instances i JOIN targets t ON t.id = i.target_id WHERE t.name = 'grower'" 2>/dev/null || echo '?')
 ntgt=$(sqlite3 "$T/db" "SELECT count(*) FROM targets WHERE name = 'grower'" 2>/dev/null || echo '?')
 if [ "$ninst" = 2 ] && [ "$ntgt" = 1 ]; then ok "one target, two instances"
@@ -162,6 +175,17 @@ before=$(count_snapshots sleeper)
 if kill -0 "$DPID" 2>/dev/null && wait_for 5 has_snapshots sleeper $((before + 2)); then
   ok "after a bad reload the daemon runs on with the old targets"
 else fail "daemon stopped or lost its targets after a bad reload"; fi
+
+# ---- missed ticks: a daemon stopped for 3 s misses about 3 ticks per process ----------
+if [ "$web" = 1 ]; then
+  kill -STOP "$DPID"
+  sleep 3.5
+  kill -CONT "$DPID"
+  sleep 1.5
+  missed=$(http_get /healthz 2>/dev/null | sed -n 's/.*"ticks_missed": *\([0-9]*\).*/\1/p')
+  if [ "${missed:-0}" -ge 2 ]; then ok "ticks missed while stopped are counted ($missed)"
+  else fail "ticks_missed after a 3.5 s stop: '${missed:-}'"; fi
+fi
 
 # ---- SIGTERM: exit 0, a sound database ---------------------------------------------------
 kill -TERM "$DPID"
