@@ -51,6 +51,9 @@ if [ -n "$missing" ]; then
 	apt_install $missing || skip "cannot install$missing (no network or not root)"
 fi
 
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+[ "${node_major:-0}" -ge 20 ] || skip "playwright-core needs Node.js 20 or later (found $(node --version 2>&1))"
+
 mkdir -p "$nodedir" || skip "cannot create $nodedir"
 if ! cmp -s "$srcdir_e2e/package-lock.json" "$nodedir/package-lock.json" ||
 	[ ! -f "$nodedir/node_modules/playwright-core/package.json" ]; then
