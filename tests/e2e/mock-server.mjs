@@ -236,6 +236,16 @@ const server = http.createServer((req, res) => {
 	const u = new URL(req.url, 'http://localhost');
 	const p = u.pathname;
 	let m;
+	// MD_MOCK_TOKEN: the API wants the token, as a non-loopback memdeltad does.
+	const token = process.env.MD_MOCK_TOKEN;
+	if (token && (p.startsWith('/api/') || p === '/healthz')) {
+		const cookie = (req.headers.cookie || '').split(/;\s*/).find((c) => c.startsWith('memdelta_token='));
+		const given = req.headers.authorization === `Bearer ${token}` || (cookie && decodeURIComponent(cookie.slice(15)) === token);
+		if (!given) {
+			res.setHeader('WWW-Authenticate', 'Bearer');
+			return json(res, 401, { error: 'access token required' });
+		}
+	}
 	if (p === '/healthz')
 		return json(res, 200, { status: 'ok', storage: 'ok', storage_error: '', snapshots_written: N, ticks_missed: 0, last_snapshot_ms: snaps[N - 1].time_ms, started_ms: T0, targets: 2, db_bytes: 5242880, version: '0.1.0' });
 	if (p === '/api/v1/targets') return json(res, 200, targets());

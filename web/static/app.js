@@ -59,6 +59,7 @@ function token_form() {
 	form.addEventListener('submit', (ev) => {
 		ev.preventDefault();
 		document.cookie = `memdelta_token=${encodeURIComponent(input.value)}; path=/; SameSite=Strict`;
+		update_health();
 		route();
 	});
 	return form;
@@ -72,7 +73,7 @@ async function update_health() {
 		health.title = `last snapshot ${fmt_time(h.last_snapshot_ms)}; ticks missed ${h.ticks_missed}; database ${fmt_bytes(h.db_bytes)}`;
 	} catch (e) {
 		health.className = 'health degraded';
-		health.textContent = 'server unreachable';
+		health.textContent = e instanceof http_error && e.status === 401 ? 'access token needed' : 'server unreachable';
 	}
 }
 
