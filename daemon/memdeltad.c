@@ -61,6 +61,7 @@ struct daemon_state {
 	const struct opts *o;
 	struct config slot[2]; /* the current one and the previous one */
 	int cur;
+	int detached; /* stderr is /dev/null: log to syslog instead */
 };
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -202,7 +203,7 @@ reload_config(void *arg)
 	if (strcmp(nc->db, old->db) != 0 || strcmp(nc->listen_addr, old->listen_addr) != 0 ||
 	    nc->port != old->port || strcmp(nc->token, old->token) != 0)
 		log_warn("db, listen and token changes take effect at the next restart");
-	log_init(nc->log_sink, nc->log_level, "memdeltad");
+	log_init(d->detached ? LOG_SINK_SYSLOG : nc->log_sink, nc->log_level, "memdeltad");
 	log_info("configuration reloaded: %zu target(s)", nc->n_targets);
 	d->cur = !d->cur;
 	return nc;
@@ -303,11 +304,21 @@ main(int argc, char **argv)
 	struct sched_hooks hooks;
 	sigset_t sigs;
 	char err[CONFIG_ERR_MAX + 64], abs_db[CONFIG_PATH_MAX];
+	static char config_abs[PATH_MAX];
 	const char *why = NULL;
 	int rc, status = EXIT_START, ready_fd = -1;
 	int systemd = getenv("NOTIFY_SOCKET") != NULL;
 
 	parse_args(argc, argv, &o);
+	/* The file is read again on SIGHUP, after chdir("/") when detached. */
+	if (o.flags.config_path != NULL && o.flags.config_path[0] != '/') {
+		if (realpath(o.flags.config_path, config_abs) == NULL) {
+			fprintf(stderr, "memdeltad: %s: %s\n", o.flags.config_path,
+			        strerror(errno));
+			return EXIT_START;
+		}
+		o.flags.config_path = config_abs;
+	}
 	memset(&d, 0, sizeof(d));
 	config_env_from_process(&d.env);
 	d.o = &o;
@@ -390,6 +401,7 @@ main(int argc, char **argv)
 			log_init(LOG_SINK_SYSLOG, c->log_level, "memdeltad");
 		detach_done(ready_fd);
 		ready_fd = -1;
+		d.detached = 1;
 	}
 	hooks.reload = reload_config;
 	hooks.arg = &d;
