@@ -267,6 +267,9 @@ async function main() {
 	check(await page.locator('#details tr.expanded dl.expansion').count() === 1, 'a row expands to its address, size, protection, state, detail');
 	await shot(page, 'diff');
 	await page.setViewportSize({ width: 390, height: 844 });
+	await page.waitForTimeout(200);
+	const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+	check(sw <= 391, `at phone width the page does not scroll sideways (${sw} px; wide tables scroll inside their box)`);
 	await shot(page, 'diff-phone', false);
 	await page.setViewportSize({ width: 1280, height: 800 });
 
