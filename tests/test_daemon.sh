@@ -103,12 +103,14 @@ wait_for 5 notified LISTENING || fail "notify listener did not start"
 
 start_grower || fail "grower did not start"
 G1=$GPID
-NOTIFY_SOCKET="$NOTIFY" "$MDD" -c "$T/md.conf" --db "$T/db" --listen "127.0.0.1:$PORT" \
+NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=1000000 "$MDD" -c "$T/md.conf" --db "$T/db" --listen "127.0.0.1:$PORT" \
   --watch-name grower --interval 1 2>"$T/log" 3>&- &
 DPID=$!
 
 if wait_for 10 notified READY=1; then ok "READY=1 on \$NOTIFY_SOCKET"
 else fail "no READY=1 (log: $(tail -5 "$T/log"))"; fi
+if wait_for 3 notified WATCHDOG=1; then ok "WATCHDOG=1 when \$WATCHDOG_USEC asks for it"
+else fail "no WATCHDOG=1"; fi
 if wait_for 10 has_snapshots grower 3; then ok "snapshots of grower appear"
 else fail "no snapshots of grower (log: $(tail -5 "$T/log"))"; fi
 if pids_of grower | grep -qx "$G1"; then ok "the snapshots are of the grower ($G1)"
@@ -156,10 +158,16 @@ else echo "# instances/targets by SQL: $ninst / $ntgt (schema names may differ)"
 # ---- SIGHUP with a good file adds a target ------------------------------------------
 sleep 300 3>&- &
 SPID=$!
-printf '[memdeltad]\ninterval = 1\n\n[target sleeper]\npid = %s\n' "$SPID" >"$T/md.conf"
+# 20,000 one-page regions take far more than 1 ms to read: the "budget"
+# target (the same grower, budget_ms = 1) stores truncated snapshots.
+echo "regions 20000" >&3
+printf '[memdeltad]\ninterval = 1\n\n[target sleeper]\npid = %s\n[target budget]\nname = grower\nbudget_ms = 1\n' "$SPID" >"$T/md.conf"
 kill -HUP "$DPID"
 if wait_for 10 has_snapshots sleeper 2; then ok "SIGHUP with a good file adds a target"
 else fail "no snapshots of the new target (log: $(tail -5 "$T/log"))"; fi
+truncated() { "$MD" list --db "$T/db" --target budget 2>/dev/null | grep -q truncated; }
+if wait_for 5 truncated; then ok "budget_ms = 1 truncates the snapshots of a 20,000-region process"
+else fail "no truncated snapshot under budget_ms = 1: $("$MD" list --db "$T/db" --target budget | tail -2)"; fi
 if wait_for 5 notified RELOADING=1; then ok "RELOADING=1 on reload"
 else fail "no RELOADING=1"; fi
 before=$(count_snapshots grower)
