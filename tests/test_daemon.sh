@@ -144,7 +144,8 @@ fi
 
 # ---- a restart of the grower is a new instance of the same target ---------------
 exec 3>&-
-wait_for 5 eval '! kill -0 "$G1" 2>/dev/null' || fail "the grower did not exit when its stdin closed"
+gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_for 5 gone "$G1" || fail "the grower did not exit when its stdin closed"
 start_grower || fail "second grower did not start"
 G2=$GPID
 if wait_for 10 n_pids_ge grower 2 && pids_of grower | grep -qx "$G2"; then
