@@ -725,6 +725,81 @@ bind_check(struct store *st, int rc)
 	return store_fail(st, rc, "bind");
 }
 
+/* Run @s once its binds are done (@rc: their sticky result), expecting no
+ * row; a failed bind releases it unrun. */
+static int
+stmt_bound_exec(struct store *st, sqlite3_stmt *s, int rc, const char *what)
+{
+	int status = bind_check(st, rc);
+
+	if (status == 0)
+		return stmt_exec(st, s, what);
+	stmt_release(s);
+	return status;
+}
+
+/* Room for one more element of @size bytes in @v (capacity *cap, @count
+ * used): returns @v or its reallocation; on failure @v unchanged and
+ * *status MD_ERR_NOMEM. */
+static void *
+array_grow(struct store *st, void *v, size_t *cap, size_t count, size_t size, int *status)
+{
+	size_t ncap;
+	void *nv;
+
+	*status = 0;
+	if (count < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 64;
+	nv = ncap <= SIZE_MAX / size ? realloc(v, ncap * size) : NULL;
+	if (nv == NULL) {
+		*status = store_error(st, MD_ERR_NOMEM, "out of memory");
+		return v;
+	}
+	*cap = ncap;
+	return nv;
+}
+
+/* Run query @id with the integers @v[0..n) bound and decode every row with
+ * @decode into a new array of @size-byte elements, each zeroed first (*out,
+ * free(); NULL when there is no row). */
+static int
+query_list(struct store *st, enum stmt_id id, const char *what, const int64_t *v, int n,
+           size_t size, void (*decode)(sqlite3_stmt *q, void *elem), void **out, size_t *count)
+{
+	unsigned char *a = NULL;
+	size_t k = 0, cap = 0;
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK, i;
+
+	*out = NULL;
+	*count = 0;
+	status = stmt_get(st, id, &q);
+	if (status != 0)
+		return status;
+	for (i = 0; i < n; i++)
+		bind_i64(q, i + 1, v[i], &rc);
+	status = bind_check(st, rc);
+	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		a = array_grow(st, a, &cap, k, size, &status);
+		if (status != 0)
+			break;
+		memset(a + k * size, 0, size);
+		decode(q, a + k * size);
+		k++;
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, what);
+	stmt_release(q);
+	if (status != 0) {
+		free(a);
+		return status;
+	}
+	*out = a;
+	*count = k;
+	return 0;
+}
+
 /* Run statement @id with the integers @v[0..n) bound to ?1..?n, expecting
  * no row; *changes (when not NULL) gets the rows it changed.  The plumbing
  * every one-shot integer statement shares. */
@@ -740,11 +815,7 @@ exec_ids(struct store *st, enum stmt_id id, const char *what, const int64_t *v, 
 		return status;
 	for (i = 0; i < n; i++)
 		bind_i64(q, i + 1, v[i], &rc);
-	status = bind_check(st, rc);
-	if (status == 0)
-		status = stmt_exec(st, q, what);
-	else
-		stmt_release(q);
+	status = stmt_bound_exec(st, q, rc, what);
 	if (status == 0 && changes != NULL)
 		*changes = sqlite3_changes64(st->db);
 	return status;
@@ -1125,18 +1196,9 @@ cache_load(struct store *st, int64_t target_id, const struct instance_row *inst,
 	while (status == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct cached_version *cv;
 
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct cached_version *nv;
-
-			nv = ncap <= SIZE_MAX / sizeof(*nv) ? realloc(v, ncap * sizeof(*nv)) : NULL;
-			if (nv == NULL) {
-				status = store_error(st, MD_ERR_NOMEM, "out of memory");
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
+		v = array_grow(st, v, &cap, n, sizeof(*v), &status);
+		if (status != 0)
+			break;
 		cv = &v[n];
 		memset(cv, 0, sizeof(*cv));
 		version_row(s, &cv->id, &cv->r);
@@ -1304,11 +1366,7 @@ put_totals(struct store *st, int64_t sid, struct cell_row cells[REGION_TYPE_COUN
 			bind_u64(s, 14, c->t.blocks - c->type_blocks, &rc);
 			bind_u64(s, 15, c->type_blocks - c->all_blocks, &rc);
 			bind_bytes(s, 16, c->t.largest, &rc);
-			status = bind_check(st, rc);
-			if (status == 0)
-				status = stmt_exec(st, s, "insert totals");
-			else
-				stmt_release(s);
+			status = stmt_bound_exec(st, s, rc, "insert totals");
 		}
 	}
 	return status;
@@ -1409,11 +1467,7 @@ put_snapshot_row(struct store *st, const struct instance_row *inst, const struct
 		bind_null(q, 10, &rc);
 	else
 		bind_i64(q, 10, s->start_time_ms, &rc);
-	status = bind_check(st, rc);
-	if (status == 0)
-		status = stmt_exec(st, q, "insert snapshot");
-	else
-		stmt_release(q);
+	status = stmt_bound_exec(st, q, rc, "insert snapshot");
 	if (status == 0)
 		*sid = sqlite3_last_insert_rowid(st->db);
 	return status;
@@ -1448,11 +1502,7 @@ string_intern(struct store *st, const char *text, int64_t *id)
 		return status;
 	rc = SQLITE_OK;
 	bind_text(q, 1, text, strlen(text), &rc);
-	status = bind_check(st, rc);
-	if (status == 0)
-		status = stmt_exec(st, q, "insert string");
-	else
-		stmt_release(q);
+	status = stmt_bound_exec(st, q, rc, "insert string");
 	if (status == 0)
 		*id = sqlite3_last_insert_rowid(st->db);
 	return status;
@@ -1476,11 +1526,7 @@ put_counters(struct store *st, int64_t version_id, int64_t sid, const struct reg
 	bind_bytes(q, 6, r->pss, &rc);
 	bind_bytes(q, 7, r->swap, &rc);
 	bind_bytes(q, 8, r->locked, &rc);
-	status = bind_check(st, rc);
-	if (status == 0)
-		status = stmt_exec(st, q, "insert counters");
-	else
-		stmt_release(q);
+	status = stmt_bound_exec(st, q, rc, "insert counters");
 	return status;
 }
 
@@ -1514,11 +1560,7 @@ put_version(struct store *st, int64_t instance_id, int64_t sid, const struct reg
 	else
 		bind_null(q, 9, &rc);
 	bind_i64(q, 10, sid, &rc);
-	status = bind_check(st, rc);
-	if (status == 0)
-		status = stmt_exec(st, q, "insert version");
-	else
-		stmt_release(q);
+	status = stmt_bound_exec(st, q, rc, "insert version");
 	if (status != 0)
 		return status;
 	*version_id = sqlite3_last_insert_rowid(st->db);
@@ -1946,64 +1988,38 @@ store_get_totals(struct store *st, int64_t snapshot_id, struct snapshot_totals *
 	return 0;
 }
 
+static void
+snapshot_info_row(sqlite3_stmt *q, void *elem)
+{
+	struct store_snapshot_info *e = elem;
+
+	e->id = sqlite3_column_int64(q, 0);
+	e->target_id = sqlite3_column_int64(q, 1);
+	e->instance_id = sqlite3_column_int64(q, 2);
+	e->time_ms = sqlite3_column_int64(q, 3);
+	e->pid = sqlite3_column_int(q, 4);
+	e->start_time = column_u64(q, 5);
+	e->n_regions = column_u64(q, 6);
+	e->flags = (unsigned)sqlite3_column_int64(q, 7);
+	e->collect_ns = column_u64(q, 8);
+}
+
 int
 store_list_snapshots(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
                      struct store_snapshot_info **out, size_t *n)
 {
-	struct store_snapshot_info *v = NULL;
-	size_t count = 0, cap = 0;
-	sqlite3_stmt *q = NULL;
-	int status, rc = SQLITE_OK;
+	void *v = NULL;
+	int status;
 
 	*out = NULL;
 	*n = 0;
 	if (st == NULL)
 		return MD_ERR_INVAL;
-	status = stmt_get(st, STMT_SNAPSHOT_LIST, &q);
-	if (status != 0)
-		return status;
-	rc = SQLITE_OK;
-	bind_i64(q, 1, target_id, &rc);
-	bind_i64(q, 2, from_ms, &rc);
-	bind_i64(q, 3, to_ms, &rc);
-	status = bind_check(st, rc);
-	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct store_snapshot_info *e;
-
-		if (count == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct store_snapshot_info *nv;
-
-			nv = ncap <= SIZE_MAX / sizeof(*nv) ? realloc(v, ncap * sizeof(*nv)) : NULL;
-			if (nv == NULL) {
-				status = store_error(st, MD_ERR_NOMEM, "out of memory");
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		e = &v[count++];
-		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(q, 0);
-		e->target_id = sqlite3_column_int64(q, 1);
-		e->instance_id = sqlite3_column_int64(q, 2);
-		e->time_ms = sqlite3_column_int64(q, 3);
-		e->pid = sqlite3_column_int(q, 4);
-		e->start_time = column_u64(q, 5);
-		e->n_regions = column_u64(q, 6);
-		e->flags = (unsigned)sqlite3_column_int64(q, 7);
-		e->collect_ns = column_u64(q, 8);
-	}
-	if (status == 0 && rc != SQLITE_DONE)
-		status = store_fail(st, rc, "list snapshots");
-	stmt_release(q);
-	if (status != 0) {
-		free(v);
-		return status;
-	}
+	status = query_list(st, STMT_SNAPSHOT_LIST, "list snapshots",
+	                    (const int64_t[]){target_id, from_ms, to_ms}, 3, sizeof(**out),
+	                    snapshot_info_row, &v, n);
 	*out = v;
-	*n = count;
-	return 0;
+	return status;
 }
 
 /* ---- targets ---------------------------------------------------------- */
@@ -2047,11 +2063,7 @@ store_target_ensure(struct store *st, const char *name, int64_t *target_id)
 			return status;
 		rc = SQLITE_OK;
 		bind_text(q, 1, name, len, &rc);
-		status = bind_check(st, rc);
-		if (status == 0)
-			status = stmt_exec(st, q, "insert target");
-		else
-			stmt_release(q);
+		status = stmt_bound_exec(st, q, rc, "insert target");
 		if (status != 0)
 			return status;
 		id = sqlite3_last_insert_rowid(st->db);
@@ -2060,122 +2072,66 @@ store_target_ensure(struct store *st, const char *name, int64_t *target_id)
 	return 0;
 }
 
+static void
+target_info_row(sqlite3_stmt *q, void *elem)
+{
+	struct store_target_info *e = elem;
+
+	e->id = sqlite3_column_int64(q, 0);
+	/* Names are checked shorter than the field when stored. */
+	(void)snprintf(e->name, sizeof(e->name), "%s", column_text(q, 1));
+}
+
 int
 store_list_targets(struct store *st, struct store_target_info **out, size_t *n)
 {
-	struct store_target_info *v = NULL;
-	size_t count = 0, cap = 0;
-	sqlite3_stmt *q = NULL;
-	int status, rc = SQLITE_OK;
+	void *v = NULL;
+	int status;
 
 	*out = NULL;
 	*n = 0;
 	if (st == NULL)
 		return MD_ERR_INVAL;
-	status = stmt_get(st, STMT_TARGET_LIST, &q);
-	if (status != 0)
-		return status;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct store_target_info *e;
-
-		if (count == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_target_info *nv;
-
-			nv = ncap <= SIZE_MAX / sizeof(*nv) ? realloc(v, ncap * sizeof(*nv)) : NULL;
-			if (nv == NULL) {
-				status = store_error(st, MD_ERR_NOMEM, "out of memory");
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		e = &v[count++];
-		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(q, 0);
-		/* Names are checked shorter than the field when stored. */
-		(void)snprintf(e->name, sizeof(e->name), "%s", column_text(q, 1));
-	}
-	if (status == 0 && rc != SQLITE_DONE)
-		status = store_fail(st, rc, "list targets");
-	stmt_release(q);
-	if (status != 0) {
-		free(v);
-		return status;
-	}
+	status = query_list(st, STMT_TARGET_LIST, "list targets", NULL, 0, sizeof(**out),
+	                    target_info_row, &v, n);
 	*out = v;
-	*n = count;
-	return 0;
+	return status;
 }
 
 /* ---- read API for the web server -------------------------------------- */
 
-/* Make room for one more element of @size bytes in *v (capacity *cap,
- * @count used). */
-static int
-array_reserve(struct store *st, void **v, size_t *cap, size_t count, size_t size)
+static void
+instance_info_row(sqlite3_stmt *q, void *elem)
 {
-	size_t ncap;
-	void *nv;
+	struct store_instance_info *e = elem;
 
-	if (count < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	nv = ncap <= SIZE_MAX / size ? realloc(*v, ncap * size) : NULL;
-	if (nv == NULL)
-		return store_error(st, MD_ERR_NOMEM, "out of memory");
-	*v = nv;
-	*cap = ncap;
-	return 0;
+	e->id = sqlite3_column_int64(q, 0);
+	e->target_id = sqlite3_column_int64(q, 1);
+	e->pid = sqlite3_column_int(q, 2);
+	e->start_time = column_u64(q, 3);
+	e->start_time_ms = sqlite3_column_int64(q, 4);
+	/* the name is a snapshot's name[64]: it fits */
+	(void)snprintf(e->name, sizeof(e->name), "%s", column_text(q, 5));
+	e->first_time_ms = sqlite3_column_int64(q, 6);
+	e->last_time_ms = sqlite3_column_int64(q, 7);
+	e->n_snapshots = column_u64(q, 8);
 }
 
 int
 store_list_instances(struct store *st, int64_t target_id, struct store_instance_info **out,
                      size_t *n)
 {
-	struct store_instance_info *v = NULL;
-	size_t count = 0, cap = 0;
-	sqlite3_stmt *q = NULL;
-	int status, rc = SQLITE_OK;
+	void *v = NULL;
+	int status;
 
 	*out = NULL;
 	*n = 0;
 	if (st == NULL)
 		return MD_ERR_INVAL;
-	status = stmt_get(st, STMT_INSTANCE_LIST, &q);
-	if (status != 0)
-		return status;
-	bind_i64(q, 1, target_id, &rc);
-	status = bind_check(st, rc);
-	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct store_instance_info *e;
-
-		status = array_reserve(st, (void **)&v, &cap, count, sizeof(*v));
-		if (status != 0)
-			break;
-		e = &v[count++];
-		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(q, 0);
-		e->target_id = sqlite3_column_int64(q, 1);
-		e->pid = sqlite3_column_int(q, 2);
-		e->start_time = column_u64(q, 3);
-		e->start_time_ms = sqlite3_column_int64(q, 4);
-		/* the name is a snapshot's name[64]: it fits */
-		(void)snprintf(e->name, sizeof(e->name), "%s", column_text(q, 5));
-		e->first_time_ms = sqlite3_column_int64(q, 6);
-		e->last_time_ms = sqlite3_column_int64(q, 7);
-		e->n_snapshots = column_u64(q, 8);
-	}
-	if (status == 0 && rc != SQLITE_DONE)
-		status = store_fail(st, rc, "list instances");
-	stmt_release(q);
-	if (status != 0) {
-		free(v);
-		return status;
-	}
+	status = query_list(st, STMT_INSTANCE_LIST, "list instances", &target_id, 1, sizeof(**out),
+	                    instance_info_row, &v, n);
 	*out = v;
-	*n = count;
-	return 0;
+	return status;
 }
 
 int
@@ -2292,8 +2248,9 @@ tl_add(struct store *st, struct tl_cands *cs, int64_t time_ms, int64_t snapshot_
        int64_t instance_id)
 {
 	struct tl_cand *c;
-	int status = array_reserve(st, (void **)&cs->v, &cs->cap, cs->n, sizeof(*cs->v));
+	int status;
 
+	cs->v = array_grow(st, cs->v, &cs->cap, cs->n, sizeof(*cs->v), &status);
 	if (status != 0)
 		return status;
 	c = &cs->v[cs->n++];
@@ -2397,7 +2354,7 @@ tl_select(struct store *st, struct tl_cands *cs, int64_t lo, int64_t hi, size_t 
 		for (k = 0; k < n_seen && seen[k]->instance_id != c->instance_id; k++)
 			;
 		if (k == n_seen) {
-			status = array_reserve(st, (void **)&seen, &cap, n_seen, sizeof(*seen));
+			seen = array_grow(st, seen, &cap, n_seen, sizeof(*seen), &status);
 			if (status != 0)
 				break;
 			seen[n_seen++] = c;
