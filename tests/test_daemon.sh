@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_daemon.sh - memdeltad end to end: a real daemon on a scratch database
-# and a free port watches $MD_BUILDDIR/tests/grower by name every second.
+# and a free port watches $MD_BUILDDIR/tests/grower by name every second
+# (under a name of its own, so that concurrent tests' growers stay out).
 # Asserts: snapshots appear (memdelta list, and /healthz over bash's /dev/tcp
 # unless MD_TEST_NO_WEB=1), a grower restart is a new instance of the same
 # target, SIGHUP with a good file adds a target, SIGHUP with a bad file keeps
@@ -54,15 +55,20 @@ pids_of() {
   "$MD" list --db "$T/db" --target "$1" 2>/dev/null | awk 'NR > 1 { print $3 }' | sort -u
 }
 has_snapshots() { [ "$(count_snapshots "$1")" -ge "$2" ]; }
-n_pids_ge() { [ "$(pids_of "$1" | wc -l)" -ge "$2" ]; }
 log_has() { grep -qE -- "$1" "$T/log"; }
 notified() { grep -qx -- "$1" "$T/notify.log" 2>/dev/null; }
+
+# The grower runs under a name of its own (a symlink: comm and argv[0] are
+# "mdgrowPID"), so that the growers of tests running at the same time are
+# not matches of the target.
+G="mdgrow$$"
+ln -s "$(cd "$(dirname "$GROWER")" && pwd)/grower" "$T/$G"
 
 # A grower whose stdin is fd 3 (closing fd 3 ends it).
 start_grower() {
   rm -f "$T/gin"
   mkfifo "$T/gin"
-  "$GROWER" <"$T/gin" >"$T/gout" 2>&1 &
+  "$T/$G" <"$T/gin" >"$T/gout" 2>&1 &
   GPID=$!
   exec 3>"$T/gin"
   wait_for 5 grep -q ready "$T/gout"
@@ -104,17 +110,17 @@ wait_for 5 notified LISTENING || fail "notify listener did not start"
 start_grower || fail "grower did not start"
 G1=$GPID
 NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=1000000 "$MDD" -c "$T/md.conf" --db "$T/db" --listen "127.0.0.1:$PORT" \
-  --watch-name grower --interval 1 2>"$T/log" 3>&- &
+  --watch-name "$G" --interval 1 2>"$T/log" 3>&- &
 DPID=$!
 
 if wait_for 10 notified READY=1; then ok "READY=1 on \$NOTIFY_SOCKET"
 else fail "no READY=1 (log: $(tail -5 "$T/log"))"; fi
 if wait_for 3 notified WATCHDOG=1; then ok "WATCHDOG=1 when \$WATCHDOG_USEC asks for it"
 else fail "no WATCHDOG=1"; fi
-if wait_for 10 has_snapshots grower 3; then ok "snapshots of grower appear"
+if wait_for 10 has_snapshots "$G" 3; then ok "snapshots of grower appear"
 else fail "no snapshots of grower (log: $(tail -5 "$T/log"))"; fi
-if pids_of grower | grep -qx "$G1"; then ok "the snapshots are of the grower ($G1)"
-else fail "grower's pid $G1 not in $(pids_of grower | tr '\n' ' ')"; fi
+if pids_of "$G" | grep -qx "$G1"; then ok "the snapshots are of the grower ($G1)"
+else fail "grower's pid $G1 not in $(pids_of "$G" | tr '\n' ' ')"; fi
 
 # The web server, through bash's /dev/tcp (curl may not be installed).
 # http_get PATH: the whole response (status line, headers, body) on stdout.
@@ -135,9 +141,9 @@ if [ "$web" = 1 ]; then
   http_get /api/v1/targets >"$T/targets" 2>/dev/null
   if sed '1,/^\r*$/d' "$T/targets" | python3 -c '
 import json, sys
-t = [t for t in json.load(sys.stdin)["targets"] if t["name"] == "grower"][0]
+t = [t for t in json.load(sys.stdin)["targets"] if t["name"] == sys.argv[1]][0]
 r = t["runtime"]
-sys.exit(0 if r["ticks"] >= 2 and r["interval_s"] == 1 and r["watching"] else 1)'; then
+sys.exit(0 if r["ticks"] >= 2 and r["interval_s"] == 1 and r["watching"] else 1)' "$G"; then
     ok "/api/v1/targets shows the scheduler's figures of grower"
   else fail "targets runtime: $(head -c 600 "$T/targets")"; fi
 fi
@@ -148,13 +154,14 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 wait_for 5 gone "$G1" || fail "the grower did not exit when its stdin closed"
 start_grower || fail "second grower did not start"
 G2=$GPID
-if wait_for 10 n_pids_ge grower 2 && pids_of grower | grep -qx "$G2"; then
+has_pid() { pids_of "$G" | grep -qx "$1"; }
+if wait_for 10 has_pid "$G2"; then
   ok "a restarted grower ($G2) is watched on the same target"
-else fail "restart not followed: G2=$G2, pids $(pids_of grower | tr "\n" " ")"; ps -o pid,ppid,comm,args -p "$G2" || true; fi
-ninst=$(sqlite3 "$T/db" "SELECT count(*) FROM instances i JOIN targets t ON t.id = i.target_id WHERE t.name = 'grower'" 2>/dev/null || echo '?')
-ntgt=$(sqlite3 "$T/db" "SELECT count(*) FROM targets WHERE name = 'grower'" 2>/dev/null || echo '?')
+else fail "restart not followed: G2=$G2, pids $(pids_of "$G" | tr "\n" " ")"; ps -o pid,ppid,comm,args -p "$G2" || true; fi
+ninst=$(sqlite3 "$T/db" "SELECT count(*) FROM instances i JOIN targets t ON t.id = i.target_id WHERE t.name = '$G'" 2>/dev/null || echo '?')
+ntgt=$(sqlite3 "$T/db" "SELECT count(*) FROM targets WHERE name = '$G'" 2>/dev/null || echo '?')
 if [ "$ninst" = 2 ] && [ "$ntgt" = 1 ]; then ok "one target, two instances"
-else echo "# instances/targets by SQL: $ninst / $ntgt (schema names may differ)"; fi
+else fail "by SQL: $ninst instance(s) of $ntgt target(s) named $G"; fi
 
 # ---- SIGHUP with a good file adds a target ------------------------------------------
 sleep 300 3>&- &
@@ -162,7 +169,7 @@ SPID=$!
 # 20,000 one-page regions take far more than 1 ms to read: the "budget"
 # target (the same grower, budget_ms = 1) stores truncated snapshots.
 echo "regions 20000" >&3
-printf '[memdeltad]\ninterval = 1\n\n[target sleeper]\npid = %s\n[target budget]\nname = grower\nbudget_ms = 1\n' "$SPID" >"$T/md.conf"
+printf '[memdeltad]\ninterval = 1\n\n[target sleeper]\npid = %s\n[target budget]\nname = %s\nbudget_ms = 1\n' "$SPID" "$G" >"$T/md.conf"
 kill -HUP "$DPID"
 if wait_for 10 has_snapshots sleeper 2; then ok "SIGHUP with a good file adds a target"
 else fail "no snapshots of the new target (log: $(tail -5 "$T/log"))"; fi
@@ -171,8 +178,8 @@ if wait_for 5 truncated; then ok "budget_ms = 1 truncates the snapshots of a 20,
 else fail "no truncated snapshot under budget_ms = 1: $("$MD" list --db "$T/db" --target budget | tail -2)"; fi
 if wait_for 5 notified RELOADING=1; then ok "RELOADING=1 on reload"
 else fail "no RELOADING=1"; fi
-before=$(count_snapshots grower)
-if wait_for 5 has_snapshots grower $((before + 2)); then ok "grower (a flag target) still sampled after the reload"
+before=$(count_snapshots "$G")
+if wait_for 5 has_snapshots "$G" $((before + 2)); then ok "grower (a flag target) still sampled after the reload"
 else fail "grower not sampled after reload"; fi
 
 # ---- SIGHUP with a bad file keeps the old configuration -------------------------------
