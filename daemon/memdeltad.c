@@ -348,6 +348,14 @@ main(int argc, char **argv)
 		snprintf(c->db, sizeof(c->db), "%s", abs_db);
 	}
 	log_init(c->log_sink, c->log_level, "memdeltad");
+	if (c->token[0] != '\0' && o.flags.config_path != NULL) {
+		struct stat sb;
+
+		if (stat(o.flags.config_path, &sb) == 0 && (sb.st_mode & S_IROTH))
+			log_warn("%s holds the access token and is readable by every user "
+			         "(chmod o-r)",
+			         o.flags.config_path);
+	}
 	if (!o.foreground && !systemd) {
 		if (detach(&ready_fd) != 0) {
 			fprintf(stderr, "memdeltad: cannot detach: %s\n", strerror(errno));
