@@ -112,6 +112,23 @@
 #define STORE_MAX_CACHES      64
 #define TARGET_NAME_MAX       256 /* struct store_target_info.name, NUL included */
 
+/* The two rollup tiers share one shape (see the top of the file). */
+#define ROLLUP_TABLE(name)                                                                         \
+	"CREATE TABLE " name " (\n"                                                                \
+	"  target_id INTEGER NOT NULL,\n"                                                          \
+	"  bucket_ms INTEGER NOT NULL,\n"                                                          \
+	"  instance_id INTEGER NOT NULL,\n"                                                        \
+	"  series INTEGER NOT NULL,\n"                                                             \
+	"  n INTEGER NOT NULL,\n"                                                                  \
+	"  committed_sum INTEGER NOT NULL,\n"                                                      \
+	"  committed_min INTEGER NOT NULL,\n"                                                      \
+	"  committed_max INTEGER NOT NULL,\n"                                                      \
+	"  resident_sum INTEGER NOT NULL,\n"                                                       \
+	"  resident_min INTEGER NOT NULL,\n"                                                       \
+	"  resident_max INTEGER NOT NULL,\n"                                                       \
+	"  PRIMARY KEY (target_id, bucket_ms, instance_id, series)\n"                              \
+	") WITHOUT ROWID;\n"
+
 /* Migration steps: migrations[k] takes the schema from version k to k + 1.
  * Append only; never edit a step that has shipped. */
 static const char *const migrations[] = {
@@ -199,35 +216,11 @@ static const char *const migrations[] = {
          * the snapshots of an instance in id order (previous and next of a
          * pruned snapshot) and the counters rows of one snapshot. */
         "CREATE INDEX snapshots_by_instance ON snapshots (instance_id);\n"
+        /* clang-format off */
         "CREATE INDEX counters_by_snapshot ON counters (snapshot_id);\n"
-        "CREATE TABLE rollup_minute (\n"
-        "  target_id INTEGER NOT NULL,\n"
-        "  bucket_ms INTEGER NOT NULL,\n"
-        "  instance_id INTEGER NOT NULL,\n"
-        "  series INTEGER NOT NULL,\n"
-        "  n INTEGER NOT NULL,\n"
-        "  committed_sum INTEGER NOT NULL,\n"
-        "  committed_min INTEGER NOT NULL,\n"
-        "  committed_max INTEGER NOT NULL,\n"
-        "  resident_sum INTEGER NOT NULL,\n"
-        "  resident_min INTEGER NOT NULL,\n"
-        "  resident_max INTEGER NOT NULL,\n"
-        "  PRIMARY KEY (target_id, bucket_ms, instance_id, series)\n"
-        ") WITHOUT ROWID;\n"
-        "CREATE TABLE rollup_hour (\n"
-        "  target_id INTEGER NOT NULL,\n"
-        "  bucket_ms INTEGER NOT NULL,\n"
-        "  instance_id INTEGER NOT NULL,\n"
-        "  series INTEGER NOT NULL,\n"
-        "  n INTEGER NOT NULL,\n"
-        "  committed_sum INTEGER NOT NULL,\n"
-        "  committed_min INTEGER NOT NULL,\n"
-        "  committed_max INTEGER NOT NULL,\n"
-        "  resident_sum INTEGER NOT NULL,\n"
-        "  resident_min INTEGER NOT NULL,\n"
-        "  resident_max INTEGER NOT NULL,\n"
-        "  PRIMARY KEY (target_id, bucket_ms, instance_id, series)\n"
-        ") WITHOUT ROWID;\n",
+        ROLLUP_TABLE("rollup_minute")
+        ROLLUP_TABLE("rollup_hour"),
+        /* clang-format on */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -738,6 +731,29 @@ stmt_bound_exec(struct store *st, sqlite3_stmt *s, int rc, const char *what)
 	return status;
 }
 
+/* Prepared statement @id with the integers @v[0..n) bound to ?1..?n; on
+ * error nothing is left bound. */
+static int
+stmt_with_ids(struct store *st, enum stmt_id id, const int64_t *v, int n, sqlite3_stmt **out)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK, i;
+
+	*out = NULL;
+	status = stmt_get(st, id, &q);
+	if (status != 0)
+		return status;
+	for (i = 0; i < n; i++)
+		bind_i64(q, i + 1, v[i], &rc);
+	status = bind_check(st, rc);
+	if (status != 0) {
+		stmt_release(q);
+		return status;
+	}
+	*out = q;
+	return 0;
+}
+
 /* Room for one more element of @size bytes in @v (capacity *cap, @count
  * used): returns @v or its reallocation; on failure @v unchanged and
  * *status MD_ERR_NOMEM. */
@@ -770,17 +786,14 @@ query_list(struct store *st, enum stmt_id id, const char *what, const int64_t *v
 	unsigned char *a = NULL;
 	size_t k = 0, cap = 0;
 	sqlite3_stmt *q = NULL;
-	int status, rc = SQLITE_OK, i;
+	int status, rc = SQLITE_OK;
 
 	*out = NULL;
 	*count = 0;
-	status = stmt_get(st, id, &q);
+	status = stmt_with_ids(st, id, v, n, &q);
 	if (status != 0)
 		return status;
-	for (i = 0; i < n; i++)
-		bind_i64(q, i + 1, v[i], &rc);
-	status = bind_check(st, rc);
-	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		a = array_grow(st, a, &cap, k, size, &status);
 		if (status != 0)
 			break;
@@ -808,14 +821,10 @@ exec_ids(struct store *st, enum stmt_id id, const char *what, const int64_t *v, 
          int64_t *changes)
 {
 	sqlite3_stmt *q = NULL;
-	int status, rc = SQLITE_OK, i;
+	int status = stmt_with_ids(st, id, v, n, &q);
 
-	status = stmt_get(st, id, &q);
-	if (status != 0)
-		return status;
-	for (i = 0; i < n; i++)
-		bind_i64(q, i + 1, v[i], &rc);
-	status = stmt_bound_exec(st, q, rc, what);
+	if (status == 0)
+		status = stmt_exec(st, q, what);
 	if (status == 0 && changes != NULL)
 		*changes = sqlite3_changes64(st->db);
 	return status;
@@ -836,12 +845,7 @@ query_ids(struct store *st, enum stmt_id id, const char *what, const int64_t *v,
 		out[i] = 0;
 	if (found != NULL)
 		*found = 0;
-	status = stmt_get(st, id, &q);
-	if (status != 0)
-		return status;
-	for (i = 0; i < n; i++)
-		bind_i64(q, i + 1, v[i], &rc);
-	status = bind_check(st, rc);
+	status = stmt_with_ids(st, id, v, n, &q);
 	if (status == 0) {
 		rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW) {
@@ -950,11 +954,26 @@ schema_read(struct store *st, int64_t *version, int64_t *app_id)
 	return status;
 }
 
+/* Read the schema version and refuse newer, foreign or someone else's
+ * databases (schema_check, schema_check_empty). */
+static int
+schema_verify(struct store *st, int64_t *version)
+{
+	int64_t app_id = 0;
+	int status = schema_read(st, version, &app_id);
+
+	if (status == 0)
+		status = schema_check(st, *version, app_id);
+	if (status == 0)
+		status = schema_check_empty(st, *version);
+	return status;
+}
+
 /* Apply the pending migration steps in one transaction. */
 static int
 migrate(struct store *st)
 {
-	int64_t version = 0, app_id = 0;
+	int64_t version = 0;
 	char sql[64];
 	int status;
 	int n;
@@ -963,11 +982,7 @@ migrate(struct store *st)
 	if (status != 0)
 		return status;
 	/* Read again under the write lock: another writer may have migrated. */
-	status = schema_read(st, &version, &app_id);
-	if (status == 0)
-		status = schema_check(st, version, app_id);
-	if (status == 0)
-		status = schema_check_empty(st, version);
+	status = schema_verify(st, &version);
 	for (; status == 0 && version < SCHEMA_VERSION; version++) {
 		status = exec_sql(st, migrations[version], "migration");
 		if (status != 0)
@@ -990,16 +1005,12 @@ migrate(struct store *st)
 static int
 open_readwrite(struct store *st)
 {
-	int64_t version = 0, app_id = 0;
+	int64_t version = 0;
 	char mode[16];
 	int status;
 
 	/* Fail on a newer or foreign schema before changing anything. */
-	status = schema_read(st, &version, &app_id);
-	if (status == 0)
-		status = schema_check(st, version, app_id);
-	if (status == 0)
-		status = schema_check_empty(st, version);
+	status = schema_verify(st, &version);
 	if (status != 0)
 		return status;
 	if (sqlite3_db_readonly(st->db, "main") == 1)
@@ -1186,13 +1197,10 @@ cache_load(struct store *st, int64_t target_id, const struct instance_row *inst,
 	sqlite3_stmt *s = NULL;
 	int status, rc = SQLITE_OK;
 
-	status = stmt_get(st, STMT_VERSIONS_AT, &s);
+	status = stmt_with_ids(st, STMT_VERSIONS_AT,
+	                       (const int64_t[]){inst->id, inst->last_snapshot_id}, 2, &s);
 	if (status != 0)
 		return status;
-	rc = SQLITE_OK;
-	bind_i64(s, 1, inst->id, &rc);
-	bind_i64(s, 2, inst->last_snapshot_id, &rc);
-	status = bind_check(st, rc);
 	while (status == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct cached_version *cv;
 
@@ -1765,6 +1773,31 @@ out:
 
 /* ---- reading ---------------------------------------------------------- */
 
+/* Step STMT_SNAPSHOT_GET to the row of @snapshot_id: 0 with the row ready
+ * in *out (the caller releases it), else MD_ERR_NOTFOUND or an error. */
+static int
+snapshot_row(struct store *st, int64_t snapshot_id, sqlite3_stmt **out)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc;
+
+	*out = NULL;
+	status = stmt_with_ids(st, STMT_SNAPSHOT_GET, &snapshot_id, 1, &q);
+	if (status != 0)
+		return status;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*out = q;
+		return 0;
+	}
+	if (rc == SQLITE_DONE)
+		status = store_error(st, MD_ERR_NOTFOUND, "no snapshot %" PRId64, snapshot_id);
+	else
+		status = store_fail(st, rc, "read snapshot");
+	stmt_release(q);
+	return status;
+}
+
 int
 store_get_snapshot(struct store *st, int64_t snapshot_id, struct snapshot **out)
 {
@@ -1781,15 +1814,9 @@ store_get_snapshot(struct store *st, int64_t snapshot_id, struct snapshot **out)
 	if (status != 0)
 		return store_error(st, status, "out of memory");
 
-	status = stmt_get(st, STMT_SNAPSHOT_GET, &q);
-	if (status != 0)
-		goto out;
-	rc = SQLITE_OK;
-	bind_i64(q, 1, snapshot_id, &rc);
-	status = bind_check(st, rc);
+	status = snapshot_row(st, snapshot_id, &q);
 	if (status == 0) {
-		rc = sqlite3_step(q);
-		if (rc == SQLITE_ROW) {
+		{
 			const char *name = column_text(q, 11);
 			size_t len = strlen(name);
 
@@ -1809,24 +1836,16 @@ store_get_snapshot(struct store *st, int64_t snapshot_id, struct snapshot **out)
 			status = snapshot_set_cmdline(snap, column_text(q, 12));
 			if (status != 0)
 				status = store_error(st, status, "out of memory");
-		} else if (rc == SQLITE_DONE) {
-			status = store_error(st, MD_ERR_NOTFOUND, "no snapshot %" PRId64,
-			                     snapshot_id);
-		} else {
-			status = store_fail(st, rc, "read snapshot");
 		}
+		stmt_release(q);
 	}
-	stmt_release(q);
 	if (status != 0)
 		goto out;
 
-	status = stmt_get(st, STMT_VERSIONS_AT, &q);
+	status = stmt_with_ids(st, STMT_VERSIONS_AT, (const int64_t[]){instance_id, snapshot_id}, 2,
+	                       &q);
 	if (status != 0)
 		goto out;
-	rc = SQLITE_OK;
-	bind_i64(q, 1, instance_id, &rc);
-	bind_i64(q, 2, snapshot_id, &rc);
-	status = bind_check(st, rc);
 	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct region r;
 		int64_t vid;
@@ -1905,34 +1924,16 @@ store_get_totals(struct store *st, int64_t snapshot_id, struct snapshot_totals *
 	memset(&t, 0, sizeof(t));
 	memset(cells, 0, sizeof(cells));
 
-	status = stmt_get(st, STMT_SNAPSHOT_GET, &q);
+	status = snapshot_row(st, snapshot_id, &q);
 	if (status != 0)
 		return status;
-	rc = SQLITE_OK;
-	bind_i64(q, 1, snapshot_id, &rc);
-	status = bind_check(st, rc);
-	if (status == 0) {
-		rc = sqlite3_step(q);
-		if (rc == SQLITE_ROW) {
-			page_table_bytes = column_bytes(q, 5);
-			t.free = column_bytes(q, 7);
-		} else if (rc == SQLITE_DONE) {
-			status = store_error(st, MD_ERR_NOTFOUND, "no snapshot %" PRId64,
-			                     snapshot_id);
-		} else {
-			status = store_fail(st, rc, "read snapshot");
-		}
-	}
+	page_table_bytes = column_bytes(q, 5);
+	t.free = column_bytes(q, 7);
 	stmt_release(q);
-	if (status != 0)
-		return status;
 
-	status = stmt_get(st, STMT_TOTALS_GET, &q);
+	status = stmt_with_ids(st, STMT_TOTALS_GET, &snapshot_id, 1, &q);
 	if (status != 0)
 		return status;
-	rc = SQLITE_OK;
-	bind_i64(q, 1, snapshot_id, &rc);
-	status = bind_check(st, rc);
 	while (status == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t type = sqlite3_column_int64(q, 0), state = sqlite3_column_int64(q, 1);
 		struct cell_row *c;
