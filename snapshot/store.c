@@ -262,10 +262,11 @@ enum stmt_id {
 	STMT_ROLLUP_MINUTE_ADD,
 	STMT_DEAD_COUNTERS_DELETE,
 	STMT_DEAD_VERSIONS_DELETE,
+	STMT_PRUNE_BATCH,
 	STMT_COUNTERS_CARRY,
-	STMT_COUNTERS_DELETE_AT,
-	STMT_TOTALS_DELETE,
-	STMT_SNAPSHOT_DELETE,
+	STMT_COUNTERS_DELETE_RANGE,
+	STMT_TOTALS_DELETE_RANGE,
+	STMT_SNAPSHOT_DELETE_RANGE,
 	STMT_INSTANCE_SET_PREV,
 	STMT_VERSIONS_REOPEN,
 	STMT_MINUTE_OLDEST,
@@ -420,18 +421,32 @@ static const char *const stmt_sql[STMT_COUNT] = {
                 "  UNION ALL"
                 "  SELECT id FROM versions WHERE ?5 AND instance_id = ?1"
                 "   AND last_snapshot IS NULL AND first_snapshot > ?4)",
-        /* Counters written at the pruned snapshot ?1 that the next remaining
-         * snapshot ?2 of the instance still reads move to ?2. */
-        [STMT_COUNTERS_CARRY] = "UPDATE counters SET snapshot_id = ?2 WHERE snapshot_id = ?1"
+        /* The snapshots of instance ?1 from ?2 on, in id order. */
+        [STMT_PRUNE_BATCH] = "SELECT id, time_ms FROM snapshots WHERE instance_id = ?1"
+                             " AND id >= ?2 ORDER BY id LIMIT ?3",
+        /* Of the counters rows of instance ?1 written at the pruned
+         * snapshots ?2..?3, those the next remaining snapshot ?4 still reads
+         * (the newest row of a version valid at ?4, none newer up to ?4) move
+         * to ?4. */
+        [STMT_COUNTERS_CARRY] = "UPDATE counters SET snapshot_id = ?4"
+                                " WHERE snapshot_id BETWEEN ?2 AND ?3"
+                                " AND EXISTS (SELECT 1 FROM versions AS v"
+                                "  WHERE v.id = counters.version_id AND v.instance_id = ?1"
+                                "  AND v.first_snapshot <= ?4"
+                                "  AND (v.last_snapshot IS NULL OR v.last_snapshot >= ?4))"
                                 " AND NOT EXISTS (SELECT 1 FROM counters AS k"
                                 "  WHERE k.version_id = counters.version_id"
-                                "  AND k.snapshot_id > ?1 AND k.snapshot_id <= ?2)"
-                                " AND EXISTS (SELECT 1 FROM versions AS v"
-                                "  WHERE v.id = counters.version_id AND v.first_snapshot <= ?2"
-                                "  AND (v.last_snapshot IS NULL OR v.last_snapshot >= ?2))",
-        [STMT_COUNTERS_DELETE_AT] = "DELETE FROM counters WHERE snapshot_id = ?1",
-        [STMT_TOTALS_DELETE] = "DELETE FROM totals WHERE snapshot_id = ?1",
-        [STMT_SNAPSHOT_DELETE] = "DELETE FROM snapshots WHERE id = ?1",
+                                "  AND k.snapshot_id > counters.snapshot_id"
+                                "  AND k.snapshot_id <= ?4)",
+        [STMT_COUNTERS_DELETE_RANGE] = "DELETE FROM counters WHERE snapshot_id BETWEEN ?2 AND ?3"
+                                       " AND EXISTS (SELECT 1 FROM versions AS v"
+                                       "  WHERE v.id = counters.version_id"
+                                       "  AND v.instance_id = ?1)",
+        [STMT_TOTALS_DELETE_RANGE] = "DELETE FROM totals WHERE snapshot_id IN"
+                                     " (SELECT id FROM snapshots WHERE instance_id = ?1"
+                                     "  AND id BETWEEN ?2 AND ?3)",
+        [STMT_SNAPSHOT_DELETE_RANGE] = "DELETE FROM snapshots WHERE instance_id = ?1"
+                                       " AND id BETWEEN ?2 AND ?3",
         [STMT_INSTANCE_SET_PREV] = "UPDATE instances SET last_snapshot_id = nullif(?2, 0)"
                                    " WHERE id = ?1",
         [STMT_VERSIONS_REOPEN] = "UPDATE versions SET last_snapshot = NULL"
@@ -2208,11 +2223,13 @@ store_size_bytes(struct store *st, uint64_t *bytes)
  * bytes of one type (states summed, the page table included: by_type of
  * snapshot_totals()), or, as series REGION_TYPE_COUNT, the leak signal
  * (private_committed, private_touched). */
-#define ROLLUP_SERIES      (REGION_TYPE_COUNT + 1)
-#define MINUTE_MS          INT64_C(60000)
-#define HOUR_MS            INT64_C(3600000)
-#define ROLLUP_ROW_BYTES   64 /* estimated bytes of one rollup row, b-tree included */
-#define PRUNE_DEFAULT_ROWS 1000
+#define ROLLUP_SERIES           (REGION_TYPE_COUNT + 1)
+#define MINUTE_MS               INT64_C(60000)
+#define HOUR_MS                 INT64_C(3600000)
+#define ROLLUP_ROW_BYTES        64 /* estimated bytes of one rollup row, b-tree included */
+#define PRUNE_DEFAULT_ROWS      1000
+#define PRUNE_RUN_MAX           256 /* snapshots pruned in one run */
+#define PRUNE_ROWS_PER_SNAPSHOT 32  /* rows a pruned snapshot costs, about */
 
 static void
 series_from_totals(const struct snapshot_totals *t, uint64_t c[ROLLUP_SERIES],
@@ -2493,19 +2510,15 @@ floor_to(int64_t t, int64_t step)
 	return q * step;
 }
 
-/* Roll snapshot @sid (instance @inst of @target, taken at @time_ms) into
- * its minute and delete it, keeping every other snapshot of the instance
- * rebuildable: the versions valid at no remaining snapshot go, counters
- * rows the next remaining snapshot reads move to it, and when @sid was the
- * instance's last snapshot the previous one becomes the base of the next
- * delta.  Adds the rows changed to *rows. */
+/* Roll snapshot @sid (of instance @inst of @target, taken at @time_ms)
+ * into its minute. */
 static int
-prune_snapshot(struct store *st, int64_t sid, int64_t inst, int64_t target, int64_t time_ms,
-               int64_t *rows)
+rollup_snapshot(struct store *st, int64_t sid, int64_t inst, int64_t target, int64_t time_ms,
+                int64_t *rows)
 {
 	uint64_t c[ROLLUP_SERIES], r[ROLLUP_SERIES];
 	struct snapshot_totals t;
-	int64_t bucket = floor_to(time_ms, MINUTE_MS), prev = 0, next = 0, changes = 0;
+	int64_t bucket = floor_to(time_ms, MINUTE_MS);
 	int status, k;
 
 	status = store_get_totals(st, sid, &t);
@@ -2519,16 +2532,55 @@ prune_snapshot(struct store *st, int64_t sid, int64_t inst, int64_t target, int6
 		                  6, NULL);
 		*rows += 1;
 	}
+	return status;
+}
+
+/* Roll up and delete up to @max_k consecutive snapshots of instance @inst
+ * starting at @first, all taken before @cut, keeping every other snapshot of
+ * the instance rebuildable (see the top of the file).  A run rather than one
+ * snapshot at a time: the counters rows the next remaining snapshot reads
+ * (up to one per live region) move once per run.  Sets *n_done. */
+static int
+prune_run(struct store *st, int64_t first, int64_t inst, int64_t target, int64_t cut, int64_t max_k,
+          int64_t *n_done, int64_t *rows)
+{
+	int64_t ids[PRUNE_RUN_MAX], times[PRUNE_RUN_MAX];
+	int64_t prev = 0, next = 0, changes = 0, k = 0, i;
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	*n_done = 0;
+	if (max_k > PRUNE_RUN_MAX)
+		max_k = PRUNE_RUN_MAX;
+	status = stmt_with_ids(st, STMT_PRUNE_BATCH, (const int64_t[]){inst, first, max_k}, 3, &q);
+	if (status != 0)
+		return status;
+	while (k < max_k && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		times[k] = sqlite3_column_int64(q, 1);
+		if (times[k] >= cut)
+			break;
+		ids[k] = sqlite3_column_int64(q, 0);
+		k++;
+	}
+	if (k < max_k && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "pruned snapshots");
+	stmt_release(q);
+	if (status == 0 && k == 0)
+		status = store_error(st, MD_ERR_DB, "snapshot %" PRId64 " vanished", first);
+	for (i = 0; status == 0 && i < k; i++)
+		status = rollup_snapshot(st, ids[i], inst, target, times[i], rows);
 	if (status == 0)
 		status = query_ids(st, STMT_SNAPSHOT_PREV, "previous snapshot",
-		                   (const int64_t[]){inst, sid}, 2, &prev, 1, NULL);
+		                   (const int64_t[]){inst, ids[0]}, 2, &prev, 1, NULL);
 	if (status == 0)
 		status = query_ids(st, STMT_SNAPSHOT_NEXT, "next snapshot",
-		                   (const int64_t[]){inst, sid}, 2, &next, 1, NULL);
+		                   (const int64_t[]){inst, ids[k - 1]}, 2, &next, 1, NULL);
 	if (status != 0)
 		return status;
 	{
-		const int64_t dead[5] = {inst, sid, next != 0 ? next : INT64_MAX, prev, next == 0};
+		const int64_t dead[5] = {inst, ids[0], next != 0 ? next : INT64_MAX, prev,
+		                         next == 0};
+		const int64_t range[4] = {inst, ids[0], ids[k - 1], next};
 
 		status = exec_ids(st, STMT_DEAD_COUNTERS_DELETE, "prune counters", dead, 5,
 		                  &changes);
@@ -2537,23 +2589,24 @@ prune_snapshot(struct store *st, int64_t sid, int64_t inst, int64_t target, int6
 			status = exec_ids(st, STMT_DEAD_VERSIONS_DELETE, "prune versions", dead, 5,
 			                  &changes);
 		*rows += changes;
-	}
-	if (status == 0 && next != 0) {
-		status = exec_ids(st, STMT_COUNTERS_CARRY, "carry counters",
-		                  (const int64_t[]){sid, next}, 2, &changes);
+		if (status == 0 && next != 0) {
+			status = exec_ids(st, STMT_COUNTERS_CARRY, "carry counters", range, 4,
+			                  &changes);
+			*rows += changes;
+		}
+		if (status == 0)
+			status = exec_ids(st, STMT_COUNTERS_DELETE_RANGE, "prune counters", range,
+			                  3, &changes);
+		*rows += changes;
+		if (status == 0)
+			status = exec_ids(st, STMT_TOTALS_DELETE_RANGE, "prune totals", range, 3,
+			                  &changes);
+		*rows += changes;
+		if (status == 0)
+			status = exec_ids(st, STMT_SNAPSHOT_DELETE_RANGE, "prune snapshots", range,
+			                  3, &changes);
 		*rows += changes;
 	}
-	if (status == 0) {
-		status = exec_ids(st, STMT_COUNTERS_DELETE_AT, "prune counters", &sid, 1, &changes);
-		*rows += changes;
-	}
-	if (status == 0) {
-		status = exec_ids(st, STMT_TOTALS_DELETE, "prune totals", &sid, 1, &changes);
-		*rows += changes;
-	}
-	if (status == 0)
-		status = exec_ids(st, STMT_SNAPSHOT_DELETE, "prune snapshot", &sid, 1, NULL);
-	*rows += 1;
 	if (status == 0 && next == 0) {
 		/* The instance's newest snapshot went: every version valid at the
 		 * previous one is open again, and the writer's cache is stale. */
@@ -2565,6 +2618,8 @@ prune_snapshot(struct store *st, int64_t sid, int64_t inst, int64_t target, int6
 			                  (const int64_t[]){inst, prev}, 2, &changes);
 		*rows += changes + 1;
 	}
+	if (status == 0)
+		*n_done = k;
 	return status;
 }
 
@@ -2597,7 +2652,7 @@ prune_raw(struct store *st, const struct store_retention *r, int64_t now_ms, int
 {
 	int64_t cut =
 	        r->raw_ms > 0 && now_ms > INT64_MIN + r->raw_ms ? now_ms - r->raw_ms : INT64_MIN;
-	int64_t excess = 0, row[4];
+	int64_t excess = 0, row[4], k, done = 0;
 	int status, found = 0;
 
 	status = raw_excess(st, r->raw_max_bytes, &excess);
@@ -2615,9 +2670,14 @@ prune_raw(struct store *st, const struct store_retention *r, int64_t now_ms, int
 		                   &found);
 		if (status != 0 || !found)
 			break;
-		status = prune_snapshot(st, row[0], row[1], row[3], row[2], rows);
-		if (excess > 0)
-			excess--;
+		/* a run sized to what is left of the budget */
+		k = (budget - *rows) / PRUNE_ROWS_PER_SNAPSHOT;
+		k = k < 1 ? 1 : k;
+		if (excess > 0 && k > excess)
+			k = excess;
+		status = prune_run(st, row[0], row[1], row[3], excess > 0 ? INT64_MAX : cut, k,
+		                   &done, rows);
+		excess -= excess > 0 ? done : 0;
 	}
 	return status;
 }
