@@ -133,7 +133,11 @@ struct store_timeline_point {
  * each bucket's maximum.  A bucket never mixes two instances: a restart
  * inside a bucket yields one point per instance, so restart markers survive
  * downsampling (the result may then exceed max_points by the number of
- * restarts).  *out is a new array (free()). */
+ * restarts).  from_ms INT64_MIN / to_ms INT64_MAX: the buckets span the
+ * stored data (rollups included).  The raw points' values are exactly
+ * store_get_totals() of their snapshot (by_type committed and resident,
+ * private_committed, private_touched).  *out is a new array (free()), also
+ * when *n is 0. */
 int store_timeline(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
                    size_t max_points, struct store_timeline_point **out, size_t *n);
 
@@ -173,7 +177,14 @@ void store_retention_defaults(struct store_retention *r);
  * @max_rows rows of work in one short transaction and sets *more when work
  * remains, so the caller interleaves it with sampling.  Every snapshot that
  * remains is still rebuilt exactly by store_get_snapshot (counters and
- * versions still needed by later snapshots are carried forward). */
+ * versions still needed by later snapshots are carried forward).  @max_rows
+ * 0 means 1,000.  Consecutive snapshots of an instance are pruned as one
+ * run, which moves up to one counters row per live region of it: a call may
+ * exceed @max_rows by about the region count of the largest target.  Byte
+ * caps: raw_max_bytes is checked against the used bytes of the whole file
+ * (the raw tier dominates it); the rollup caps count about 64 bytes a row.
+ * Returns 0, MD_ERR_INVAL on a read-only store, or a database error (the
+ * call's work is then rolled back). */
 int store_prune(struct store *st, const struct store_retention *r, int64_t now_ms, size_t max_rows,
                 int *more);
 
