@@ -383,8 +383,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
                                   " resident_max FROM rollup_hour"
                                   " WHERE target_id = ?1 AND bucket_ms BETWEEN ?2 AND ?3"
                                   " ORDER BY bucket_ms, instance_id, series",
+        /* The oldest snapshot before ?1 among each instance's oldest: one
+         * index seek per instance rather than a scan of every snapshot when
+         * nothing is old enough. */
         [STMT_PRUNE_OLDEST] = "SELECT s.id, s.instance_id, s.time_ms, i.target_id"
-                              " FROM snapshots AS s JOIN instances AS i ON i.id = s.instance_id"
+                              " FROM instances AS i JOIN snapshots AS s"
+                              " ON s.id = (SELECT k.id FROM snapshots AS k"
+                              "  WHERE k.instance_id = i.id ORDER BY k.time_ms, k.id LIMIT 1)"
                               " WHERE s.time_ms < ?1 ORDER BY s.id LIMIT 1",
         [STMT_SNAPSHOT_COUNT] = "SELECT count(*) FROM snapshots",
         [STMT_SNAPSHOT_PREV] = "SELECT coalesce(max(id), 0) FROM snapshots"
