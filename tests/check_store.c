@@ -1922,6 +1922,61 @@ START_TEST(test_store_prune__caps_drop_oldest_first)
 }
 END_TEST
 
+START_TEST(test_store_prune__out_of_order_times_keep_the_rest_exact)
+{
+	static struct gen g;
+	static const int64_t times[8] = {1000, 500, 3000, 200, 5000, 700, 6000, 900};
+	struct snapshot *snaps[8], *gone = NULL;
+	struct store_retention ret;
+	struct scratch sc;
+	struct store *st;
+	int64_t target, ids[8];
+	char ctx[32];
+	int i;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "app", &target), 0);
+	gen_init(&g, 5, 200);
+	for (i = 0; i < 8; i++) {
+		if (i > 0)
+			gen_step(&g);
+		g.time_ms = times[i];
+		snaps[i] = gen_snapshot(&g, 77, 7777);
+		ids[i] = put(st, target, snaps[i]);
+	}
+	store_retention_defaults(&ret);
+	ret.raw_ms = 100;
+	/* cut at 1000: every snapshot taken before goes, whatever its id */
+	prune_all(st, &ret, 1100, 1);
+	for (i = 0; i < 8; i++) {
+		snprintf(ctx, sizeof(ctx), "snapshot %d", i);
+		if (times[i] < 1000) {
+			ck_assert_int_eq(store_get_snapshot(st, ids[i], &gone), MD_ERR_NOTFOUND);
+		} else {
+			assert_rebuilds(st, ids[i], snaps[i], ctx);
+		}
+	}
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM snapshots"), 4);
+	/* the newest by id (time 900) went: 6000 is the writer's base now */
+	ck_assert_int_eq(sql_int(sc.db, "SELECT last_snapshot_id FROM instances"), ids[6]);
+	prune_all(st, &ret, 5500, 1);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM snapshots"), 1);
+	assert_rebuilds(st, ids[6], snaps[6], "kept 6");
+	gen_step(&g);
+	g.time_ms = 7000;
+	snapshot_free(snaps[0]);
+	snaps[0] = gen_snapshot(&g, 77, 7777);
+	ids[0] = put(st, target, snaps[0]);
+	assert_rebuilds(st, ids[0], snaps[0], "written after");
+	assert_rebuilds(st, ids[6], snaps[6], "kept 6 after");
+	for (i = 0; i < 8; i++)
+		snapshot_free(snaps[i]);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
 START_TEST(test_store_open__version_1_database_upgrades_in_place)
 {
 	struct scratch sc;
@@ -2039,6 +2094,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, test_store_prune__ten_days_rebuild_rollups_idempotent, 0,
 	                    (int)(sizeof(prune_budgets) / sizeof(prune_budgets[0])));
 	tcase_add_test(tc, test_store_prune__caps_drop_oldest_first);
+	tcase_add_test(tc, test_store_prune__out_of_order_times_keep_the_rest_exact);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store_errmsg");
