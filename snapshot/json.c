@@ -27,18 +27,8 @@
  * next call.  Every other err_what is a string literal. */
 static _Thread_local char json_what_buf[64];
 
-/* Names of the SNAPSHOT_* flags, in bit order. */
-static const struct {
-	unsigned bit;
-	const char *name;
-} flag_names[] = {
-        {SNAPSHOT_TRUNCATED, "truncated"},
-        {SNAPSHOT_NO_THREAD_SP, "no_thread_sp"},
-        {SNAPSHOT_TOTALS_ONLY, "totals_only"},
-        {SNAPSHOT_NO_HEAP_LIST, "no_heap_list"},
-};
-
-#define N_FLAG_NAMES (sizeof(flag_names) / sizeof(flag_names[0]))
+#define N_FLAG_NAMES snapshot_flag_name_count
+#define flag_names   snapshot_flag_names
 
 /* Largest integer a double holds exactly, and with all smaller ones. */
 #define DOUBLE_EXACT_MAX 9007199254740992.0 /* 2^53 */

@@ -61,7 +61,7 @@ struct json_out {
 
 /* Start an empty output; @flush may be NULL to keep everything in buf. */
 void json_out_init(struct json_out *o, int (*flush)(void *arg, const char *data, size_t len),
-		   void *flush_arg);
+                   void *flush_arg);
 /* Flush what is left; returns o->status. */
 int json_out_finish(struct json_out *o);
 /* Free the buffer. */
@@ -71,6 +71,8 @@ void json_out_raw(struct json_out *o, const char *data, size_t len);
 void json_out_string(struct json_out *o, const char *str);
 void json_out_u64(struct json_out *o, uint64_t v);
 void json_out_i64(struct json_out *o, int64_t v);
+/* The array of the names of the SNAPSHOT_* bits set in @flags: ["truncated"]. */
+void json_out_flags(struct json_out *o, unsigned flags);
 
 /* Write the JSON object of @s (no trailing newline).  Returns o->status. */
 int snapshot_json_write(const struct snapshot *s, struct json_out *o);

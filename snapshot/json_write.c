@@ -282,22 +282,30 @@ write_region(struct json_out *o, const struct region *r)
 	OUT_LIT(o, "}");
 }
 
+void
+json_out_flags(struct json_out *o, unsigned flags)
+{
+	size_t i;
+	int first = 1;
+
+	OUT_LIT(o, "[");
+	for (i = 0; i < snapshot_flag_name_count; i++) {
+		if (!(flags & snapshot_flag_names[i].bit))
+			continue;
+		if (!first)
+			OUT_LIT(o, ",");
+		first = 0;
+		json_out_string(o, snapshot_flag_names[i].name);
+	}
+	OUT_LIT(o, "]");
+}
+
 int
 snapshot_json_write(const struct snapshot *s, struct json_out *o)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} flags[] = {
-	        {SNAPSHOT_TRUNCATED, "truncated"},
-	        {SNAPSHOT_NO_THREAD_SP, "no_thread_sp"},
-	        {SNAPSHOT_TOTALS_ONLY, "totals_only"},
-	        {SNAPSHOT_NO_HEAP_LIST, "no_heap_list"},
-	};
 	struct snapshot_totals totals;
 	char name[sizeof(s->name) + 1];
 	size_t i;
-	int first = 1;
 
 	memcpy(name, s->name, sizeof(s->name));
 	name[sizeof(s->name)] = '\0';
@@ -312,16 +320,9 @@ snapshot_json_write(const struct snapshot *s, struct json_out *o)
 	json_out_string(o, s->cmdline != NULL ? s->cmdline : "");
 	OUT_LIT(o, ",\"time\":");
 	json_out_i64(o, s->time_ms);
-	OUT_LIT(o, ",\"flags\":[");
-	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		if (!(s->flags & flags[i].bit))
-			continue;
-		if (!first)
-			OUT_LIT(o, ",");
-		first = 0;
-		json_out_string(o, flags[i].name);
-	}
-	MEMBER_U64(o, "],\"page_table_bytes\":", s->page_table_bytes);
+	OUT_LIT(o, ",\"flags\":");
+	json_out_flags(o, s->flags);
+	MEMBER_U64(o, ",\"page_table_bytes\":", s->page_table_bytes);
 	if (s->collect_ns != 0)
 		MEMBER_U64(o, ",\"collect_ns\":", s->collect_ns);
 	OUT_LIT(o, ",\"regions\":[");

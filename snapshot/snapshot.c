@@ -35,6 +35,15 @@ static const char *const type_labels[REGION_TYPE_COUNT] = {
 
 static const char *const state_names[STATE_COUNT] = {"commit", "reserve"};
 
+const struct snapshot_flag_name snapshot_flag_names[] = {
+        {SNAPSHOT_TRUNCATED, "truncated"},
+        {SNAPSHOT_NO_THREAD_SP, "no_thread_sp"},
+        {SNAPSHOT_TOTALS_ONLY, "totals_only"},
+        {SNAPSHOT_NO_HEAP_LIST, "no_heap_list"},
+};
+const size_t snapshot_flag_name_count =
+        sizeof(snapshot_flag_names) / sizeof(snapshot_flag_names[0]);
+
 int
 snapshot_new(struct snapshot **out)
 {

@@ -61,6 +61,15 @@ enum {
 	SNAPSHOT_NO_HEAP_LIST = 1u << 3, /* OS heap list unavailable: heaps not identified */
 };
 
+/* Names of the SNAPSHOT_* flags as JSON and the API write them, in bit
+ * order: "truncated", "no_thread_sp", "totals_only", "no_heap_list". */
+struct snapshot_flag_name {
+	unsigned bit;
+	const char *name;
+};
+extern const struct snapshot_flag_name snapshot_flag_names[];
+extern const size_t snapshot_flag_name_count;
+
 struct region {
 	uint64_t base;            /* virtual address */
 	uint64_t size;            /* bytes */

@@ -28,17 +28,6 @@
 
 #define RAW(o, lit) json_out_raw((o), (lit), sizeof(lit) - 1)
 
-/* Names of the SNAPSHOT_* flags, as in the snapshot JSON (json-format.md). */
-static const struct {
-	unsigned bit;
-	const char *name;
-} flag_names[] = {
-        {SNAPSHOT_TRUNCATED, "truncated"},
-        {SNAPSHOT_NO_THREAD_SP, "no_thread_sp"},
-        {SNAPSHOT_TOTALS_ONLY, "totals_only"},
-        {SNAPSHOT_NO_HEAP_LIST, "no_heap_list"},
-};
-
 /* ---- parameters -------------------------------------------------------- */
 
 /* Parse a decimal integer (optional '-' when @allow_negative); 0 or -1. */
@@ -347,8 +336,8 @@ api_snapshots(struct store *st, int64_t target, const struct web_query *q, struc
 	struct store_snapshot_info *v = NULL;
 	struct json_out o;
 	int64_t from, to;
-	size_t n = 0, i, k;
-	int rc, given, first;
+	size_t n = 0, i;
+	int rc, given;
 
 	json_out_init(&o, NULL, NULL);
 	if ((rc = query_ms(q, "from", INT64_MIN, &from, &given, rep)) != 0 ||
@@ -370,17 +359,9 @@ api_snapshots(struct store *st, int64_t target, const struct web_query *q, struc
 		member_i64(&o, ",\"instance\":", v[i].instance_id);
 		member_i64(&o, ",\"pid\":", v[i].pid);
 		member_u64(&o, ",\"regions\":", v[i].n_regions);
-		RAW(&o, ",\"flags\":[");
-		first = 1;
-		for (k = 0; k < sizeof(flag_names) / sizeof(flag_names[0]); k++) {
-			if (!(v[i].flags & flag_names[k].bit))
-				continue;
-			if (!first)
-				RAW(&o, ",");
-			json_out_string(&o, flag_names[k].name);
-			first = 0;
-		}
-		member_u64(&o, "],\"collect_ns\":", v[i].collect_ns);
+		RAW(&o, ",\"flags\":");
+		json_out_flags(&o, v[i].flags);
+		member_u64(&o, ",\"collect_ns\":", v[i].collect_ns);
 		RAW(&o, "}");
 	}
 	RAW(&o, "]}");
