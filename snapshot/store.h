@@ -156,6 +156,68 @@ struct store_target_summary {
 /* Every target with its latest snapshot's totals, ordered by id. */
 int store_list_target_summaries(struct store *st, struct store_target_summary **out, size_t *n);
 
+/* ---- alerts (issue 4) ------------------------------------------------------
+ * The daemon's alert engine (daemon/alerts.c) writes alerts; the web server
+ * reads them.  An alert's baseline and trigger snapshots are evidence: while
+ * the alert row exists, store_prune keeps both snapshots (and whatever their
+ * rebuild needs) past the raw retention.  store_prune deletes alerts that
+ * ended (resolved) longer than store_retention.alert_ms ago, which releases
+ * their snapshots. */
+
+enum alert_state {
+	ALERT_PENDING = 0,
+	ALERT_FIRING,
+	ALERT_RESOLVED,
+};
+
+struct store_alert {
+	int64_t id;          /* 0 for a new alert; set by store_alert_put */
+	int64_t target_id;
+	int64_t instance_id; /* the process instance the alert is about */
+	char rule[16];       /* "trend", "threshold" or "map_count" */
+	char series[32];     /* "private_committed", "private_touched", "committed:HEAP", ... */
+	enum alert_state state;
+	int64_t started_ms;  /* became pending */
+	int64_t fired_ms;    /* became firing (0: never) */
+	int64_t resolved_ms; /* became resolved (0: not yet) */
+	int64_t updated_ms;  /* last evaluation that changed the row */
+	int64_t baseline_snapshot_id; /* start of the trend window (0: none) */
+	int64_t trigger_snapshot_id;  /* the snapshot evaluated when it fired (0: none) */
+	double slope_bytes_per_h;
+	double pct_per_h;
+	double r2;
+	double mk_p;
+	uint64_t value;      /* the series' level at the last update, bytes */
+	char *summary;       /* one line for humans ("Private Data +12.0 MiB/h ..."); owned */
+	char *evidence_json; /* the alert as the sinks receive it (docs/api.md); owned */
+};
+
+/* Insert @a (a->id 0: a->id is set) or update the row a->id (every column).
+ * Returns 0, MD_ERR_INVAL (read-only store, unknown target or snapshot,
+ * empty rule), MD_ERR_NOTFOUND (no row a->id), MD_ERR_BUSY/FULL/IO/DB. */
+int store_alert_put(struct store *st, struct store_alert *a);
+
+struct store_alert_filter {
+	int64_t target_id;   /* 0: any */
+	int64_t instance_id; /* 0: any */
+	int state;           /* -1: any, else an enum alert_state */
+	int64_t from_ms;     /* alerts active at some time in [from_ms, to_ms] */
+	int64_t to_ms;       /* (INT64_MIN / INT64_MAX: no bound) */
+	size_t limit;        /* 0: 1000 */
+};
+
+/* Alerts matching @f, newest started first.  *out is a new array of *n
+ * entries; free it with store_alerts_free. */
+int store_list_alerts(struct store *st, const struct store_alert_filter *f,
+                      struct store_alert **out, size_t *n);
+/* One alert by id: 0 and *out (free with store_alerts_free(*out, 1)) or MD_ERR_NOTFOUND. */
+int store_get_alert(struct store *st, int64_t id, struct store_alert **out);
+void store_alerts_free(struct store_alert *a, size_t n);
+
+/* The latest snapshot of @target_id (across its instances) at or before
+ * @time_ms (INT64_MAX: the latest).  0 and *snapshot_id, or MD_ERR_NOTFOUND. */
+int store_snapshot_at(struct store *st, int64_t target_id, int64_t time_ms, int64_t *snapshot_id);
+
 /* ---- retention (the writer only) ------------------------------------------ */
 
 struct store_retention {
@@ -165,6 +227,7 @@ struct store_retention {
 	uint64_t raw_max_bytes; /* byte cap of each tier (0: none); past it the oldest go first */
 	uint64_t minute_max_bytes;
 	uint64_t hour_max_bytes;
+	int64_t alert_ms;       /* keep alerts this long after they resolve (default 90 days) */
 };
 
 /* Fill @r with the defaults above (caps 0). */
