@@ -1,1 +1,22 @@
-# packaging/: systemd unit, Debian packaging, Windows cross-build (later issues).
+# packaging/: the systemd unit, the default configuration, Debian packaging
+# (packaging/debian, built by packaging/debian/test-package.sh), and the
+# Windows cross-build (packaging/windows).
+
+# The default configuration, installed as $(sysconfdir)/memdelta/memdeltad.conf.
+memdeltaconfdir = $(sysconfdir)/memdelta
+dist_memdeltaconf_DATA = %D%/memdeltad.conf
+
+# The unit, with the installation directories filled in.
+if HAVE_SYSTEMD_UNITDIR
+systemdsystemunit_DATA = %D%/systemd/memdeltad.service
+endif
+CLEANFILES += %D%/systemd/memdeltad.service
+%D%/systemd/memdeltad.service: %D%/systemd/memdeltad.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) %D%/systemd && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+		$(srcdir)/%D%/systemd/memdeltad.service.in >$@.tmp && mv $@.tmp $@
+
+EXTRA_DIST += %D%/systemd/memdeltad.service.in %D%/debian
+
+# distcheck installs under a scratch prefix: keep the unit inside it.
+AM_DISTCHECK_CONFIGURE_FLAGS = --with-systemdsystemunitdir='$${libdir}/systemd/system'
