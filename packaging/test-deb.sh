@@ -88,7 +88,7 @@ say "$out"
 port=7373
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 install -d -o memdelta -g memdelta -m 0750 /var/lib/memdelta
-runuser -u memdelta -- env STATE_DIRECTORY=/var/lib/memdelta \
+setpriv --reuid=memdelta --regid=memdelta --init-groups env STATE_DIRECTORY=/var/lib/memdelta \
 	memdeltad -f -c /etc/memdelta/memdeltad.conf --listen "127.0.0.1:$port" \
 	>"$work/memdeltad.log" 2>&1 &
 pid=$!
