@@ -61,6 +61,13 @@ struct web_target_runtime {
 	uint64_t last_cost_ns; /* collect + store of the last tick */
 	unsigned interval_s;
 	int watching;	       /* 1 while a live process matches the target */
+	/* Leak detection (issue 4), filled by the daemon's alert engine for
+	 * the target's newest instance and its "private_committed" series: */
+	int trend_ok;		       /* 1 when the last evaluation could fit a trend */
+	double trend_slope_bytes_per_h; /* Theil-Sen slope of that fit (0 when !trend_ok) */
+	int alert_state;	       /* -1: no open alert; else the enum alert_state
+				        * (store.h) of the target's most severe open alert */
+	uint64_t regions;	       /* region count of the last snapshot */
 };
 
 struct web;
