@@ -15,12 +15,18 @@
  *      measure R^2 of the Theil-Sen line;
  *   6. the evaluation "holds" when the slope is positive, p <= alpha,
  *      R^2 >= min_r2, slope >= min_bytes_per_h and slope as a percentage of
- *      the window's starting level >= min_pct_per_h.
+ *      the window's starting level >= min_pct_per_h;
+ *   7. and the recent part still grows (the guard against a one-time step
+ *      and a saturating warm-up): the Theil-Sen slope of the last
+ *      recent_frac of the resampled points is >= recent_ratio x the slope.
+ * At most TREND_MAX_POINTS resampled points are fitted: when the window
+ * holds more steps, the step is widened (so the O(n^2) fit stays bounded).
  * A detector (struct trend_detector) turns evaluations into a state: pending
  * on the first evaluation that holds, firing after fire_after evaluations in
  * a row, resolved after resolve_after evaluations in a row whose slope is
- * below resolve_ratio x min_bytes_per_h (hysteresis).  The caller restarts
- * the detector at every new instance (a process restart).
+ * below resolve_ratio x the growth floor, max(min_bytes_per_h, min_pct_per_h
+ * x start level) (hysteresis).  The caller restarts the detector at every new
+ * instance (a process restart).
  *
  * The plain rules operators know are here too: a threshold rule (fire at N
  * bytes, again every further M bytes) and a map-count rule (fire when the
@@ -33,6 +39,9 @@
 #include <stdint.h>
 
 #include "snapshot/snapshot.h"
+
+/* The most resampled points one fit uses (see step 3). */
+#define TREND_MAX_POINTS 512
 
 /* Parameters; every one is configurable globally and per target
  * (docs/configuration.md).  The defaults suit a production server sampled
@@ -49,7 +58,9 @@ struct trend_params {
 	double min_pct_per_h;   /* default 0.1 %/h of the window's starting level */
 	unsigned fire_after;    /* evaluations in a row that hold before firing (default 3) */
 	unsigned resolve_after; /* evaluations in a row under the hysteresis (default 6) */
-	double resolve_ratio;   /* hysteresis: resolve below ratio x min_bytes_per_h (0.5) */
+	double resolve_ratio;   /* hysteresis: resolve below ratio x the growth floor (0.5) */
+	double recent_frac;     /* step 7: the last this fraction of the points (default 1/3; 0: off) */
+	double recent_ratio;    /* step 7: recent slope >= ratio x the slope (default 0.5) */
 };
 
 /* Fill @p with the defaults above. */
@@ -57,7 +68,8 @@ void trend_params_defaults(struct trend_params *p);
 
 /* MD_ERR_INVAL when a parameter is out of range (negative times, step 0,
  * alpha outside (0, 1), min_r2 outside [0, 1], fire_after or resolve_after
- * 0, resolve_ratio outside [0, 1]); 0 otherwise. */
+ * 0, resolve_ratio outside [0, 1], recent_frac outside [0, 1), recent_ratio
+ * negative, a negative or non-finite growth floor); 0 otherwise. */
 int trend_params_check(const struct trend_params *p);
 
 struct trend_point {
@@ -77,7 +89,8 @@ struct trend_fit {
 	double pct_per_h;      /* slope_per_h / start_level x 100 (0 when start_level is 0) */
 	double r2;             /* of the Theil-Sen line on the resampled points */
 	double mk_s, mk_z, mk_p; /* Mann-Kendall statistic, normal score, two-sided p-value */
-	int holds;             /* every firing condition holds (step 6 above) */
+	double recent_slope_per_h; /* Theil-Sen slope of the last recent_frac of the points */
+	int holds;             /* every firing condition holds (steps 6 and 7 above) */
 };
 
 /* Fit the points @pts[0..n) of one instance (sorted by time, strictly
