@@ -344,7 +344,7 @@ snapshot_csv(const struct snapshot *s)
 START_TEST(test_web_start__targets)
 {
 	struct web *w = start();
-	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1};
+	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0, 0.0, -1, 3};
 	struct snapshot *s = stored(sid[4]);
 	struct snapshot_totals t;
 	const cJSON *list, *java, *other, *run;
@@ -720,6 +720,233 @@ START_TEST(test_web_start__static)
 }
 END_TEST
 
+/* ---- web_start: /metrics ----------------------------------------------- */
+
+/* Does @body hold the whole line @line? */
+static int
+has_line(const char *body, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p = body;
+
+	while ((p = strstr(p, line)) != NULL) {
+		if ((p == body || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+#define ASSERT_LINE(body, ...)                                                                     \
+	do {                                                                                       \
+		char line_[400];                                                                   \
+		snprintf(line_, sizeof(line_), __VA_ARGS__);                                       \
+		ck_assert_msg(has_line((body), line_), "no line '%s' in:\n%s", line_, (body));     \
+	} while (0)
+
+/* The exposition's structure: every sample's family was announced by one
+ * HELP and one TYPE line just before its first sample, and a family's
+ * samples are contiguous. */
+static void
+assert_exposition(const char *body)
+{
+	char family[128] = "", name[128];
+	const char *p = body, *end;
+	int help = 0, type = 0, families = 0;
+
+	ck_assert_msg(body[0] != '\0' && body[strlen(body) - 1] == '\n', "no final newline");
+	for (; *p; p = end + 1) {
+		end = strchr(p, '\n');
+		ck_assert_ptr_nonnull(end);
+		if (strncmp(p, "# HELP ", 7) == 0 || strncmp(p, "# TYPE ", 7) == 0) {
+			ck_assert_int_eq(sscanf(p + 7, "%127[a-z_]", name), 1);
+			if (strcmp(name, family) != 0) {
+				ck_assert_msg(strncmp(p, "# HELP ", 7) == 0, "%s: TYPE before HELP",
+				              name);
+				ck_assert_msg(help == type, "family %s incomplete", family);
+				ck_assert_msg(strstr(body, name) == p + 7,
+				              "family %s announced twice", name);
+				snprintf(family, sizeof(family), "%s", name);
+				help = type = 0;
+				families++;
+			}
+			if (p[2] == 'H')
+				help++;
+			else
+				type++;
+			continue;
+		}
+		ck_assert_int_eq(sscanf(p, "%127[a-z_]", name), 1);
+		ck_assert_msg(strcmp(name, family) == 0 && help == 1 && type == 1,
+		              "sample of %s outside its family (in %s)", name, family);
+	}
+	ck_assert_int_ge(families, 15);
+}
+
+/* Run promtool check metrics on @body: its exit status, or -1 when promtool
+ * is not installed (the caller's own assertions still run). */
+static int
+promtool_check(const char *body, size_t len)
+{
+	FILE *p;
+
+	if (system("command -v promtool >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "check_web: promtool not installed: exposition not linted\n");
+		return -1;
+	}
+	p = popen("promtool check metrics", "w");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(fwrite(body, 1, len, p), len);
+	return pclose(p);
+}
+
+START_TEST(test_web_start__metrics)
+{
+	struct web *w = start();
+	struct web_target_runtime rt;
+	struct web_health h;
+	struct snapshot *s = stored(sid[4]), *o = stored(sid[6]);
+	struct snapshot_totals t, to;
+	struct resp r;
+	int i, rc;
+
+	snapshot_totals(s, &t);
+	snapshot_totals(o, &to);
+	memset(&rt, 0, sizeof(rt));
+	rt.target_id = target_java;
+	rt.ticks = 42;
+	rt.ticks_missed = 3;
+	rt.last_cost_ns = 1800000;
+	rt.interval_s = 10;
+	rt.watching = 1;
+	rt.trend_ok = 1;
+	rt.trend_slope_bytes_per_h = 7200.0;
+	rt.alert_state = ALERT_FIRING;
+	rt.regions = 3;
+	web_set_targets_runtime(w, &rt, 1);
+	memset(&h, 0, sizeof(h));
+	h.storage_ok = 0;
+	snprintf(h.storage_error, sizeof(h.storage_error), "database or disk is full");
+	h.snapshots_written = 1234;
+	h.started_ms = T0 + 5;
+	h.targets = 1;
+	web_set_health(w, &h);
+
+	get(w, "/metrics", &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_str_eq(header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+	ck_assert_str_eq(header(&r, "Cache-Control"), "no-store");
+	assert_exposition(r.body);
+	/* Per type: exactly the latest snapshot's totals, free left out. */
+	for (i = 0; i < REGION_TYPE_COUNT; i++) {
+		const char *tn = region_type_name((enum region_type)i);
+
+		if (i == REGION_FREE)
+			continue;
+		ASSERT_LINE(r.body,
+		            "memdelta_committed_bytes{target=\"java\",type=\"%s\"} %" PRIu64, tn,
+		            t.by_type[i].committed);
+		ASSERT_LINE(r.body, "memdelta_resident_bytes{target=\"java\",type=\"%s\"} %" PRIu64,
+		            tn, t.by_type[i].resident);
+		ASSERT_LINE(r.body,
+		            "memdelta_committed_bytes{target=\"pid:42\",type=\"%s\"} %" PRIu64, tn,
+		            to.by_type[i].committed);
+	}
+	ck_assert_ptr_null(strstr(r.body, "type=\"free\""));
+	ASSERT_LINE(r.body, "memdelta_committed_bytes{target=\"java\",type=\"private\"} %" PRIu64,
+	            NEW_SIZE);
+	ASSERT_LINE(r.body, "memdelta_resident_bytes{target=\"java\",type=\"heap\"} %u", 0x20000);
+	ASSERT_LINE(r.body, "memdelta_private_committed_bytes{target=\"java\"} %" PRIu64,
+	            UINT64_C(0x100000) + NEW_SIZE);
+	ASSERT_LINE(r.body, "memdelta_private_touched_bytes{target=\"java\"} %" PRIu64,
+	            t.private_touched);
+	ASSERT_LINE(r.body, "memdelta_regions{target=\"java\"} 3");
+	ASSERT_LINE(r.body, "memdelta_regions{target=\"pid:42\"} 2");
+	ASSERT_LINE(r.body,
+	            "memdelta_last_snapshot_timestamp_seconds{target=\"java\"} 1700000012.000");
+	/* The daemon's figures: java has a runtime row, pid:42 none. */
+	ASSERT_LINE(r.body, "memdelta_ticks_total{target=\"java\"} 42");
+	ASSERT_LINE(r.body, "memdelta_ticks_missed_total{target=\"java\"} 3");
+	ASSERT_LINE(r.body, "memdelta_sample_cost_seconds{target=\"java\"} 0.0018");
+	ASSERT_LINE(r.body, "memdelta_sample_interval_seconds{target=\"java\"} 10");
+	ASSERT_LINE(r.body, "memdelta_watching{target=\"java\"} 1");
+	ASSERT_LINE(r.body, "memdelta_trend_slope_bytes_per_second{target=\"java\","
+	                    "series=\"private_committed\"} 2");
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"firing\"} 1");
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"pending\"} 0");
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"none\"} 0");
+	ck_assert_ptr_null(strstr(r.body, "memdelta_ticks_total{target=\"pid:42\"}"));
+	ck_assert_ptr_null(strstr(r.body, "memdelta_alert_state{target=\"pid:42\""));
+	/* Health. */
+	ASSERT_LINE(r.body, "memdelta_storage_ok 0");
+	ASSERT_LINE(r.body, "memdelta_snapshots_written_total 1234");
+	ASSERT_LINE(r.body, "memdelta_targets 1");
+	ASSERT_LINE(r.body, "memdelta_start_time_seconds 1700000000.005");
+	ASSERT_LINE(r.body, "memdelta_build_info{version=\"%s\"} 1", PACKAGE_VERSION);
+	rc = promtool_check(r.body, r.len);
+	ck_assert_msg(rc == -1 || rc == 0, "promtool check metrics failed (%d) on:\n%s", rc,
+	              r.body);
+	resp_free(&r);
+
+	/* No trend fitted, no open alert: no slope sample, state none. */
+	rt.trend_ok = 0;
+	rt.alert_state = -1;
+	web_set_targets_runtime(w, &rt, 1);
+	h.storage_ok = 1;
+	web_set_health(w, &h);
+	get(w, "/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_null(strstr(r.body, "memdelta_trend_slope_bytes_per_second{"));
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"none\"} 1");
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"firing\"} 0");
+	ASSERT_LINE(r.body, "memdelta_storage_ok 1");
+	resp_free(&r);
+	/* HEAD: the headers alone. */
+	request(w, "HEAD", "/metrics", NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.len, 0);
+	resp_free(&r);
+	snapshot_free(s);
+	snapshot_free(o);
+	web_stop(w);
+}
+END_TEST
+
+/* A target name with a quote, a backslash, a newline and a byte that is not
+ * UTF-8 still gives a valid exposition. */
+START_TEST(test_web_start__metrics_escaping)
+{
+	static const char name[] = "a\"b\\c\nd\xff";
+	struct web_config cfg;
+	struct store *st = NULL;
+	struct web *w;
+	struct resp r;
+	char dir[512], path[600];
+	int64_t tid, id;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(path, sizeof(path), "%s/odd.db", dir);
+	ck_assert_int_eq(store_open(path, 0, &st), 0);
+	ck_assert_int_eq(store_target_ensure(st, name, &tid), 0);
+	put(st, tid, make_snapshot(7, 70, T0, T0 + 1000, "odd", 1, 0x1000), &id);
+	store_close(st);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = path;
+	w = start_cfg(&cfg);
+	get(w, "/metrics", &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	assert_exposition(r.body);
+	ASSERT_LINE(r.body, "memdelta_regions{target=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\"} 3");
+	rc = promtool_check(r.body, r.len);
+	ck_assert_msg(rc == -1 || rc == 0, "promtool check metrics failed (%d) on:\n%s", rc,
+	              r.body);
+	resp_free(&r);
+	web_stop(w);
+	test_rm_rf(dir);
+}
+END_TEST
+
 /* ---- web_start: errors and access -------------------------------------- */
 
 START_TEST(test_web_start__errors)
@@ -811,6 +1038,10 @@ START_TEST(test_web_start__token)
 	w = start_cfg(&cfg);
 	assert_error(w, "GET", "/api/v1/targets", NULL, 401, "token");
 	assert_error(w, "GET", "/healthz", NULL, 401, "token");
+	assert_error(w, "GET", "/metrics", NULL, 401, "token");
+	request(w, "GET", "/metrics", NULL, "Authorization: Bearer " TOKEN "\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
 	request(w, "GET", "/api/v1/targets", NULL, "Authorization: Bearer wrong\r\n", &r);
 	ck_assert_int_eq(r.status, 401);
 	ck_assert_ptr_nonnull(header(&r, "WWW-Authenticate"));
@@ -1017,8 +1248,8 @@ END_TEST
 START_TEST(test_web_set_targets_runtime__replaced)
 {
 	struct web *w = start();
-	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1},
-	                                   {target_other, 7, 2, 20, 60, 0}};
+	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1, 0, 0.0, -1, 3},
+	                                   {target_other, 7, 2, 20, 60, 0, 0, 0.0, -1, 2}};
 	const cJSON *list, *run;
 	struct resp r;
 
@@ -1079,6 +1310,8 @@ web_suite(void)
 	tcase_add_test(tc, test_web_start__snapshot_csv);
 	tcase_add_test(tc, test_web_start__diff);
 	tcase_add_test(tc, test_web_start__healthz);
+	tcase_add_test(tc, test_web_start__metrics);
+	tcase_add_test(tc, test_web_start__metrics_escaping);
 	tcase_add_test(tc, test_web_start__static);
 	tcase_add_test(tc, test_web_start__errors);
 	tcase_add_test(tc, test_web_start__hosts);

@@ -1,7 +1,8 @@
 /*
  * web.c - memdeltad's HTTP server (web.h): libmicrohttpd with an internal
  * thread pool, the access checks every request passes (Host allowlist ->
- * 421, GET/HEAD only -> 405, access token -> 401), the embedded UI files,
+ * 421, GET/HEAD only -> 405, access token -> 401 for the API, /healthz and
+ * /metrics), the embedded UI files,
  * and one read-only store handle per pool thread, opened lazily, so that
  * handlers never wait for the daemon's writer.  The JSON endpoints
  * themselves are in api.c.  Nothing here writes to stderr: libmicrohttpd's
@@ -437,7 +438,7 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 	struct web_query q;
 	struct store *st;
 	const char *why = NULL, *path = NULL, *host;
-	int healthz;
+	int healthz, metrics, rc;
 
 	memset(&rep, 0, sizeof(rep));
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
@@ -449,9 +450,10 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 		                  "method %s not allowed: the API is read-only", method);
 
 	healthz = strcmp(url, "/healthz") == 0;
+	metrics = strcmp(url, "/metrics") == 0;
 	if (strncmp(url, "/api/v1/", 8) == 0)
 		path = url + 8;
-	else if (!healthz) {
+	else if (!healthz && !metrics) {
 		/* The UI itself needs no token: it asks for one on a 401. */
 		f = web_static_find(url);
 		if (f == NULL)
@@ -469,7 +471,8 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 	}
 	q.get = query_get;
 	q.arg = c;
-	if (api_dispatch(w, st, path, &q, &rep) != 0) {
+	rc = metrics ? web_metrics(w, st, &rep) : api_dispatch(w, st, path, &q, &rep);
+	if (rc != 0) {
 		free(rep.body);
 		return send_error(w, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}

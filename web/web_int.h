@@ -1,6 +1,7 @@
 /*
- * web_int.h - what web.c (server, access checks, dispatch) and api.c (the
- * JSON API v1 endpoints of docs/api.md) share inside web/.
+ * web_int.h - what web.c (server, access checks, dispatch), api.c (the
+ * JSON API v1 endpoints of docs/api.md) and metrics.c (GET /metrics) share
+ * inside web/.
  */
 #ifndef MEMDELTA_WEB_INT_H
 #define MEMDELTA_WEB_INT_H
@@ -41,5 +42,9 @@ int web_runtime_get(struct web *w, struct web_target_runtime **out, size_t *n);
  * when not even the error reply could be built. */
 int api_dispatch(struct web *w, struct store *st, const char *path, const struct web_query *q,
                  struct web_reply *rep);
+
+/* GET /metrics (metrics.c): the Prometheus text exposition of @st's target
+ * summaries and the daemon's figures.  Fills @rep like api_dispatch. */
+int web_metrics(struct web *w, struct store *st, struct web_reply *rep);
 
 #endif
