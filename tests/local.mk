@@ -52,8 +52,9 @@ tests_check_config_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
 endif
 
 # Script tests drive the built binaries: the CLI, the daemon, the UI in a browser.
-TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh
-EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/fixtures \
+TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh
+EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh \
+	tests/fixtures \
 	tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/e2e.mjs \
 	tests/e2e/mock-server.mjs tests/e2e/fake-memdeltad.mjs tests/e2e/screenshots.mjs
 
