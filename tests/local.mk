@@ -22,6 +22,12 @@ check_PROGRAMS += tests/check_snapshot tests/check_snapshot_linux tests/check_st
 TESTS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
 	tests/check_diff tests/check_live tests/check_web tests/check_config
 
+check_PROGRAMS += tests/check_store_alert
+TESTS += tests/check_store_alert
+tests_check_store_alert_SOURCES = %D%/check_store_alert.c %D%/testutil.c %D%/testutil.h
+tests_check_store_alert_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_store_alert_LDADD = $(TESTS_LDADD)
+
 tests_check_snapshot_SOURCES = %D%/check_snapshot.c %D%/testutil.c %D%/testutil.h
 tests_check_snapshot_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_snapshot_LDADD = $(TESTS_LDADD)
