@@ -53,14 +53,14 @@ struct trend_params {
 	int64_t step_ms;        /* resampling step (default 60 s) */
 	int64_t min_window_ms;  /* trailing-minimum window (default 10 min; 0: off) */
 	double alpha;           /* Mann-Kendall two-sided significance (default 0.01) */
-	double min_r2;          /* default 0.6 */
-	double min_bytes_per_h; /* default 1 MiB/h */
+	double min_r2;          /* R^2 of the Theil-Sen line (default 0.7) */
+	double min_bytes_per_h; /* default 512 KiB/h */
 	double min_pct_per_h;   /* default 0.1 %/h of the window's starting level */
 	unsigned fire_after;    /* evaluations in a row that hold before firing (default 3) */
-	unsigned resolve_after; /* evaluations in a row under the hysteresis (default 6) */
+	unsigned resolve_after; /* evaluations in a row under the hysteresis (default 30) */
 	double resolve_ratio;   /* hysteresis: resolve below ratio x the growth floor (0.5) */
 	double recent_frac;     /* step 7: the last this fraction of the points (default 1/3; 0: off) */
-	double recent_ratio;    /* step 7: recent slope >= ratio x the slope (default 0.5) */
+	double recent_ratio;    /* step 7: recent slope >= ratio x the slope (default 0.7) */
 };
 
 /* Fill @p with the defaults above. */
