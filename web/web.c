@@ -63,6 +63,7 @@ struct web {
 	char (*etags)[24]; /* one per embedded file */
 	void (*log)(void *arg, const char *msg);
 	void *log_arg;
+	struct trend_params trend; /* for /trend; constant after web_start */
 
 	pthread_mutex_t lock; /* guards what follows */
 	struct web_health health;
@@ -617,6 +618,15 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 	w->health.storage_ok = 1;
 	w->log = cfg->log;
 	w->log_arg = cfg->log_arg;
+	if (cfg->trend_params != NULL) {
+		if (trend_params_check(cfg->trend_params) != 0) {
+			snprintf(why_buf, sizeof(why_buf), "trend parameters out of range");
+			rc = MD_ERR_INVAL;
+			goto out;
+		}
+		w->trend = *cfg->trend_params;
+	} else
+		trend_params_defaults(&w->trend);
 	w->db_path = str_dup(cfg->db_path);
 	if (w->db_path == NULL)
 		goto out;
@@ -713,6 +723,12 @@ web_set_health(struct web *w, const struct web_health *h)
 	w->health = *h;
 	w->health.storage_error[sizeof(w->health.storage_error) - 1] = '\0';
 	pthread_mutex_unlock(&w->lock);
+}
+
+void
+web_trend_params_get(const struct web *w, struct trend_params *out)
+{
+	*out = w->trend;
 }
 
 void

@@ -1,6 +1,6 @@
 /*
  * web.h - memdeltad's HTTP server: the JSON API v1 (docs/api.md), /healthz,
- * /metrics later, and the static UI embedded at build time.
+ * /metrics (Prometheus), and the static UI embedded at build time.
  *
  * libmicrohttpd with an internal thread pool.  Handlers read through
  * read-only SQLite handles (one per pool thread, opened lazily) and never
@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct trend_params; /* diff/trend.h */
 
 /* The documented default port of the UI. */
 #define WEB_DEFAULT_PORT 7373
@@ -39,6 +41,9 @@ struct web_config {
 	 * itself.  Called from the server's threads. */
 	void (*log)(void *arg, const char *msg);
 	void *log_arg;
+	/* The leak detection parameters GET /api/v1/targets/{id}/trend fits
+	 * with (copied by web_start); NULL: trend_params_defaults(). */
+	const struct trend_params *trend_params;
 };
 
 /* What the daemon tells the server about itself, for /healthz and the UI.
@@ -72,8 +77,9 @@ struct web_target_runtime {
 
 struct web;
 
-/* Start the server.  Returns 0 and *out, or MD_ERR_INVAL (bad address, or a
- * non-loopback address without a token: *why says so), MD_ERR_IO (cannot
+/* Start the server.  Returns 0 and *out, or MD_ERR_INVAL (bad address, a
+ * non-loopback address without a token, trend parameters that
+ * trend_params_check refuses: *why says so), MD_ERR_IO (cannot
  * bind: port in use ...), MD_ERR_NOMEM.  @why (may be NULL) receives a static
  * or internal message for the log. */
 int web_start(const struct web_config *cfg, struct web **out, const char **why);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diff/trend.h"
 #include "snapshot/store.h"
 #include "web/web.h"
 
@@ -31,6 +32,9 @@ struct web_query {
  * MD_ERR_NOMEM (the caller then answers with a static 500). */
 int web_reply_error(struct web_reply *rep, unsigned status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+/* The leak detection parameters of web_config (or the defaults). */
+void web_trend_params_get(const struct web *w, struct trend_params *out);
 
 /* The daemon's figures, copied under the server's mutex. */
 void web_health_get(struct web *w, struct web_health *out);
