@@ -1666,6 +1666,37 @@ START_TEST(test_web_set_targets_runtime__replaced)
 	ck_assert_int_eq(num(run, "ticks"), 7);
 	ck_assert_int_eq(num(run, "interval_s"), 60);
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(run, "watching")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(run, "trend_slope_bytes_per_h")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(run, "alert_state")));
+	ck_assert_str_eq(str(cJSON_GetArrayItem(list, 1), "trend"), "none");
+	resp_free(&r);
+
+	/* A fitted trend: "flat" without an open alert, "rising" with one. */
+	rt[0].trend_ok = 1;
+	rt[0].trend_slope_bytes_per_h = 1536.25;
+	rt[0].alert_state = ALERT_FIRING;
+	rt[1].trend_ok = 1;
+	rt[1].alert_state = ALERT_RESOLVED;
+	web_set_targets_runtime(w, rt, 2);
+	get(w, "/api/v1/targets", &r);
+	list = arr(r.json, "targets");
+	ck_assert_str_eq(str(cJSON_GetArrayItem(list, 0), "trend"), "rising");
+	run = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "runtime");
+	ck_assert_double_eq(num(run, "trend_slope_bytes_per_h"), 1536.25);
+	ck_assert_str_eq(str(run, "alert_state"), "firing");
+	ck_assert_str_eq(str(cJSON_GetArrayItem(list, 1), "trend"), "flat");
+	run = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "runtime");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(run, "alert_state")));
+	ck_assert_double_eq(num(run, "trend_slope_bytes_per_h"), 0.0);
+	resp_free(&r);
+	rt[0].alert_state = ALERT_PENDING;
+	web_set_targets_runtime(w, rt, 2);
+	get(w, "/api/v1/targets", &r);
+	list = arr(r.json, "targets");
+	ck_assert_str_eq(str(cJSON_GetArrayItem(list, 0), "trend"), "rising");
+	ck_assert_str_eq(
+	        str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "runtime"), "alert_state"),
+	        "pending");
 	resp_free(&r);
 
 	web_set_targets_runtime(w, NULL, 0);
