@@ -78,6 +78,12 @@ async function update_health() {
 		health.className = 'health degraded';
 		health.textContent = e instanceof http_error && e.status === 401 ? 'access token needed' : 'server unreachable';
 	}
+	update_alert_count();
+}
+
+// The header's count of firing alerts; refreshed with the health and at
+// every change of view.
+async function update_alert_count() {
 	try {
 		const a = await get_json('/api/v1/alerts?state=firing&limit=1000');
 		const n = a.alerts.length;
@@ -771,6 +777,7 @@ async function view_snapshot(id) {
 
 async function route() {
 	stop_current();
+	update_alert_count();
 	const h = location.hash.replace(/^#\/?/, '');
 	const parts = h.split('/').filter(Boolean);
 	const num = (x) => /^\d+$/.test(x || '');
