@@ -179,7 +179,7 @@ async function view_overview() {
 				el('th', { scope: 'row' }, el('a', { href: `#/target/${t.id}`, class: 'target-link' }, t.name), el('div', { class: 'sub' }, watching)),
 				spark_cell,
 				el('td', { class: 'num current' }, bytes_span(t.private_committed)),
-				el('td', {}, trend_cell(t.trend)),
+				el('td', {}, trend_cell(t.trend), t.runtime && t.runtime.alert_state ? [' ', el('a', { href: `#/alerts`, class: 'alert-link', title: 'an open alert: see the alerts' }, alert_state_badge(t.runtime.alert_state))] : null),
 				el('td', { class: 'num' }, fmt_count(t.instances)),
 				el('td', { class: 'opt' }, String(t.pid)),
 				el('td', { class: 'opt' }, el('a', { href: `#/snapshot/${t.last_snapshot}` }, fmt_time(t.last_time_ms)))
