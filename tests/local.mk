@@ -21,6 +21,8 @@ check_PROGRAMS += tests/check_snapshot tests/check_snapshot_linux tests/check_st
 	tests/check_diff tests/check_live tests/check_web tests/check_config
 TESTS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
 	tests/check_diff tests/check_live tests/check_web tests/check_config
+check_PROGRAMS += tests/check_trend
+TESTS += tests/check_trend
 
 check_PROGRAMS += tests/check_store_alert
 TESTS += tests/check_store_alert
@@ -43,6 +45,10 @@ tests_check_store_LDADD = $(TESTS_LDADD)
 tests_check_diff_SOURCES = %D%/check_diff.c %D%/testutil.c %D%/testutil.h
 tests_check_diff_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_diff_LDADD = $(TESTS_LDADD)
+
+tests_check_trend_SOURCES = %D%/check_trend.c
+tests_check_trend_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_trend_LDADD = $(TESTS_LDADD)
 
 tests_check_live_SOURCES = %D%/check_live.c %D%/testutil.c %D%/testutil.h
 tests_check_live_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
