@@ -206,19 +206,23 @@ add_i64(cJSON *o, const char *name, int64_t v)
 	return snapshot_json_add_i64(o, name, v);
 }
 
-/* Entries that grew (NEW or GREW, committed up) of the types the rule
- * watches, largest committed growth first. */
+/* One region of the trigger snapshot and what the diff says it gained: the
+ * diff cuts ranges at every boundary of either snapshot, so a region that
+ * grew at its end is a GREW and a NEW range; they are summed here. */
+struct grown {
+	long after_index;
+	int64_t committed_delta, resident_delta;
+	int existed; /* some range of it was there before */
+};
+
 static int
 grown_cmp(const void *pa, const void *pb)
 {
-	const struct diff_entry *a = *(const struct diff_entry *const *)pa;
-	const struct diff_entry *b = *(const struct diff_entry *const *)pb;
+	const struct grown *a = pa, *b = pb;
 
 	if (a->committed_delta != b->committed_delta)
 		return a->committed_delta > b->committed_delta ? -1 : 1;
-	if (a->size != b->size)
-		return a->size > b->size ? -1 : 1;
-	return a->base < b->base ? -1 : a->base > b->base;
+	return a->after_index < b->after_index ? -1 : a->after_index > b->after_index;
 }
 
 static int
@@ -231,10 +235,12 @@ region_watched(enum slot_id k, enum region_type t)
 	return t == slot_type[k];
 }
 
+/* The top regions of the trigger snapshot by committed growth since the
+ * baseline (for the map-count rule, new regions count too). */
 static int
 add_regions(cJSON *o, const struct evidence *e)
 {
-	const struct diff_entry **v = NULL;
+	struct grown *v = NULL;
 	cJSON *arr = cJSON_AddArrayToObject(o, "regions");
 	size_t n = 0;
 	int rc = 0;
@@ -248,36 +254,40 @@ add_regions(cJSON *o, const struct evidence *e)
 		return MD_ERR_NOMEM;
 	for (size_t i = 0; i < e->diff->n_entries; i++) {
 		const struct diff_entry *d = &e->diff->entries[i];
-		int grew =
-		        (d->kind == DIFF_NEW || d->kind == DIFF_GREW || d->kind == DIFF_CHANGED) &&
-		        (d->committed_delta > 0 || (e->k == SLOT_MAP_COUNT && d->kind == DIFF_NEW));
 
-		if (grew && region_watched(e->k, d->type))
-			v[n++] = d;
+		if (d->after_index < 0 || !region_watched(e->k, d->type))
+			continue;
+		/* entries are sorted by address: a region's ranges are adjacent */
+		if (n == 0 || v[n - 1].after_index != d->after_index)
+			v[n++].after_index = d->after_index;
+		v[n - 1].committed_delta += d->committed_delta;
+		v[n - 1].resident_delta += d->resident_delta;
+		v[n - 1].existed |= d->before_index >= 0;
 	}
 	qsort(v, n, sizeof(*v), grown_cmp);
-	for (size_t i = 0; i < n && i < e->top && rc == 0; i++) {
-		const struct diff_entry *d = v[i];
-		const struct region *r =
-		        d->after_index >= 0 ? &e->after->regions[d->after_index] : NULL;
-		cJSON *x = cJSON_CreateObject();
+	for (size_t i = 0, shown = 0; i < n && shown < e->top && rc == 0; i++) {
+		const struct region *r = &e->after->regions[v[i].after_index];
+		cJSON *x;
 		char prot[PROT_STR_MAX];
 
+		if (v[i].committed_delta <= 0 && !(e->k == SLOT_MAP_COUNT && !v[i].existed))
+			continue;
+		x = cJSON_CreateObject();
 		if (x == NULL || !cJSON_AddItemToArray(arr, x)) {
 			cJSON_Delete(x);
 			rc = MD_ERR_NOMEM;
 			break;
 		}
-		region_prot_format(r != NULL ? r->protection : 0, prot);
-		if (add_u64(x, "base", d->base) != 0 || add_u64(x, "size", d->size) != 0 ||
-		    cJSON_AddStringToObject(x, "type", region_type_name(d->type)) == NULL ||
-		    cJSON_AddStringToObject(x, "kind", diff_kind_name(d->kind)) == NULL ||
-		    add_i64(x, "committed_delta", d->committed_delta) != 0 ||
-		    add_i64(x, "resident_delta", d->resident_delta) != 0 ||
-		    add_u64(x, "region_base", r != NULL ? r->base : d->base) != 0 ||
-		    add_u64(x, "region_size", r != NULL ? r->size : d->size) != 0 ||
+		shown++;
+		region_prot_format(r->protection, prot);
+		if (add_u64(x, "base", r->base) != 0 || add_u64(x, "size", r->size) != 0 ||
+		    cJSON_AddStringToObject(x, "type", region_type_name(r->type)) == NULL ||
+		    cJSON_AddStringToObject(x, "kind", v[i].existed ? "grew" : "new") == NULL ||
+		    add_u64(x, "committed", r->committed) != 0 ||
+		    add_i64(x, "committed_delta", v[i].committed_delta) != 0 ||
+		    add_i64(x, "resident_delta", v[i].resident_delta) != 0 ||
 		    cJSON_AddStringToObject(x, "protection", prot) == NULL ||
-		    cJSON_AddStringToObject(x, "detail", r != NULL ? r->detail : "") == NULL)
+		    cJSON_AddStringToObject(x, "detail", r->detail) == NULL)
 			rc = MD_ERR_NOMEM;
 	}
 	free(v);

@@ -30,6 +30,12 @@ tests_check_store_alert_SOURCES = %D%/check_store_alert.c %D%/testutil.c %D%/tes
 tests_check_store_alert_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_store_alert_LDADD = $(TESTS_LDADD)
 
+check_PROGRAMS += tests/check_alerts
+TESTS += tests/check_alerts
+tests_check_alerts_SOURCES = %D%/check_alerts.c %D%/testutil.c %D%/testutil.h
+tests_check_alerts_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
+tests_check_alerts_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
+
 tests_check_snapshot_SOURCES = %D%/check_snapshot.c %D%/testutil.c %D%/testutil.h
 tests_check_snapshot_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_snapshot_LDADD = $(TESTS_LDADD)
