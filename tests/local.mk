@@ -13,6 +13,11 @@ tests_grower_LDADD = $(PTHREAD_LIBS) -lrt
 tests_grower_CFLAGS = -O1 -g -Wall
 tests_grower_LDFLAGS =
 
+# The webhook receiver of tests/test_alerts.sh.
+check_PROGRAMS += tests/hook_receiver
+tests_hook_receiver_SOURCES = %D%/hook_receiver.c
+tests_hook_receiver_LDADD = $(MHD_LIBS)
+
 if HAVE_CHECK
 TESTS_CFLAGS = $(CHECK_CFLAGS)
 TESTS_LDADD = $(MD_LIBS) $(CHECK_LIBS)
@@ -71,6 +76,8 @@ endif
 
 # Script tests drive the built binaries: the CLI, the daemon, the UI in a browser.
 TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh
+TESTS += tests/test_alerts.sh
+EXTRA_DIST += tests/test_alerts.sh
 EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh \
 	tests/fixtures \
 	tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/e2e.mjs \
