@@ -60,6 +60,7 @@ wait_for() {
 # ---- the sinks -----------------------------------------------------------------
 HD="$T/; \$(x) ' \""
 mkdir -p "$HD" "$T/hooks"
+# shellcheck disable=SC2016 # the script's own $1
 printf '#!/bin/sh\ncat >> "$1"\n' >"$HD/hook.sh"
 chmod +x "$HD/hook.sh"
 : >"$HD/exec.jsonl"
@@ -153,7 +154,7 @@ done
 
 # ---- the sinks got the same alerts, byte-exact ---------------------------------------
 wait_for 10 test "$(wc -l <"$HD/exec.jsonl")" -ge 4
-python3 - "$T/db" "$HD/exec.jsonl" "$T/hooks" "$PNAME" <<'EOF' && ok "exec and webhook sinks received every fired alert's JSON byte-exact" || fail "sinks"
+if python3 - "$T/db" "$HD/exec.jsonl" "$T/hooks" "$PNAME" <<'EOF'; then
 import glob, json, os, sqlite3, sys
 db, execlog, hooks, pname = sys.argv[1:5]
 rows = sqlite3.connect(db).execute(
@@ -180,6 +181,8 @@ for a in ex:
     if a["state"] == "firing" and stored[a["id"]] is not None and json.loads(stored[a["id"]])["state"] == "firing":
         assert json.loads(stored[a["id"]]) == a
 EOF
+  ok "exec and webhook sinks received every fired alert's JSON byte-exact"
+else fail "sinks"; fi
 if [ -e "$T/pwned" ]; then fail "a target name was run by a shell"; else ok "no shell ran the target name"; fi
 if [ "$(cat "$T/hooks/failed" 2>/dev/null)" = 1 ] && ls "$T/hooks"/hook-1.json >/dev/null 2>&1; then
   ok "the webhook retried after a 500"
@@ -190,7 +193,7 @@ rc=0
 wait "$DPID" || rc=$?
 DPID=''
 if [ "$rc" = 0 ]; then ok "memdeltad stops cleanly"; else fail "memdeltad exit $rc: $(tail -5 "$T/log")"; fi
-grep -q 'alert: ' "$T/log" && ok "the log has the alerts" || fail "no alert in the log"
+if grep -q 'alert: ' "$T/log"; then ok "the log has the alerts"; else fail "no alert in the log"; fi
 
 echo "# $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
