@@ -444,24 +444,29 @@ async function view_target(id) {
 	}
 	// One row per point; a row of gaps between two instances so that the
 	// areas do not slope across a restart.  The last column is the trend
-	// line (on the second y axis, so that it is not stacked).
+	// line.  Dygraphs stacks every series of an axis (and a second axis would
+	// need a fixed range, which it takes for a zoom), so the trend series is
+	// 0 at the bottom of the stack over the fit's time range and its plotter
+	// draws the fitted line from the fit's two ends; st.trend_rows keeps the
+	// fitted value of each row for the legend.  (The last column: the
+	// default plotter of the first series draws every fill.)
 	function series_data() {
 		const rows = [];
 		const with_trend = trend_shown();
 		let prev = null;
+		st.trend_rows = [];
 		for (const p of st.tl.points) {
-			if (prev && prev.instance !== p.instance && p.time_ms - 1 > prev.time_ms) rows.push([new Date(p.time_ms - 1), ...CHART_TYPES.map(() => null), null]);
-			rows.push([new Date(p.time_ms), ...CHART_TYPES.map((t) => p[st.metric][st.tl.types.indexOf(t.name)] || 0), with_trend ? trend_at(p) : null]);
+			if (prev && prev.instance !== p.instance && p.time_ms - 1 > prev.time_ms) {
+				rows.push([new Date(p.time_ms - 1), ...CHART_TYPES.map(() => null), null]);
+				st.trend_rows.push(null);
+			}
+			const vals = CHART_TYPES.map((t) => p[st.metric][st.tl.types.indexOf(t.name)] || 0);
+			const tv = with_trend ? trend_at(p) : null;
+			rows.push([new Date(p.time_ms), ...vals, tv === null ? null : 0]);
+			st.trend_rows.push(tv);
 			prev = p;
 		}
 		return rows;
-	}
-	// The trend line's axis (y2) shows the same range as the stacked one.
-	function sync_axes(g) {
-		if (!trend_shown()) return;
-		const r0 = g.yAxisRange(0);
-		const r1 = g.yAxisRange(1);
-		if (r1 && (r1[0] !== r0[0] || r1[1] !== r0[1])) g.updateOptions({ axes: { y2: { valueRange: [r0[0], r0[1]] } } });
 	}
 	function underlay(ctx, area, g) {
 		const vline = (ms, color, text, dash) => {
@@ -527,6 +532,25 @@ async function view_target(id) {
 		fill_trend_info();
 		draw();
 	}
+	// The trend series' plotter: the fitted line, dashed, between its ends.
+	function plot_trend(e) {
+		if (!trend_shown()) return;
+		const g = e.dygraph;
+		const [a, b] = st.trend.line;
+		const p0 = g.toDomCoords(a.time_ms, a.value);
+		const p1 = g.toDomCoords(b.time_ms, b.value);
+		const ctx = e.drawingContext;
+		ctx.save();
+		ctx.strokeStyle = MARKS.trend;
+		ctx.lineWidth = 2.5;
+		ctx.setLineDash([8, 4]);
+		ctx.beginPath();
+		ctx.moveTo(p0[0], p0[1]);
+		ctx.lineTo(p1[0], p1[1]);
+		ctx.stroke();
+		ctx.restore();
+		chart.dataset.trendLine = JSON.stringify([p0.map(Math.round), p1.map(Math.round)]);
+	}
 	function on_zoom(min_x, max_x) {
 		if (!st.graph) return;
 		if (brush.checked) {
@@ -560,7 +584,14 @@ async function view_target(id) {
 			labels: ['Time', ...CHART_TYPES.map((t) => t.label), TREND_LABEL],
 			colors: [...CHART_TYPES.map((t) => t.color), MARKS.trend],
 			visibility: [...CHART_TYPES.map(() => true), trend_shown()],
-			series: { [TREND_LABEL]: { axis: 'y2', fillGraph: false, strokeWidth: 2.5, strokePattern: [8, 4], drawPoints: false, highlightCircleSize: 3 } },
+			series: {
+				[TREND_LABEL]: {
+					plotter: plot_trend,
+					fillGraph: false,
+					highlightCircleSize: 0,
+					valueFormatter: (v, o, name, g, row) => fmt_bytes(st.trend_rows[row]),
+				},
+			},
 			stackedGraph: true,
 			fillGraph: true,
 			fillAlpha: 0.8,
@@ -576,9 +607,7 @@ async function view_target(id) {
 			axes: {
 				y: { valueFormatter: (v) => fmt_bytes(v), axisLabelFormatter: (v) => fmt_bytes(v), axisLabelWidth: 72, labelsKMG2: true },
 				x: { axisLabelWidth: 64, pixelsPerLabel: 90 },
-				y2: { drawAxis: false, drawGrid: false, valueFormatter: (v) => fmt_bytes(v) },
 			},
-			drawCallback: sync_axes,
 			underlayCallback: underlay,
 			clickCallback: on_click,
 			zoomCallback: on_zoom,
