@@ -68,6 +68,11 @@ def build():
     timeline(lambda h: 500 * MIB + 1 * MIB * h + gauss(s.rng, 1 * MIB), s)
     out.append(s)
 
+    s = Series("slow_leak_noisy", "1 MiB/h on 500 MiB from the start, gauss 2 MiB", 19,
+               [(0, day)], 500 * MIB)
+    timeline(lambda h: 500 * MIB + 1 * MIB * h + gauss(s.rng, 2 * MIB), s)
+    out.append(s)
+
     s = Series("noisy_leak", "20 MiB/h on 1 GiB under +-30 MiB uniform noise", 3,
                [(0, day)], 1054 * MIB)
     timeline(lambda h: 1024 * MIB + 20 * MIB * h + uniform(s.rng, 30 * MIB), s)
@@ -116,6 +121,11 @@ def build():
                1024 * MIB)
     timeline(lambda h: 200 * MIB + 824 * MIB * (1 - math.exp(-h * 60 / 45))
              + gauss(s.rng, 2 * MIB), s)
+    out.append(s)
+
+    s = Series("warmup_60min", "slow warm-up 200 MiB -> 1 GiB (tau 60 min), then flat", 20, [],
+               1024 * MIB)
+    timeline(lambda h: 200 * MIB + 824 * MIB * (1 - math.exp(-h)) + gauss(s.rng, 2 * MIB), s)
     out.append(s)
 
     s = Series("step_cache", "a cache loads +200 MiB at 3 h on 600 MiB, then flat; gauss 10 MiB",
