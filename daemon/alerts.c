@@ -1036,7 +1036,8 @@ seed(struct alerts *a, struct tstate *t, int64_t now)
 
 	rc = store_list_instances(a->st, t->target_id, &iv, &ni);
 	if (rc == 0)
-		rc = store_timeline(a->st, t->target_id, now - keep_ms(&t->p), now, 0, &tl, &nt);
+		rc = store_timeline(a->st, t->target_id, now - keep_ms(&t->p), now - 1, 0, &tl,
+		                    &nt);
 	if (rc != 0) {
 		log_warn("target '%s': cannot read its recent history: %s", t->name,
 		         md_strerror(rc));
