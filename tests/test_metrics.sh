@@ -171,6 +171,10 @@ check(cost is not None and 0 < cost < 5, f'sample cost {cost} s')
 check(value('memdelta_sample_interval_seconds', target=name) == 1, 'interval 1 s')
 states = [value('memdelta_alert_state', target=name, state=s) for s in ('none', 'pending', 'firing')]
 check(None not in states and sum(states) == 1, f'exactly one alert state is 1: {states}')
+# Default detector: 15 min of warm-up, so no alert and no fitted slope yet.
+check(states[0] == 1, 'no open alert: state "none" is 1')
+check(value('memdelta_trend_slope_bytes_per_second', target=name, series='private_committed') is None,
+      'no trend slope during the warm-up')
 written = value('memdelta_snapshots_written_total')
 check(written is not None and written >= 3, f'snapshots_written_total {written} >= 3')
 check(value('memdelta_storage_ok') == 1, 'storage ok')
