@@ -377,6 +377,18 @@ async function main() {
 	await ready();
 	check((await page.locator(`#alerts tr[data-alert-id="${alert.id}"]`).count()) === 1, 'filtering by state "firing" shows it');
 
+	// The alert's own page: the evidence, attributed to Private Data.
+	await page.click(`#alerts tr[data-alert-id="${alert.id}"] td.summary a`);
+	await page.waitForURL(new RegExp(`#/alert/${alert.id}$`));
+	await ready();
+	check((await page.locator('#alert-types tr[data-type="private"]').count()) === 1, 'the alert page attributes the growth to Private Data');
+	const ev_rows = await page.locator('#alert-regions tr.row[data-type="private"]').count();
+	check(ev_rows >= 1, `the alert page lists ${ev_rows} grown Private Data region(s)`);
+	await shot(page, 'alert');
+	await page.goBack();
+	await page.waitForURL(/#\/alerts\/firing$/);
+	await ready();
+
 	// "What grew": the diff of baseline and trigger, new Private Data in green.
 	await page.click(`#alerts tr[data-alert-id="${alert.id}"] a.what-grew`);
 	await page.waitForURL(/#\/diff\/\d+\/\d+$/);

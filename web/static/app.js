@@ -8,9 +8,10 @@
 //   #/diff/A/B         diff of snapshot A (before) and B (after)
 //   #/snapshot/ID      one snapshot
 //   #/alerts[/STATE]   alerts, all or those in STATE (firing, pending, resolved)
+//   #/alert/ID         one alert: its fit, the types and regions that grew
 
-import { TYPES, MARKS, ALERT_STATES, type_info, install_css_colors } from './legend.js';
-import { el, bytes_span, fmt_bytes, fmt_time, fmt_count, get_json, http_error } from './util.js';
+import { TYPES, MARKS, ALERT_STATES, type_info, kind_info, install_css_colors } from './legend.js';
+import { el, bytes_span, fmt_bytes, fmt_time, fmt_count, get_json, http_error, hex_addr } from './util.js';
 import { summary_table, details_table, state_summary, prepare_totals } from './tables.js';
 
 const REFRESH_MS = 5000;
@@ -244,6 +245,89 @@ function open_alert(alerts) {
 	return alerts.find((a) => a.state === 'firing') || alerts.find((a) => a.state === 'pending') || null;
 }
 
+// One alert: what the alert engine stored as its evidence (docs/alerts.md).
+async function view_alert(id) {
+	document.title = `memdelta \u00b7 alert ${id}`;
+	const a = await api(`/api/v1/alerts/${id}`);
+	const ev = a.evidence || {};
+	set_crumbs(el('a', { href: '#/alerts' }, 'Alerts'), el('span', {}, `alert #${id}`));
+	const facts = [
+		['State', alert_state_badge(a.state)],
+		['Target', el('a', { href: `#/target/${a.target}` }, a.target_name || `target ${a.target}`)],
+		['Process', ev.instance ? `pid ${ev.instance.pid} (instance ${a.instance})` : `instance ${a.instance}`],
+		['Rule', a.rule],
+		['Series', series_label(a.series)],
+		['Started', fmt_time(a.started_ms)],
+		a.fired_ms ? ['Fired', fmt_time(a.fired_ms)] : null,
+		a.resolved_ms ? ['Resolved', fmt_time(a.resolved_ms)] : null,
+		['Level', bytes_span(a.value)],
+		a.rule === 'trend' ? ['Slope', `${fmt_rate(a.slope_bytes_per_h)} (${Number(a.pct_per_h).toFixed(2)} %/h), R\u00b2 ${Number(a.r2).toFixed(3)}, Mann-Kendall p ${Number(a.mk_p).toExponential(1)}`] : null,
+		ev.trend && ev.trend.window_start_ms ? ['Trend window', `${fmt_time(ev.trend.window_start_ms)} \u2013 ${fmt_time(ev.trend.window_end_ms)}`] : null,
+	].filter(Boolean);
+	const types = (ev.types || []).filter((t) => t.share > 0);
+	const regions = ev.regions || [];
+	const grew = what_grew_link(a, 'What grew: the diff of baseline and trigger \u2192');
+	put(
+		main,
+		el('h1', {}, `Alert #${id}`),
+		el('p', { class: 'alert-summary' }, a.summary || ''),
+		el('dl', { class: 'facts', id: 'alert-facts' }, facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)])),
+		grew ? el('p', { class: 'links' }, grew) : null,
+		types.length ? el('h2', {}, 'Which types grew') : null,
+		types.length
+			? el(
+					'table',
+					{ class: 'alert-types', id: 'alert-types' },
+					el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Type'), el('th', { scope: 'col', class: 'num' }, 'Share of the growth'), el('th', { scope: 'col', class: 'num' }, 'Slope'))),
+					el(
+						'tbody',
+						{},
+						types.map((t) =>
+							el(
+								'tr',
+								{ dataset: { type: t.type } },
+								el('th', { scope: 'row' }, el('span', { class: 'swatch', style: `background:var(--type-${t.type})` }), type_info(t.type).label),
+								el('td', { class: 'num' }, `${(t.share * 100).toFixed(t.share < 0.01 ? 1 : 0)} %`),
+								el('td', { class: 'num' }, fmt_rate(t.slope_bytes_per_h))
+							)
+						)
+					)
+				)
+			: null,
+		regions.length ? el('h2', {}, 'Regions that grew most (baseline \u2192 trigger)') : null,
+		regions.length
+			? el(
+					'div',
+					{ class: 'table-wrap' },
+					el(
+						'table',
+						{ class: 'alert-regions', id: 'alert-regions' },
+						el('thead', {}, el('tr', {}, ['Address', 'Type', 'Change', 'Size', 'Committed \u0394', 'Resident \u0394', 'Protection', 'Detail'].map((h, i) => el('th', { scope: 'col', class: i >= 3 && i <= 5 ? 'num' : null }, h)))),
+						el(
+							'tbody',
+							{},
+							regions.map((r) =>
+								el(
+									'tr',
+									{ class: `row kind-${r.kind}`, dataset: { kind: r.kind, type: r.type } },
+									el('td', {}, el('code', {}, hex_addr(r.base))),
+									el('td', {}, type_info(r.type).label),
+									el('td', { class: `kind kind-${r.kind}` }, el('span', { class: 'sym', 'aria-hidden': 'true' }, kind_info(r.kind).symbol), ' ', kind_info(r.kind).label),
+									el('td', { class: 'num' }, bytes_span(r.size)),
+									el('td', { class: 'num' }, bytes_span(r.committed_delta, true)),
+									el('td', { class: 'num' }, bytes_span(r.resident_delta, true)),
+									el('td', {}, el('code', {}, r.protection || '')),
+									el('td', { class: 'detail' }, r.detail || '')
+								)
+							)
+						)
+					)
+				)
+			: null,
+		a.evidence ? null : el('p', { class: 'empty-note' }, 'This alert carries no evidence.')
+	);
+}
+
 async function view_alerts(state) {
 	set_crumbs(el('span', {}, 'Alerts'));
 	document.title = state ? `memdelta \u00b7 ${state} alerts` : 'memdelta \u00b7 alerts';
@@ -271,7 +355,7 @@ async function view_alerts(state) {
 				el('td', {}, series_label(a.series)),
 				el('td', { class: 'num slope', title: a.rule === 'trend' ? `R\u00b2 ${Number(a.r2).toFixed(3)}, Mann-Kendall p ${Number(a.mk_p).toExponential(1)}, ${Number(a.pct_per_h).toFixed(2)} %/h` : '' }, a.rule === 'trend' ? fmt_rate(a.slope_bytes_per_h) : '\u2014'),
 				el('td', { class: 'since', title: `started ${fmt_time(a.started_ms)}${a.fired_ms ? `, fired ${fmt_time(a.fired_ms)}` : ''}${a.resolved_ms ? `, resolved ${fmt_time(a.resolved_ms)}` : ''}` }, fmt_time(since)),
-				el('td', { class: 'summary' }, a.summary || ''),
+				el('td', { class: 'summary' }, el('a', { href: `#/alert/${a.id}`, class: 'alert-link' }, a.summary || `alert #${a.id}`)),
 				el('td', {}, what_grew_link(a) || '\u2014')
 			)
 		);
@@ -821,6 +905,7 @@ async function route() {
 		else if (parts[0] === 'target' && num(parts[1])) await view_target(parts[1]);
 		else if (parts[0] === 'diff' && num(parts[1]) && num(parts[2])) await view_diff(parts[1], parts[2]);
 		else if (parts[0] === 'snapshot' && num(parts[1])) await view_snapshot(parts[1]);
+		else if (parts[0] === 'alert' && num(parts[1])) await view_alert(parts[1]);
 		else if (parts[0] === 'alerts' && (!parts[1] || ALERT_STATE_NAMES.includes(parts[1])) && parts.length <= 2) {
 			await view_alerts(parts[1] || null);
 			current.timers.push(setInterval(() => view_alerts(parts[1] || null).catch(() => {}), REFRESH_MS * 2));
