@@ -368,6 +368,12 @@ async function main() {
 	await page.waitForFunction(() => Number(document.getElementById('alert-count').dataset.firing) >= 1);
 	check(!(await page.locator('#alert-count').isHidden()), `the header counts ${await page.getAttribute('#alert-count', 'data-firing')} firing alert(s)`);
 	await shot(page, 'alerts');
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.waitForTimeout(200);
+	const asw = await page.evaluate(() => document.documentElement.scrollWidth);
+	check(asw <= 391, `at phone width the alerts page does not scroll sideways (${asw} px)`);
+	await shot(page, 'alerts-phone', false);
+	await page.setViewportSize({ width: 1280, height: 800 });
 	await page.selectOption('#alert-filter', 'resolved');
 	await page.waitForURL(/#\/alerts\/resolved$/);
 	await ready();
