@@ -283,6 +283,52 @@ START_TEST(test_alerts_on_snapshot__heap_leak_one_alert_attributed)
 }
 END_TEST
 
+START_TEST(test_alerts_on_snapshot__two_types_share_the_growth)
+{
+	struct rig g;
+	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
+	struct store_alert *v = NULL;
+	const cJSON *types, *regions;
+	double share_heap = -1, share_priv = -1;
+	cJSON *o;
+	size_t n;
+
+	rig_open(&g);
+	/* private data grows three times as fast as the heap */
+	for (int k = 0; k < 120; k++) {
+		feed(&g, &p, T0 + 5000 + k * STEP_MS);
+		p.priv += 192 * 1024;
+		p.heap += 64 * 1024;
+	}
+	n = list_alerts(&g, &v);
+	ck_assert_uint_eq(n, 1);
+	o = evidence(&v[0]);
+	ck_assert_str_eq(jstr(o, "type"), "private");
+	types = cJSON_GetObjectItemCaseSensitive(o, "types");
+	ck_assert_int_eq(cJSON_GetArraySize(types), 2);
+	for (int i = 0; i < 2; i++) {
+		const cJSON *x = cJSON_GetArrayItem(types, i);
+
+		if (strcmp(jstr(x, "type"), "heap") == 0)
+			share_heap = jnum(x, "share");
+		else if (strcmp(jstr(x, "type"), "private") == 0)
+			share_priv = jnum(x, "share");
+	}
+	ck_assert_msg(fabs(share_priv - 0.75) < 0.02 && fabs(share_heap - 0.25) < 0.02,
+	              "shares private %.3f heap %.3f", share_priv, share_heap);
+	/* both regions listed, the larger growth first */
+	regions = cJSON_GetObjectItemCaseSensitive(o, "regions");
+	ck_assert_int_eq(cJSON_GetArraySize(regions), 2);
+	ck_assert_str_eq(jstr(cJSON_GetArrayItem(regions, 0), "type"), "private");
+	ck_assert_str_eq(jstr(cJSON_GetArrayItem(regions, 1), "type"), "heap");
+	ck_assert(jnum(cJSON_GetArrayItem(regions, 0), "committed_delta") ==
+	          3 * jnum(cJSON_GetArrayItem(regions, 1), "committed_delta"));
+	cJSON_Delete(o);
+	store_alerts_free(v, n);
+	rig_close(&g);
+}
+END_TEST
+
 START_TEST(test_alerts_on_snapshot__mapped_growth_names_mapped)
 {
 	struct rig g;
@@ -691,6 +737,7 @@ alerts_suite(void)
 
 	tc = tcase_create("alerts_on_snapshot");
 	tcase_add_test(tc, test_alerts_on_snapshot__heap_leak_one_alert_attributed);
+	tcase_add_test(tc, test_alerts_on_snapshot__two_types_share_the_growth);
 	tcase_add_test(tc, test_alerts_on_snapshot__mapped_growth_names_mapped);
 	tcase_add_test(tc, test_alerts_on_snapshot__sawtooth_and_plateau_fire_nothing);
 	tcase_add_test(tc, test_alerts_on_snapshot__restart_starts_over_and_resolves_the_old);
