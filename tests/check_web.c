@@ -1510,6 +1510,8 @@ START_TEST(test_web_start__no_database)
 	cfg.db_path = path;
 	w = start_cfg(&cfg);
 	assert_error(w, "GET", "/api/v1/targets", NULL, 503, "database");
+	assert_error(w, "GET", "/api/v1/alerts", NULL, 503, "database");
+	assert_error(w, "GET", "/metrics", NULL, 503, "database");
 	get(w, "/healthz", &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(num(r.json, "db_bytes"), 0);
