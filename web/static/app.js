@@ -207,6 +207,7 @@ const TREND_LABEL = 'Trend (private committed)';
 // ---------------------------------------------------------------- alerts
 
 const ALERT_STATE_NAMES = ALERT_STATES.map((a) => a.name);
+const ALERTS_SHOWN = 500; // the alerts page lists the newest this many
 
 // "+12.0 MiB/h".
 function fmt_rate(bytes_per_h) {
@@ -331,13 +332,14 @@ async function view_alert(id) {
 async function view_alerts(state) {
 	set_crumbs(el('span', {}, 'Alerts'));
 	document.title = state ? `memdelta \u00b7 ${state} alerts` : 'memdelta \u00b7 alerts';
-	const data = await api(`/api/v1/alerts?limit=500${state ? `&state=${state}` : ''}`);
+	const data = await api(`/api/v1/alerts?limit=${ALERTS_SHOWN}${state ? `&state=${state}` : ''}`);
 	const filter = el('select', { id: 'alert-filter', 'aria-label': 'Show alerts in state' }, el('option', { value: '' }, 'all states'), ALERT_STATE_NAMES.map((n) => el('option', { value: n }, n)));
 	filter.value = state || '';
 	filter.addEventListener('change', () => {
 		location.hash = filter.value ? `#/alerts/${filter.value}` : '#/alerts';
 	});
-	const controls = el('div', { class: 'controls' }, el('label', {}, 'State ', filter), el('span', { class: 'count', id: 'alert-total' }, `${fmt_count(data.alerts.length)} alert${data.alerts.length === 1 ? '' : 's'}`));
+	const n = data.alerts.length;
+	const controls = el('div', { class: 'controls' }, el('label', {}, 'State ', filter), el('span', { class: 'count', id: 'alert-total' }, n >= ALERTS_SHOWN ? `the newest ${fmt_count(n)} alerts` : `${fmt_count(n)} alert${n === 1 ? '' : 's'}`));
 	if (!data.alerts.length) {
 		put(main, el('h1', {}, 'Alerts'), controls, el('p', { class: 'empty-note', id: 'alerts-empty' }, state ? `No ${state} alert.` : 'No alert yet: memdeltad raises one when committed private memory trends upward.'));
 		return;
@@ -654,6 +656,7 @@ async function view_target(id) {
 		chart.dataset.metric = st.metric;
 		chart.dataset.restarts = String((st.tl.restarts || []).length);
 		chart.dataset.trend = trend_shown() ? 'shown' : 'none';
+		show_trend.disabled = st.metric !== 'committed';
 		legend.querySelector('#legend-trend').hidden = !trend_shown();
 		chart.setAttribute('aria-label', `timeline of ${st.metric} bytes by type, ${st.tl.points.length} points`);
 		if (!data.length) {
