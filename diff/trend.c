@@ -206,10 +206,12 @@ static int
 grid_build(const struct trend_point *pts, size_t n, int64_t instance_start_ms, int64_t now_ms,
            const struct trend_params *p, struct grid *g)
 {
-	int64_t lo = instance_start_ms + p->warmup_ms, first, span, step;
+	int64_t lo, first, span, step, wstart;
 	size_t a, b, k, count, hi, win;
 
 	memset(g, 0, sizeof(*g));
+	if (__builtin_add_overflow(instance_start_ms, p->warmup_ms, &lo))
+		return 0; /* the warm-up never ends */
 	for (a = 0; a < n && pts[a].time_ms < lo; a++)
 		;
 	for (b = a; b < n && pts[b].time_ms <= now_ms; b++)
@@ -220,9 +222,10 @@ grid_build(const struct trend_point *pts, size_t n, int64_t instance_start_ms, i
 	/* The first grid time: inside the window, and late enough that its
 	 * trailing minimum window lies wholly after the warm-up (a shorter one
 	 * would read higher on noisy data and bias the slope down). */
-	first = pts[a].time_ms + p->min_window_ms;
-	if (now_ms - p->window_ms > first)
-		first = now_ms - p->window_ms;
+	if (__builtin_add_overflow(pts[a].time_ms, p->min_window_ms, &first))
+		return 0;
+	if (!__builtin_sub_overflow(now_ms, p->window_ms, &wstart) && wstart > first)
+		first = wstart;
 	if (pts[b].time_ms < first)
 		return 0;
 	span = pts[b].time_ms - first;
