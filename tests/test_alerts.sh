@@ -21,6 +21,7 @@
 # script lives under a directory named "; $(x) ' \"": the alert JSON must
 # reach the script's stdin and the webhook byte-exact, parse, and carry that
 # name unchanged; the receiver fails the first POST so the retry is seen.
+# Last, SIGHUP with the webhook removed replaces the sinks and sampling goes on.
 set -u
 
 B=${MD_BUILDDIR:-.}
@@ -153,7 +154,8 @@ for k in saw flat resv; do
 done
 
 # ---- the sinks got the same alerts, byte-exact ---------------------------------------
-wait_for 10 test "$(wc -l <"$HD/exec.jsonl")" -ge 4
+exec_lines() { [ "$(wc -l <"$HD/exec.jsonl")" -ge "$1" ]; }
+wait_for 10 exec_lines 4
 if python3 - "$T/db" "$HD/exec.jsonl" "$T/hooks" "$PNAME" <<'EOF'; then
 import glob, json, os, sqlite3, sys
 db, execlog, hooks, pname = sys.argv[1:5]
@@ -187,6 +189,16 @@ if [ -e "$T/pwned" ]; then fail "a target name was run by a shell"; else ok "no 
 if [ "$(cat "$T/hooks/failed" 2>/dev/null)" = 1 ] && ls "$T/hooks"/hook-1.json >/dev/null 2>&1; then
   ok "the webhook retried after a 500"
 else fail "webhook retry: failed=$(cat "$T/hooks/failed" 2>/dev/null)"; fi
+
+# ---- SIGHUP replaces the sinks; sampling goes on -------------------------------------
+n0=$(q "SELECT count(*) FROM snapshots")
+grep -v '^webhook' "$T/md.conf" >"$T/md2.conf" && mv "$T/md2.conf" "$T/md.conf"
+kill -HUP "$DPID"
+more_snapshots() { [ "$(q "SELECT count(*) FROM snapshots")" -gt "$1" ]; }
+if wait_for 10 grep -q 'configuration reloaded' "$T/log" &&
+  wait_for 10 more_snapshots "$((n0 + 7))"; then
+  ok "SIGHUP reloads the alert settings and sinks, sampling goes on"
+else fail "SIGHUP: $(tail -3 "$T/log")"; fi
 
 kill "$DPID"
 rc=0
