@@ -556,6 +556,16 @@ START_TEST(test_trend_fit_series__warmup_and_min_span)
 	/* The same points seen as a process that started 30 min later. */
 	ck_assert_int_eq(trend_fit_series(pts, n, 30 * MINUTE, 85 * MINUTE, &p, &f), 0);
 	ck_assert_int_eq(f.ok, 0);
+	/* Times at the ends of the int64 range do not overflow. */
+	p.warmup_ms = INT64_MAX;
+	ck_assert_int_eq(trend_fit_series(pts, n, 0, 85 * MINUTE, &p, &f), 0);
+	ck_assert_int_eq(f.ok, 0);
+	p.warmup_ms = 15 * MINUTE;
+	p.window_ms = INT64_MAX;
+	ck_assert_int_eq(trend_fit_series(pts, n, 0, 85 * MINUTE, &p, &f), 0);
+	ck_assert_int_eq(f.ok, 1);
+	ck_assert_uint_eq(f.n, 61);
+	p.window_ms = 6 * HOUR;
 	/* Two points only. */
 	ck_assert_int_eq(trend_fit_series(pts, 2, 0, 85 * MINUTE, &p, &f), 0);
 	ck_assert_int_eq(f.ok, 0);
