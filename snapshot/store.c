@@ -436,9 +436,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
                               " ORDER BY s.time_ms, s.id",
         /* Snapshots pinned by alerts are left out: they outlive the raw
          * tier, and the rollups around them still serve the timeline. */
-        [STMT_TARGET_RAW_START] = "SELECT coalesce(min((SELECT min(time_ms) FROM snapshots"
+        [STMT_TARGET_RAW_START] = "SELECT coalesce(min((SELECT time_ms FROM snapshots"
                                   " WHERE instance_id = i.id AND id NOT IN " PINNED_SNAPSHOTS
-                                  ")), 9223372036854775807)"
+                                  " ORDER BY time_ms LIMIT 1)), 9223372036854775807)"
                                   " FROM instances AS i WHERE i.target_id = ?1",
         [STMT_MINUTE_START] = "SELECT coalesce(min(bucket_ms), ?2) FROM rollup_minute"
                               " WHERE target_id = ?1",
