@@ -39,6 +39,7 @@
 #define DEFAULT_MAX_MAP_COUNT 65530
 #define GONE_FACTOR           3
 #define GONE_MIN_MS           INT64_C(30000)
+#define GONE_ONE_POINT_MS     INT64_C(3600000) /* its sampling interval is not known yet */
 
 /* Rule slots of an instance. */
 enum slot_id {
@@ -1128,6 +1129,9 @@ drop_gone(struct alerts *a, struct tstate *t, const struct inst *keep, int64_t n
 		int64_t last = in->n > 0 ? in->pts[in->n - 1].time_ms : INT64_MIN;
 		int64_t quiet = GONE_FACTOR * (in->gap_ms > eval_ms ? in->gap_ms : eval_ms);
 
+		if (in->gap_ms == 0 && quiet < GONE_ONE_POINT_MS)
+			quiet = GONE_ONE_POINT_MS;
+
 		if (in == keep ||
 		    (in->n > 0 && now - last <= (quiet > GONE_MIN_MS ? quiet : GONE_MIN_MS))) {
 			i++;
@@ -1189,6 +1193,15 @@ alerts_on_snapshot(struct alerts *a, int64_t target_id, const char *name,
 		for (int k = SLOT_MAIN; k < SLOT_THRESHOLD; k++)
 			eval_trend(a, t, in, (enum slot_id)k, snapshot_id, s);
 	}
+}
+
+void
+alerts_expire(struct alerts *a, int64_t now_ms)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n_targets; i++)
+		drop_gone(a, a->targets[i], NULL, now_ms);
 }
 
 void

@@ -43,6 +43,11 @@ void alerts_on_snapshot(struct alerts *a, int64_t target_id, const char *name,
                         const struct alert_params *p, int64_t snapshot_id,
                         const struct snapshot *s);
 
+/* Resolve the alerts of instances not sampled for a while (see
+ * docs/alerts.md) as of @now_ms, also when their target has no other
+ * process to sample.  The scheduler calls it between ticks. */
+void alerts_expire(struct alerts *a, int64_t now_ms);
+
 /* Fill the leak detection members of @rt (trend_ok, trend_slope_bytes_per_h,
  * alert_state, regions) for target @target_id: the newest instance's main
  * series and the target's most severe open alert. */

@@ -455,6 +455,7 @@ report(struct sched *s)
 	struct web_target_runtime *rt;
 	unsigned watching = 0;
 
+	alerts_expire(s->alerts, now_ms());
 	if (s->w == NULL)
 		return;
 	rt = calloc(s->n_tgts + 1, sizeof(*rt));

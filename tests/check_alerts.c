@@ -411,6 +411,11 @@ START_TEST(test_alerts_on_snapshot__restart_starts_over_and_resolves_the_old)
 	store_alerts_free(v, n);
 	/* the process restarts: the new one is flat, the old one's alert ends
 	 * once it has been silent for 3 x 30 s */
+	/* a process that is gone is not resolved early ... */
+	alerts_expire(g.al, t + 60000);
+	n = list_alerts(&g, &v);
+	ck_assert_int_eq(v[0].state, ALERT_FIRING);
+	store_alerts_free(v, n);
 	b.start_time = (uint64_t)(t - T0);
 	for (int k = 0; k < 90; k++, t += STEP_MS)
 		feed(&g, &b, t);
@@ -424,6 +429,24 @@ START_TEST(test_alerts_on_snapshot__restart_starts_over_and_resolves_the_old)
 	ck_assert_str_eq(jstr(o, "type"), "private"); /* the attribution is kept */
 	cJSON_Delete(o);
 	ck_assert_ptr_nonnull(strstr(v[0].summary, "resolved: "));
+	store_alerts_free(v, n);
+	/* ... and with no snapshot at all, alerts_expire resolves it */
+	for (int k = 0; k < 90; k++, t += STEP_MS) {
+		feed(&g, &b, t);
+		b.heap += 256 * 1024;
+	}
+	n = list_alerts(&g, &v);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(v[0].state, ALERT_FIRING); /* newest first: b's */
+	store_alerts_free(v, n);
+	alerts_expire(g.al, t + 3 * 30000 - 2 * STEP_MS);
+	n = list_alerts(&g, &v);
+	ck_assert_int_eq(v[0].state, ALERT_FIRING);
+	store_alerts_free(v, n);
+	alerts_expire(g.al, t + 3 * 30000 + STEP_MS);
+	n = list_alerts(&g, &v);
+	ck_assert_int_eq(v[0].state, ALERT_RESOLVED);
+	ck_assert_int_eq(v[0].resolved_ms, t + 3 * 30000 + STEP_MS);
 	store_alerts_free(v, n);
 	rig_close(&g);
 }
