@@ -127,7 +127,17 @@ write_until(int fd, const char *buf, size_t len, int64_t deadline)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			return -1; /* EPIPE: the command does not read its input */
+			if (errno == EPIPE) {
+				/* the command does not read its input: take the
+				 * SIGPIPE this thread blocks (see worker) */
+				sigset_t pipe_set;
+				struct timespec zero = {0, 0};
+
+				sigemptyset(&pipe_set);
+				sigaddset(&pipe_set, SIGPIPE);
+				(void)sigtimedwait(&pipe_set, NULL, &zero);
+			}
+			return -1;
 		}
 		buf += n;
 		len -= (size_t)n;
@@ -332,7 +342,14 @@ worker(void *arg)
 	struct sink *k = arg;
 	struct sinks *s = k->owner;
 	unsigned cap = s->k.queue_len;
+	sigset_t pipe_set;
 
+	/* A command that closes its stdin, a peer that closes the connection:
+	 * errors to handle, not a reason to die, whatever the process does
+	 * with SIGPIPE. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 	for (;;) {
 		struct sink_msg m;
 		int ok;

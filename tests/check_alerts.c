@@ -720,6 +720,41 @@ START_TEST(test_sinks_send__hung_command_killed_full_queue_drops_oldest)
 }
 END_TEST
 
+START_TEST(test_sinks_send__command_ignoring_its_input_is_no_harm)
+{
+	struct alert_sinks_config k;
+	struct sinks *s = NULL;
+	struct sink_stats st;
+	char dir[1024], script[2048];
+	size_t big = 1u << 20; /* more than a pipe holds */
+	char *json = malloc(big + 1);
+
+	ck_assert_ptr_nonnull(json);
+	memset(json, 'x', big);
+	json[0] = '"';
+	json[big - 1] = '"';
+	json[big] = '\0';
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(script, sizeof(script), "%s/deaf.sh", dir);
+	write_script(script, "exec 0<&-; exit 0");
+	memset(&k, 0, sizeof(k));
+	snprintf(k.exec_path, sizeof(k.exec_path), "%s", script);
+	k.exec_timeout_s = 10;
+	k.queue_len = 4;
+	/* the test process keeps SIGPIPE's default: it would die of it */
+	signal(SIGPIPE, SIG_DFL);
+	ck_assert_int_eq(sinks_new(&k, &s), 0);
+	sinks_send(s, json, "big", 0);
+	sinks_send(s, "{}", "small", 0);
+	sinks_wait(s, SINK_EXEC, 2, 10000);
+	sinks_stats(s, SINK_EXEC, &st);
+	ck_assert_uint_eq(st.delivered, 2); /* it exited 0 */
+	sinks_free(s);
+	free(json);
+	test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(test_sinks_send__webhook_retried_then_given_up)
 {
 	struct alert_sinks_config k;
@@ -772,6 +807,7 @@ alerts_suite(void)
 	tc = tcase_create("sinks_send");
 	tcase_add_test(tc, test_sinks_send__exec_gets_the_json_byte_exact);
 	tcase_add_test(tc, test_sinks_send__hung_command_killed_full_queue_drops_oldest);
+	tcase_add_test(tc, test_sinks_send__command_ignoring_its_input_is_no_harm);
 	tcase_add_test(tc, test_sinks_send__webhook_retried_then_given_up);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
