@@ -176,7 +176,7 @@ check(states[0] == 1, 'no open alert: state "none" is 1')
 check(value('memdelta_trend_slope_bytes_per_second', target=name, series='private_committed') is None,
       'no trend slope during the warm-up')
 written = value('memdelta_snapshots_written_total')
-check(written is not None and written >= 3, f'snapshots_written_total {written} >= 3')
+check(written is not None and written >= 2, f'snapshots_written_total {written} >= 2 (one before the growth, one showing it)')
 check(value('memdelta_storage_ok') == 1, 'storage ok')
 check(value('memdelta_database_bytes') > 0, 'database bytes')
 EOF
