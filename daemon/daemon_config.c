@@ -81,6 +81,23 @@ config_init(struct config *c, const struct config_env *e)
 	c->log_level = LOG_LEVEL_INFO;
 	store_retention_defaults(&c->retention);
 	c->auto_top = CONFIG_DEFAULT_AUTO_TOP;
+	c->alerts.enabled = 1;
+	trend_params_defaults(&c->alerts.trend);
+	c->alerts.eval_interval_s = CONFIG_DEFAULT_EVAL_INTERVAL_S;
+	c->alerts.map_count_fraction = CONFIG_DEFAULT_MAP_FRACTION;
+	c->alerts.top_regions = CONFIG_DEFAULT_TOP_REGIONS;
+	c->sinks.exec_timeout_s = CONFIG_DEFAULT_EXEC_TIMEOUT_S;
+	c->sinks.webhook_timeout_s = CONFIG_DEFAULT_HOOK_TIMEOUT_S;
+	c->sinks.webhook_retries = CONFIG_DEFAULT_HOOK_RETRIES;
+	c->sinks.queue_len = CONFIG_DEFAULT_SINK_QUEUE;
+}
+
+static void
+free_exec_args(struct alert_sinks_config *k)
+{
+	for (size_t i = 0; i < k->n_exec_args; i++)
+		free(k->exec_args[i]);
+	k->n_exec_args = 0;
 }
 
 static void
@@ -101,6 +118,7 @@ config_done(struct config *c)
 			regfree(&c->targets[i].re);
 	free(c->targets);
 	free_hosts(c);
+	free_exec_args(&c->sinks);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -177,6 +195,8 @@ struct parse {
 	unsigned seen_seq;         /* the section the handler last saw */
 	struct config_target *cur; /* the [target] being filled, or NULL */
 	int in_main;               /* inside [memdeltad] */
+	int in_alerts;             /* inside [alerts] */
+	unsigned alerts_line;      /* where [alerts] starts (0: none) */
 	uint64_t keys_set;         /* bit per key of the current section */
 	size_t first_target;       /* targets before this index were there already */
 	unsigned err_line;         /* 0: no error yet */
@@ -309,36 +329,476 @@ enum key_id {
 	K_PID,
 	K_NAME,
 	K_CMDLINE,
+	/* [alerts], and per target (struct alert_params) */
+	K_A_ENABLED,
+	K_A_WARMUP,
+	K_A_WINDOW,
+	K_A_MIN_SPAN,
+	K_A_STEP,
+	K_A_MIN_WINDOW,
+	K_A_ALPHA,
+	K_A_MIN_R2,
+	K_A_MIN_MB_H,
+	K_A_MIN_PCT_H,
+	K_A_FIRE_AFTER,
+	K_A_RESOLVE_AFTER,
+	K_A_RESOLVE_RATIO,
+	K_A_RECENT_FRAC,
+	K_A_RECENT_RATIO,
+	K_A_EVAL,
+	K_A_SERIES,
+	K_A_THRESHOLD,
+	K_A_EVERY,
+	K_A_MAP_FRACTION,
+	K_A_TOP,
+	/* [alerts] only */
+	K_A_RETENTION,
+	K_A_EXEC,
+	K_A_EXEC_ARGS,
+	K_A_EXEC_TIMEOUT,
+	K_A_WEBHOOK,
+	K_A_HOOK_TIMEOUT,
+	K_A_HOOK_RETRIES,
+	K_A_SYSLOG,
+	K_A_QUEUE,
 };
+
+#define K_A_FIRST K_A_ENABLED
+#define K_A_LAST  K_A_TOP /* the last key a target may set */
 
 struct key_def {
 	const char *name;
 	enum key_id id;
 	int in_main;   /* allowed in [memdeltad] */
 	int in_target; /* allowed in [target NAME] */
+	int in_alerts; /* allowed in [alerts] */
 };
 
 static const struct key_def keys[] = {
-        {"db", K_DB, 1, 0},
-        {"listen", K_LISTEN, 1, 0},
-        {"token", K_TOKEN, 1, 0},
-        {"allowed_hosts", K_ALLOWED_HOSTS, 1, 0},
-        {"interval", K_INTERVAL, 1, 1},
-        {"budget_ms", K_BUDGET_MS, 1, 1},
-        {"max_regions", K_MAX_REGIONS, 1, 1},
-        {"log", K_LOG, 1, 0},
-        {"log_level", K_LOG_LEVEL, 1, 0},
-        {"retention_raw_days", K_RAW_DAYS, 1, 0},
-        {"retention_minute_days", K_MINUTE_DAYS, 1, 0},
-        {"retention_hour_days", K_HOUR_DAYS, 1, 0},
-        {"retention_raw_max_mb", K_RAW_MAX_MB, 1, 0},
-        {"retention_minute_max_mb", K_MINUTE_MAX_MB, 1, 0},
-        {"retention_hour_max_mb", K_HOUR_MAX_MB, 1, 0},
-        {"auto_top", K_AUTO_TOP, 1, 0},
-        {"pid", K_PID, 0, 1},
-        {"name", K_NAME, 0, 1},
-        {"cmdline", K_CMDLINE, 0, 1},
+        {"db", K_DB, 1, 0, 0},
+        {"listen", K_LISTEN, 1, 0, 0},
+        {"token", K_TOKEN, 1, 0, 0},
+        {"allowed_hosts", K_ALLOWED_HOSTS, 1, 0, 0},
+        {"interval", K_INTERVAL, 1, 1, 0},
+        {"budget_ms", K_BUDGET_MS, 1, 1, 0},
+        {"max_regions", K_MAX_REGIONS, 1, 1, 0},
+        {"log", K_LOG, 1, 0, 0},
+        {"log_level", K_LOG_LEVEL, 1, 0, 0},
+        {"retention_raw_days", K_RAW_DAYS, 1, 0, 0},
+        {"retention_minute_days", K_MINUTE_DAYS, 1, 0, 0},
+        {"retention_hour_days", K_HOUR_DAYS, 1, 0, 0},
+        {"retention_raw_max_mb", K_RAW_MAX_MB, 1, 0, 0},
+        {"retention_minute_max_mb", K_MINUTE_MAX_MB, 1, 0, 0},
+        {"retention_hour_max_mb", K_HOUR_MAX_MB, 1, 0, 0},
+        {"auto_top", K_AUTO_TOP, 1, 0, 0},
+        {"pid", K_PID, 0, 1, 0},
+        {"name", K_NAME, 0, 1, 0},
+        {"cmdline", K_CMDLINE, 0, 1, 0},
+        {"alerts", K_A_ENABLED, 0, 1, 1},
+        {"warmup", K_A_WARMUP, 0, 1, 1},
+        {"window", K_A_WINDOW, 0, 1, 1},
+        {"min_span", K_A_MIN_SPAN, 0, 1, 1},
+        {"step", K_A_STEP, 0, 1, 1},
+        {"min_window", K_A_MIN_WINDOW, 0, 1, 1},
+        {"alpha", K_A_ALPHA, 0, 1, 1},
+        {"min_r2", K_A_MIN_R2, 0, 1, 1},
+        {"min_mb_per_h", K_A_MIN_MB_H, 0, 1, 1},
+        {"min_pct_per_h", K_A_MIN_PCT_H, 0, 1, 1},
+        {"fire_after", K_A_FIRE_AFTER, 0, 1, 1},
+        {"resolve_after", K_A_RESOLVE_AFTER, 0, 1, 1},
+        {"resolve_ratio", K_A_RESOLVE_RATIO, 0, 1, 1},
+        {"recent_frac", K_A_RECENT_FRAC, 0, 1, 1},
+        {"recent_ratio", K_A_RECENT_RATIO, 0, 1, 1},
+        {"eval_interval", K_A_EVAL, 0, 1, 1},
+        {"series", K_A_SERIES, 0, 1, 1},
+        {"threshold_mb", K_A_THRESHOLD, 0, 1, 1},
+        {"every_mb", K_A_EVERY, 0, 1, 1},
+        {"map_count_fraction", K_A_MAP_FRACTION, 0, 1, 1},
+        {"top_regions", K_A_TOP, 0, 1, 1},
+        {"retention_days", K_A_RETENTION, 0, 0, 1},
+        {"exec", K_A_EXEC, 0, 0, 1},
+        {"exec_args", K_A_EXEC_ARGS, 0, 0, 1},
+        {"exec_timeout", K_A_EXEC_TIMEOUT, 0, 0, 1},
+        {"webhook", K_A_WEBHOOK, 0, 0, 1},
+        {"webhook_timeout", K_A_HOOK_TIMEOUT, 0, 0, 1},
+        {"webhook_retries", K_A_HOOK_RETRIES, 0, 0, 1},
+        {"syslog", K_A_SYSLOG, 0, 0, 1},
+        {"queue", K_A_QUEUE, 0, 0, 1},
 };
+
+#define MAX_DURATION_S (INT64_C(366) * 86400)
+
+/* A duration: a whole number with an optional unit s, m, h or d (seconds
+ * without one), from @min_s seconds to a year; *ms gets milliseconds. */
+static int
+set_duration(struct parse *p, const char *key, const char *v, int64_t min_s, int64_t *ms)
+{
+	unsigned long long x = 0;
+	int64_t unit = 1;
+	char num[32];
+	size_t n = strlen(v);
+	int bad;
+
+	if (n > 0 && n < sizeof(num) && strchr("smhd", v[n - 1]) != NULL) {
+		unit = v[n - 1] == 's' ? 1 : v[n - 1] == 'm' ? 60 : v[n - 1] == 'h' ? 3600 : 86400;
+		n--;
+	}
+	bad = n == 0 || n >= sizeof(num);
+	if (!bad) {
+		memcpy(num, v, n);
+		num[n] = '\0';
+		bad = parse_uint(num, 0, (unsigned long long)MAX_DURATION_S, &x) != 0;
+	}
+	if (bad || (int64_t)x * unit < min_s || (int64_t)x * unit > MAX_DURATION_S) {
+		perr(p,
+		     "%s: '%s' is not a duration from %llds to 366d (a number with s, m, h or d)",
+		     key, v, (long long)min_s);
+		return -1;
+	}
+	*ms = (int64_t)x * unit * 1000;
+	return 0;
+}
+
+/* A decimal number in [min, max] (open at the ends flagged @open_min/@open_max). */
+static int
+set_double(struct parse *p, const char *key, const char *v, double min, double max, int open_min,
+           int open_max, double *out)
+{
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(v, &end);
+	if (v[0] == '\0' || *end != '\0' || errno != 0 || x != x || x < min || x > max ||
+	    (open_min && x == min) || (open_max && x == max)) {
+		perr(p, "%s: '%s' is not a number in %c%g, %g%c", key, v, open_min ? '(' : '[', min,
+		     max, open_max ? ')' : ']');
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int
+set_bool(struct parse *p, const char *key, const char *v, int *out)
+{
+	if (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+	    strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+	         strcmp(v, "0") == 0)
+		*out = 0;
+	else {
+		perr(p, "%s: '%s' is neither on nor off", key, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* An alert key of [alerts] or a [target] section into @a. */
+static int
+set_alert_key(struct parse *p, enum key_id id, const char *key, const char *v,
+              struct alert_params *a)
+{
+	struct trend_params *t = &a->trend;
+	unsigned long long x;
+	double d;
+
+	switch (id) {
+	case K_A_ENABLED:
+		return set_bool(p, key, v, &a->enabled);
+	case K_A_WARMUP:
+		return set_duration(p, key, v, 0, &t->warmup_ms);
+	case K_A_WINDOW:
+		return set_duration(p, key, v, 1, &t->window_ms);
+	case K_A_MIN_SPAN:
+		return set_duration(p, key, v, 0, &t->min_span_ms);
+	case K_A_STEP:
+		return set_duration(p, key, v, 1, &t->step_ms);
+	case K_A_MIN_WINDOW:
+		return set_duration(p, key, v, 0, &t->min_window_ms);
+	case K_A_ALPHA:
+		return set_double(p, key, v, 0, 1, 1, 1, &t->alpha);
+	case K_A_MIN_R2:
+		return set_double(p, key, v, 0, 1, 0, 0, &t->min_r2);
+	case K_A_MIN_MB_H:
+		if (set_double(p, key, v, 0, 1e9, 0, 0, &d) != 0)
+			return -1;
+		t->min_bytes_per_h = d * 1048576.0;
+		return 0;
+	case K_A_MIN_PCT_H:
+		return set_double(p, key, v, 0, 1e6, 0, 0, &t->min_pct_per_h);
+	case K_A_FIRE_AFTER:
+	case K_A_RESOLVE_AFTER:
+		if (set_uint(p, key, v, 1, 100000, &x) != 0)
+			return -1;
+		if (id == K_A_FIRE_AFTER)
+			t->fire_after = (unsigned)x;
+		else
+			t->resolve_after = (unsigned)x;
+		return 0;
+	case K_A_RESOLVE_RATIO:
+		return set_double(p, key, v, 0, 1, 0, 0, &t->resolve_ratio);
+	case K_A_RECENT_FRAC:
+		return set_double(p, key, v, 0, 1, 0, 1, &t->recent_frac);
+	case K_A_RECENT_RATIO:
+		return set_double(p, key, v, 0, 1, 0, 0, &t->recent_ratio);
+	case K_A_EVAL: {
+		int64_t ms = 0;
+
+		if (set_duration(p, key, v, 1, &ms) != 0)
+			return -1;
+		a->eval_interval_s = (unsigned)(ms / 1000);
+		return 0;
+	}
+	case K_A_SERIES:
+		if (strcmp(v, "private_committed") == 0)
+			a->watch_touched = 0;
+		else if (strcmp(v, "private_touched") == 0)
+			a->watch_touched = 1;
+		else {
+			perr(p, "series: '%s' is neither private_committed nor private_touched", v);
+			return -1;
+		}
+		return 0;
+	case K_A_THRESHOLD:
+	case K_A_EVERY:
+		if (set_uint(p, key, v, 0, 1ull << 30, &x) != 0)
+			return -1;
+		if (id == K_A_THRESHOLD)
+			a->threshold_bytes = (uint64_t)x << 20;
+		else
+			a->every_bytes = (uint64_t)x << 20;
+		return 0;
+	case K_A_MAP_FRACTION:
+		return set_double(p, key, v, 0, 1, 0, 0, &a->map_count_fraction);
+	case K_A_TOP:
+		if (set_uint(p, key, v, 0, 1000, &x) != 0)
+			return -1;
+		a->top_regions = (unsigned)x;
+		return 0;
+	default:
+		break;
+	}
+	perr(p, "%s: not an alert setting", key);
+	return -1;
+}
+
+/* exec_args: words separated by blanks; a word in double quotes may hold
+ * blanks, \" and \\.  No other expansion: this is not a shell. */
+static int
+set_exec_args(struct parse *p, const char *v, struct alert_sinks_config *k)
+{
+	char word[CONFIG_PATH_MAX];
+
+	free_exec_args(k);
+	for (const char *s = v;;) {
+		size_t n = 0;
+		int quoted = 0;
+
+		s += strspn(s, " \t");
+		if (*s == '\0')
+			return 0;
+		if (*s == '"') {
+			quoted = 1;
+			s++;
+		}
+		for (; *s != '\0' && (quoted || (*s != ' ' && *s != '\t')); s++) {
+			if (quoted && *s == '"')
+				break;
+			if (quoted && *s == '\\' && (s[1] == '"' || s[1] == '\\'))
+				s++;
+			if (n + 1 >= sizeof(word)) {
+				perr(p, "exec_args: an argument is too long");
+				return -1;
+			}
+			word[n++] = *s;
+		}
+		if (quoted && *s != '"') {
+			perr(p, "exec_args: a quote is not closed");
+			return -1;
+		}
+		if (quoted)
+			s++;
+		word[n] = '\0';
+		if (k->n_exec_args == CONFIG_EXEC_ARGS_MAX) {
+			perr(p, "exec_args: more than %d arguments", CONFIG_EXEC_ARGS_MAX);
+			return -1;
+		}
+		k->exec_args[k->n_exec_args] = strdup(word);
+		if (k->exec_args[k->n_exec_args] == NULL) {
+			perr(p, "out of memory");
+			return -1;
+		}
+		k->n_exec_args++;
+	}
+}
+
+static int
+set_alerts_section_key(struct parse *p, enum key_id id, const char *key, const char *v)
+{
+	struct config *c = p->c;
+	struct alert_sinks_config *k = &c->sinks;
+	unsigned long long x;
+
+	if (id >= K_A_FIRST && id <= K_A_LAST)
+		return set_alert_key(p, id, key, v, &c->alerts);
+	switch (id) {
+	case K_A_RETENTION:
+		if (set_uint(p, key, v, 0, MAX_DAYS, &x) != 0)
+			return -1;
+		c->retention.alert_ms = (int64_t)x * DAY_MS;
+		return 0;
+	case K_A_EXEC:
+		if (v[0] != '/') {
+			perr(p, "exec: '%s' is not an absolute path", v);
+			return -1;
+		}
+		return set_string(p, key, v, k->exec_path, sizeof(k->exec_path), 0);
+	case K_A_EXEC_ARGS:
+		return set_exec_args(p, v, k);
+	case K_A_WEBHOOK:
+		if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+			perr(p, "webhook: '%s' is not an http:// or https:// URL", v);
+			return -1;
+		}
+		return set_string(p, key, v, k->webhook_url, sizeof(k->webhook_url), 0);
+	case K_A_EXEC_TIMEOUT:
+	case K_A_HOOK_TIMEOUT: {
+		int64_t ms = 0;
+
+		if (set_duration(p, key, v, 1, &ms) != 0)
+			return -1;
+		if (ms > INT64_C(3600000)) {
+			perr(p, "%s: '%s' is longer than an hour", key, v);
+			return -1;
+		}
+		if (id == K_A_EXEC_TIMEOUT)
+			k->exec_timeout_s = (unsigned)(ms / 1000);
+		else
+			k->webhook_timeout_s = (unsigned)(ms / 1000);
+		return 0;
+	}
+	case K_A_HOOK_RETRIES:
+		if (set_uint(p, key, v, 0, 20, &x) != 0)
+			return -1;
+		k->webhook_retries = (unsigned)x;
+		return 0;
+	case K_A_SYSLOG:
+		return set_bool(p, key, v, &k->syslog);
+	case K_A_QUEUE:
+		if (set_uint(p, key, v, 1, 100000, &x) != 0)
+			return -1;
+		k->queue_len = (unsigned)x;
+		return 0;
+	default:
+		break;
+	}
+	perr(p, "%s: not allowed in [alerts]", key);
+	return -1;
+}
+
+/* Copy the alert setting of key @id from @src to @dst. */
+static void
+alert_field_copy(struct alert_params *dst, const struct alert_params *src, enum key_id id)
+{
+	switch (id) {
+	case K_A_ENABLED:
+		dst->enabled = src->enabled;
+		break;
+	case K_A_WARMUP:
+		dst->trend.warmup_ms = src->trend.warmup_ms;
+		break;
+	case K_A_WINDOW:
+		dst->trend.window_ms = src->trend.window_ms;
+		break;
+	case K_A_MIN_SPAN:
+		dst->trend.min_span_ms = src->trend.min_span_ms;
+		break;
+	case K_A_STEP:
+		dst->trend.step_ms = src->trend.step_ms;
+		break;
+	case K_A_MIN_WINDOW:
+		dst->trend.min_window_ms = src->trend.min_window_ms;
+		break;
+	case K_A_ALPHA:
+		dst->trend.alpha = src->trend.alpha;
+		break;
+	case K_A_MIN_R2:
+		dst->trend.min_r2 = src->trend.min_r2;
+		break;
+	case K_A_MIN_MB_H:
+		dst->trend.min_bytes_per_h = src->trend.min_bytes_per_h;
+		break;
+	case K_A_MIN_PCT_H:
+		dst->trend.min_pct_per_h = src->trend.min_pct_per_h;
+		break;
+	case K_A_FIRE_AFTER:
+		dst->trend.fire_after = src->trend.fire_after;
+		break;
+	case K_A_RESOLVE_AFTER:
+		dst->trend.resolve_after = src->trend.resolve_after;
+		break;
+	case K_A_RESOLVE_RATIO:
+		dst->trend.resolve_ratio = src->trend.resolve_ratio;
+		break;
+	case K_A_RECENT_FRAC:
+		dst->trend.recent_frac = src->trend.recent_frac;
+		break;
+	case K_A_RECENT_RATIO:
+		dst->trend.recent_ratio = src->trend.recent_ratio;
+		break;
+	case K_A_EVAL:
+		dst->eval_interval_s = src->eval_interval_s;
+		break;
+	case K_A_SERIES:
+		dst->watch_touched = src->watch_touched;
+		break;
+	case K_A_THRESHOLD:
+		dst->threshold_bytes = src->threshold_bytes;
+		break;
+	case K_A_EVERY:
+		dst->every_bytes = src->every_bytes;
+		break;
+	case K_A_MAP_FRACTION:
+		dst->map_count_fraction = src->map_count_fraction;
+		break;
+	case K_A_TOP:
+		dst->top_regions = src->top_regions;
+		break;
+	default:
+		break;
+	}
+}
+
+void
+config_target_alerts(const struct config *c, const struct config_target *t,
+                     struct alert_params *out)
+{
+	*out = c->alerts;
+	if (t == NULL)
+		return;
+	for (int id = K_A_FIRST; id <= K_A_LAST; id++)
+		if (t->alert_keys_set & (1ull << (id - K_A_FIRST)))
+			alert_field_copy(out, &t->alerts, (enum key_id)id);
+}
+
+/* What the parameters must satisfy together; NULL when they do. */
+static const char *
+alert_params_problem(const struct alert_params *a)
+{
+	const struct trend_params *t = &a->trend;
+
+	if (t->step_ms > t->window_ms)
+		return "step is longer than window";
+	if (t->min_span_ms > t->window_ms)
+		return "min_span is longer than window";
+	if (t->min_window_ms > t->window_ms)
+		return "min_window is longer than window";
+	if (trend_params_check(t) != 0)
+		return "the detector refuses these parameters (docs/alerts.md)";
+	return NULL;
+}
 
 static int
 set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
@@ -503,6 +963,12 @@ set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
 		t->have_re = 1;
 		return 0;
 	default:
+		if (id >= K_A_FIRST && id <= K_A_LAST) {
+			if (set_alert_key(p, id, key, v, &t->alerts) != 0)
+				return -1;
+			t->alert_keys_set |= 1ull << (id - K_A_FIRST);
+			return 0;
+		}
 		break;
 	}
 	perr(p, "%s: not allowed in a [target] section", key);
@@ -521,13 +987,20 @@ begin_section(struct parse *p, const char *section)
 
 	p->cur = NULL;
 	p->in_main = 0;
+	p->in_alerts = 0;
 	p->keys_set = 0;
 	if (strcmp(section, "memdeltad") == 0) {
 		p->in_main = 1;
 		return 0;
 	}
+	if (strcmp(section, "alerts") == 0) {
+		p->in_alerts = 1;
+		p->alerts_line = p->section_line;
+		return 0;
+	}
 	if (strncmp(section, "target", 6) != 0 || (section[6] != ' ' && section[6] != '\t')) {
-		perr(p, "unknown section [%s] (expected [memdeltad] or [target NAME])", section);
+		perr(p, "unknown section [%s] (expected [memdeltad], [alerts] or [target NAME])",
+		     section);
 		return -1;
 	}
 	s = section + 6;
@@ -586,12 +1059,13 @@ handle(void *arg, const char *section, const char *key, const char *value)
 		perr(p, "'%s' outside a section (put it under [memdeltad])", key);
 		return 0;
 	}
-	if (p->cur == NULL && !p->in_main)
+	if (p->cur == NULL && !p->in_main && !p->in_alerts)
 		return 0; /* a bad section, already reported */
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].name, key) == 0)
 			k = &keys[i];
-	if (k == NULL || (p->in_main && !k->in_main) || (p->cur != NULL && !k->in_target)) {
+	if (k == NULL || (p->in_main && !k->in_main) || (p->cur != NULL && !k->in_target) ||
+	    (p->in_alerts && !k->in_alerts)) {
 		perr(p, "unknown key '%s' in [%s]", key, section);
 		return 0;
 	}
@@ -602,18 +1076,36 @@ handle(void *arg, const char *section, const char *key, const char *value)
 	p->keys_set |= 1ull << k->id;
 	if (p->in_main)
 		return set_main_key(p, k->id, key, value) == 0;
+	if (p->in_alerts)
+		return set_alerts_section_key(p, k->id, key, value) == 0;
 	return set_target_key(p, k->id, key, value) == 0;
 }
 
 static int
 check_targets(struct parse *p)
 {
+	struct alert_params a;
+	const char *why;
+
+	why = alert_params_problem(&p->c->alerts);
+	if (why != NULL) {
+		p->lineno = p->alerts_line;
+		perr(p, "[alerts]: %s", why);
+		return -1;
+	}
 	for (size_t i = p->first_target; i < p->c->n_targets; i++) {
 		const struct config_target *t = &p->c->targets[i];
 
 		if (t->kind == TARGET_PID && t->pid == 0) {
 			p->lineno = t->line;
 			perr(p, "[target %s] needs one of pid=, name= or cmdline=", t->name);
+			return -1;
+		}
+		config_target_alerts(p->c, t, &a);
+		why = alert_params_problem(&a);
+		if (why != NULL) {
+			p->lineno = t->line;
+			perr(p, "[target %s]: %s", t->name, why);
 			return -1;
 		}
 	}

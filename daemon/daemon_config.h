@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "daemon/log.h"
+#include "diff/trend.h"
 #include "snapshot/store.h"
 
 #define CONFIG_PATH_MAX 4096
@@ -28,6 +29,43 @@
 #define CONFIG_DEFAULT_AUTO_TOP    10
 #define CONFIG_DEFAULT_AUTO_RESCAN 60
 #define CONFIG_MAX_INTERVAL_S      86400
+
+/* Alert defaults (docs/alerts.md); the detector's are trend_params_defaults(). */
+#define CONFIG_DEFAULT_EVAL_INTERVAL_S 60
+#define CONFIG_DEFAULT_TOP_REGIONS     10
+#define CONFIG_DEFAULT_MAP_FRACTION    0.9
+#define CONFIG_DEFAULT_EXEC_TIMEOUT_S  10
+#define CONFIG_DEFAULT_HOOK_TIMEOUT_S  5
+#define CONFIG_DEFAULT_HOOK_RETRIES    3
+#define CONFIG_DEFAULT_SINK_QUEUE      64
+#define CONFIG_URL_MAX                 1024
+#define CONFIG_EXEC_ARGS_MAX           32
+
+/* Leak detection settings: the [alerts] section, and per target the same
+ * keys in its [target NAME] section (config_target_alerts() merges them). */
+struct alert_params {
+	int enabled;               /* 0: no alert for this target (default 1) */
+	struct trend_params trend; /* warmup, window, ... */
+	unsigned eval_interval_s;  /* evaluate the trend this often (default 60) */
+	int watch_touched;         /* the trend rule watches private_touched, not _committed */
+	uint64_t threshold_bytes;  /* threshold rule: first level (0: off) */
+	uint64_t every_bytes;      /* then every further this many bytes (0: once) */
+	double map_count_fraction; /* map-count rule: fraction of vm.max_map_count (0: off) */
+	unsigned top_regions;      /* regions listed in an alert (default 10) */
+};
+
+/* Where alerts go besides the log (the [alerts] section only). */
+struct alert_sinks_config {
+	char exec_path[CONFIG_PATH_MAX];       /* "" : no command */
+	char *exec_args[CONFIG_EXEC_ARGS_MAX]; /* argv[1..], owned; n_exec_args used */
+	size_t n_exec_args;
+	unsigned exec_timeout_s;
+	char webhook_url[CONFIG_URL_MAX]; /* "" : no webhook */
+	unsigned webhook_timeout_s;
+	unsigned webhook_retries;
+	int syslog;         /* also send each alert to syslog(3) (journald) */
+	unsigned queue_len; /* alerts each sink buffers before dropping the oldest */
+};
 
 enum target_kind {
 	TARGET_PID = 0, /* one process id */
@@ -42,10 +80,12 @@ struct config_target {
 	char match[CONFIG_NAME_MAX]; /* TARGET_NAME: the name; TARGET_CMDLINE: the regex text */
 	regex_t re;                  /* TARGET_CMDLINE, compiled when have_re */
 	int have_re;
-	unsigned interval_s; /* 0: the global interval */
-	unsigned budget_ms;  /* 0: the global budget */
-	size_t max_regions;  /* 0: no limit */
-	unsigned line;       /* where the section starts (0 for flags) */
+	unsigned interval_s;        /* 0: the global interval */
+	unsigned budget_ms;         /* 0: the global budget */
+	size_t max_regions;         /* 0: no limit */
+	unsigned line;              /* where the section starts (0 for flags) */
+	struct alert_params alerts; /* the alert keys set in the section ... */
+	uint64_t alert_keys_set;    /* ... one bit per key (see config_target_alerts) */
 };
 
 struct config {
@@ -64,6 +104,8 @@ struct config {
 	unsigned auto_top; /* processes watched when no target is configured */
 	struct config_target *targets;
 	size_t n_targets;
+	struct alert_params alerts; /* [alerts]: every target's unless it sets its own */
+	struct alert_sinks_config sinks;
 };
 
 /* The command-line flags that override the file; a NULL / 0 member is unset. */
@@ -122,6 +164,11 @@ int config_apply_flags(struct config *c, const struct config_flags *f, char *err
 /* Parse "ADDR:PORT", "[V6ADDR]:PORT", "ADDR" (port unchanged) or ":PORT"
  * (address unchanged) into @addr / @port.  Returns 0 or MD_ERR_PARSE. */
 int config_parse_listen(const char *s, char *addr, size_t addrlen, uint16_t *port);
+
+/* The alert settings of target @t (NULL: an automatic target): the [alerts]
+ * section with the keys @t's section sets over it. */
+void config_target_alerts(const struct config *c, const struct config_target *t,
+                          struct alert_params *out);
 
 /* Final checks after flags: a database path is known.  Returns 0 or
  * MD_ERR_INVAL with @err set. */

@@ -12,8 +12,10 @@ libmemdelta_daemon_a_SOURCES = \
 	%D%/daemon_config.c %D%/daemon_config.h \
 	%D%/targets.c %D%/targets.h \
 	%D%/sdnotify.c %D%/sdnotify.h \
-	%D%/scheduler.c %D%/scheduler.h
-libmemdelta_daemon_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+	%D%/scheduler.c %D%/scheduler.h \
+	%D%/alerts.c %D%/alerts.h \
+	%D%/sinks.c %D%/sinks.h
+libmemdelta_daemon_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(CURL_CFLAGS)
 
 sbin_PROGRAMS += memdeltad
 memdeltad_SOURCES = %D%/memdeltad.c

@@ -24,10 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/alerts.h"
 #include "daemon/daemon_config.h"
 #include "daemon/log.h"
 #include "daemon/scheduler.h"
 #include "daemon/sdnotify.h"
+#include "daemon/sinks.h"
 #include "snapshot/mderr.h"
 #include "snapshot/store.h"
 #include "web/web.h"
@@ -61,7 +63,9 @@ struct daemon_state {
 	const struct opts *o;
 	struct config slot[2]; /* the current one and the previous one */
 	int cur;
-	int detached; /* stderr is /dev/null: log to syslog instead */
+	int detached;          /* stderr is /dev/null: log to syslog instead */
+	struct sinks *sinks;   /* where alerts go; replaced on reload */
+	struct alerts *alerts; /* the alert engine */
 };
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -204,6 +208,18 @@ reload_config(void *arg)
 	    nc->port != old->port || strcmp(nc->token, old->token) != 0)
 		log_warn("db, listen and token changes take effect at the next restart");
 	log_init(d->detached ? LOG_SINK_SYSLOG : nc->log_sink, nc->log_level, "memdeltad");
+	if (d->alerts != NULL) {
+		struct sinks *sk = NULL;
+		int rc = sinks_new(&nc->sinks, &sk);
+
+		if (rc == 0) {
+			alerts_set_sinks(d->alerts, sk);
+			sinks_free(d->sinks);
+			d->sinks = sk;
+		} else {
+			log_error("alert sinks: %s; keeping the old ones", md_strerror(rc));
+		}
+	}
 	log_info("configuration reloaded: %zu target(s)", nc->n_targets);
 	d->cur = !d->cur;
 	return nc;
@@ -388,6 +404,7 @@ main(int argc, char **argv)
 	wc.token = c->token[0] != '\0' ? c->token : NULL;
 	wc.allowed_hosts = (const char *const *)c->allowed_hosts;
 	wc.n_allowed_hosts = c->n_allowed_hosts;
+	wc.trend_params = &c->alerts.trend;
 	rc = web_start(&wc, &w, &why);
 	if (rc != 0) {
 		log_error("cannot start the web server on %s:%u: %s%s%s", c->listen_addr,
@@ -395,10 +412,15 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rc = sched_new(c, st, w, &s);
+	if (rc == 0)
+		rc = sinks_new(&c->sinks, &d.sinks);
+	if (rc == 0)
+		rc = alerts_new(st, d.sinks, &d.alerts);
 	if (rc != 0) {
 		log_error("%s", md_strerror(rc));
 		goto out;
 	}
+	sched_set_alerts(s, d.alerts);
 	log_info("memdeltad %s: database %s, UI http://%s%s%s:%u/, %zu target(s)%s",
 	         PACKAGE_VERSION, c->db, strchr(c->listen_addr, ':') ? "[" : "", c->listen_addr,
 	         strchr(c->listen_addr, ':') ? "]" : "", (unsigned)web_port(w), c->n_targets,
@@ -418,6 +440,8 @@ main(int argc, char **argv)
 	log_info("stopped");
 out:
 	sched_free(s);
+	alerts_free(d.alerts);
+	sinks_free(d.sinks);
 	web_stop(w);
 	store_close(st);
 	config_done(&d.slot[0]);

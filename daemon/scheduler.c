@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/alerts.h"
 #include "daemon/log.h"
 #include "daemon/scheduler.h"
 #include "daemon/sdnotify.h"
@@ -50,6 +51,7 @@ struct tgt {
 	size_t max_regions;
 	uint64_t ticks, missed, last_cost_ns;
 	size_t n_watches;
+	uint64_t last_regions;
 };
 
 struct watch {
@@ -82,6 +84,7 @@ struct sched {
 	uint64_t next_wd_ns;
 	struct web_health health;
 	int storage_failing;
+	struct alerts *alerts; /* NULL: no alert engine */
 };
 
 static uint64_t
@@ -366,6 +369,7 @@ tick(struct sched *s, struct watch *w, uint64_t now)
 	struct snapshot *snap = NULL;
 	struct budget b;
 	uint64_t iv = interval_ns(t), t0;
+	int64_t sid = 0;
 	int rc;
 
 	/* Missed slots: the tick starts at least one whole interval late. */
@@ -426,11 +430,18 @@ tick(struct sched *s, struct watch *w, uint64_t now)
 		        t->name, w->pid, snap->n_regions, t->budget_ms, t->max_regions);
 		w->trunc_logged = 1;
 	}
-	rc = store_put_snapshot(s->st, t->target_id, snap, NULL);
+	rc = store_put_snapshot(s->st, t->target_id, snap, &sid);
 	storage_state(s, rc);
 	if (rc == 0) {
 		s->health.snapshots_written++;
 		s->health.last_snapshot_ms = snap->time_ms;
+		t->last_regions = snap->n_regions;
+		if (s->alerts != NULL) {
+			struct alert_params ap;
+
+			config_target_alerts(s->cfg, t->ct, &ap);
+			alerts_on_snapshot(s->alerts, t->target_id, t->name, &ap, sid, snap);
+		}
 	}
 out:
 	t->ticks++;
@@ -444,6 +455,7 @@ report(struct sched *s)
 	struct web_target_runtime *rt;
 	unsigned watching = 0;
 
+	alerts_expire(s->alerts, now_ms());
 	if (s->w == NULL)
 		return;
 	rt = calloc(s->n_tgts + 1, sizeof(*rt));
@@ -459,6 +471,9 @@ report(struct sched *s)
 		rt[i].last_cost_ns = t->last_cost_ns;
 		rt[i].interval_s = t->interval_s;
 		rt[i].watching = t->n_watches > 0;
+		rt[i].regions = t->last_regions;
+		rt[i].alert_state = -1;
+		alerts_runtime(s->alerts, t->target_id, &rt[i]);
 	}
 	s->health.targets = watching;
 	web_set_health(s->w, &s->health);
@@ -562,6 +577,12 @@ sched_new(const struct config *c, struct store *st, struct web *w, struct sched 
 	}
 	*out = s;
 	return 0;
+}
+
+void
+sched_set_alerts(struct sched *s, struct alerts *a)
+{
+	s->alerts = a;
 }
 
 void

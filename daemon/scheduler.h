@@ -16,6 +16,7 @@
 #include "web/web.h"
 
 struct sched;
+struct alerts;
 
 struct sched_hooks {
 	/* Called on SIGHUP.  Returns the configuration to use from now on
@@ -29,6 +30,10 @@ struct sched_hooks {
  * @w (borrowed, may be NULL).  Returns 0 and *out, or MD_ERR_NOMEM. */
 int sched_new(const struct config *c, struct store *st, struct web *w, struct sched **out);
 void sched_free(struct sched *s);
+
+/* Feed every stored snapshot to the alert engine @a (borrowed; NULL: none)
+ * and take the runtime's trend and alert members from it. */
+void sched_set_alerts(struct sched *s, struct alerts *a);
 
 /* Run until SIGTERM or SIGINT.  The signals in @sigs (SIGTERM, SIGINT,
  * SIGHUP) must be blocked in every thread; they are taken with

@@ -77,13 +77,28 @@
  *       an instance in id order; index counters_by_snapshot(snapshot_id):
  *       the counters rows written at a snapshot being pruned.
  *
+ * Version 3 (alerts, issue 4) adds:
+ *
+ *   alerts(id, target_id -> targets, instance_id -> instances, rule, series,
+ *          state, started_ms, fired_ms, resolved_ms, updated_ms,
+ *          baseline_snapshot_id -> snapshots, trigger_snapshot_id ->
+ *          snapshots, slope_bytes_per_h, pct_per_h, r2, mk_p, value, summary,
+ *          evidence_json)
+ *       one row per alert, written by the daemon's engine; times 0 for "not
+ *       yet", snapshot ids NULL for none.  The two snapshots are evidence:
+ *       pruning skips them (PINNED_SNAPSHOTS) for as long as the row exists,
+ *       and the row goes alert_ms after the alert resolved.  Indexes on both
+ *       snapshot columns serve the foreign keys and the pin lookups.
+ *
  * Pruning a snapshot S (store_prune) keeps every remaining snapshot exact:
  * with P and N the previous and next remaining snapshots of its instance,
  * versions whose [first_snapshot, last_snapshot] lies inside (P, N) are
  * read by no remaining snapshot and go with their counters; a counters row
  * at S that N reads (its version valid at N, no newer row up to N) moves to
  * N; the others go.  Without N, P becomes the instance's last snapshot and
- * the versions valid at P are open again.
+ * the versions valid at P are open again.  P and N may be snapshots pinned
+ * by an alert: a run of pruned snapshots ends at a pinned one, which stays
+ * with the versions and counters rows it reads.
  *
  * Byte quantities (sizes, counters, totals) are stored as KiB when they are
  * a multiple of 1 KiB (always, on Linux and Windows), else as -(bytes + 1);
@@ -221,6 +236,35 @@ static const char *const migrations[] = {
         ROLLUP_TABLE("rollup_minute")
         ROLLUP_TABLE("rollup_hour"),
         /* clang-format on */
+        /* 2 -> 3: alerts (issue 4).  The snapshot columns are indexed
+         * because they are foreign keys and because store_prune asks, per
+         * snapshot, whether an alert pins it. */
+        "CREATE TABLE alerts (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  target_id INTEGER NOT NULL REFERENCES targets(id),\n"
+        "  instance_id INTEGER NOT NULL REFERENCES instances(id),\n"
+        "  rule TEXT NOT NULL,\n"
+        "  series TEXT NOT NULL,\n"
+        "  state INTEGER NOT NULL,\n"
+        "  started_ms INTEGER NOT NULL,\n"
+        "  fired_ms INTEGER NOT NULL,\n"
+        "  resolved_ms INTEGER NOT NULL,\n"
+        "  updated_ms INTEGER NOT NULL,\n"
+        "  baseline_snapshot_id INTEGER REFERENCES snapshots(id),\n"
+        "  trigger_snapshot_id INTEGER REFERENCES snapshots(id),\n"
+        "  slope_bytes_per_h REAL,\n"
+        "  pct_per_h REAL,\n"
+        "  r2 REAL,\n"
+        "  mk_p REAL,\n"
+        "  value INTEGER NOT NULL,\n"
+        "  summary TEXT,\n"
+        "  evidence_json TEXT\n"
+        ");\n"
+        "CREATE INDEX alerts_by_target ON alerts (target_id, started_ms);\n"
+        "CREATE INDEX alerts_by_instance ON alerts (instance_id);\n"
+        "CREATE INDEX alerts_by_state ON alerts (state, resolved_ms);\n"
+        "CREATE INDEX alerts_by_baseline ON alerts (baseline_snapshot_id);\n"
+        "CREATE INDEX alerts_by_trigger ON alerts (trigger_snapshot_id);\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -276,8 +320,28 @@ enum stmt_id {
 	STMT_HOUR_OLDEST,
 	STMT_HOUR_DELETE,
 	STMT_HOUR_COUNT,
+	STMT_ALERT_INSERT,
+	STMT_ALERT_UPDATE,
+	STMT_ALERT_CHECK_REFS,
+	STMT_ALERT_LIST,
+	STMT_ALERT_GET,
+	STMT_ALERT_EXPIRE,
+	STMT_SNAPSHOT_AT,
 	STMT_COUNT
 };
+
+/* The snapshots alerts keep as evidence (store.h): never pruned while the
+ * alert row exists.  NULLs are left out so that NOT IN stays true. */
+#define PINNED_SNAPSHOTS                                                                           \
+	"(SELECT baseline_snapshot_id FROM alerts WHERE baseline_snapshot_id IS NOT NULL"          \
+	" UNION ALL SELECT trigger_snapshot_id FROM alerts"                                        \
+	" WHERE trigger_snapshot_id IS NOT NULL)"
+
+/* The columns of an alert row, in the order alert_row() reads them. */
+#define ALERT_COLUMNS                                                                              \
+	"id, target_id, instance_id, rule, series, state, started_ms, fired_ms, resolved_ms,"      \
+	" updated_ms, coalesce(baseline_snapshot_id, 0), coalesce(trigger_snapshot_id, 0),"        \
+	" slope_bytes_per_h, pct_per_h, r2, mk_p, value, summary, evidence_json"
 
 static const char *const stmt_sql[STMT_COUNT] = {
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -370,8 +434,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
                               " ON s.instance_id = i.id"
                               " WHERE i.target_id = ?1 AND s.time_ms BETWEEN ?2 AND ?3"
                               " ORDER BY s.time_ms, s.id",
-        [STMT_TARGET_RAW_START] = "SELECT coalesce(min((SELECT min(time_ms) FROM snapshots"
-                                  " WHERE instance_id = i.id)), 9223372036854775807)"
+        /* Snapshots pinned by alerts are left out: they outlive the raw
+         * tier, and the rollups around them still serve the timeline. */
+        [STMT_TARGET_RAW_START] = "SELECT coalesce(min((SELECT time_ms FROM snapshots"
+                                  " WHERE instance_id = i.id AND id NOT IN " PINNED_SNAPSHOTS
+                                  " ORDER BY time_ms LIMIT 1)), 9223372036854775807)"
                                   " FROM instances AS i WHERE i.target_id = ?1",
         [STMT_MINUTE_START] = "SELECT coalesce(min(bucket_ms), ?2) FROM rollup_minute"
                               " WHERE target_id = ?1",
@@ -385,11 +452,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
                                   " ORDER BY bucket_ms, instance_id, series",
         /* The oldest snapshot before ?1 among each instance's oldest: one
          * index seek per instance rather than a scan of every snapshot when
-         * nothing is old enough. */
+         * nothing is old enough.  Pinned snapshots are skipped (a few rows
+         * per alert). */
         [STMT_PRUNE_OLDEST] = "SELECT s.id, s.instance_id, s.time_ms, i.target_id"
                               " FROM instances AS i JOIN snapshots AS s"
                               " ON s.id = (SELECT k.id FROM snapshots AS k"
-                              "  WHERE k.instance_id = i.id ORDER BY k.time_ms, k.id LIMIT 1)"
+                              "  WHERE k.instance_id = i.id AND k.id NOT IN " PINNED_SNAPSHOTS
+                              "  ORDER BY k.time_ms, k.id LIMIT 1)"
                               " WHERE s.time_ms < ?1 ORDER BY s.id LIMIT 1",
         [STMT_SNAPSHOT_COUNT] = "SELECT count(*) FROM snapshots",
         [STMT_SNAPSHOT_PREV] = "SELECT coalesce(max(id), 0) FROM snapshots"
@@ -426,8 +495,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
                 "  UNION ALL"
                 "  SELECT id FROM versions WHERE ?5 AND instance_id = ?1"
                 "   AND last_snapshot IS NULL AND first_snapshot > ?4)",
-        /* The snapshots of instance ?1 from ?2 on, in id order. */
-        [STMT_PRUNE_BATCH] = "SELECT id, time_ms FROM snapshots WHERE instance_id = ?1"
+        /* The snapshots of instance ?1 from ?2 on, in id order, and
+         * whether an alert pins them (a run stops there). */
+        [STMT_PRUNE_BATCH] = "SELECT id, time_ms, id IN " PINNED_SNAPSHOTS
+                             " FROM snapshots WHERE instance_id = ?1"
                              " AND id >= ?2 ORDER BY id LIMIT ?3",
         /* Of the counters rows of instance ?1 written at the pruned
          * snapshots ?2..?3, those the next remaining snapshot ?4 still reads
@@ -483,6 +554,45 @@ static const char *const stmt_sql[STMT_COUNT] = {
                              " WHERE m IS NOT NULL ORDER BY m LIMIT 1",
         [STMT_HOUR_DELETE] = "DELETE FROM rollup_hour WHERE target_id = ?1 AND bucket_ms <= ?2",
         [STMT_HOUR_COUNT] = "SELECT count(*) FROM rollup_hour",
+        [STMT_ALERT_INSERT] = "INSERT INTO alerts (target_id, instance_id, rule, series, state,"
+                              " started_ms, fired_ms, resolved_ms, updated_ms,"
+                              " baseline_snapshot_id, trigger_snapshot_id, slope_bytes_per_h,"
+                              " pct_per_h, r2, mk_p, value, summary, evidence_json)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                              " ?13, ?14, ?15, ?16, ?17, ?18)",
+        [STMT_ALERT_UPDATE] = "UPDATE alerts SET target_id = ?1, instance_id = ?2, rule = ?3,"
+                              " series = ?4, state = ?5, started_ms = ?6, fired_ms = ?7,"
+                              " resolved_ms = ?8, updated_ms = ?9, baseline_snapshot_id = ?10,"
+                              " trigger_snapshot_id = ?11, slope_bytes_per_h = ?12,"
+                              " pct_per_h = ?13, r2 = ?14, mk_p = ?15, value = ?16,"
+                              " summary = ?17, evidence_json = ?18 WHERE id = ?19",
+        /* Does instance ?2 belong to target ?1, and snapshots ?3 and ?4
+         * (0: none) to an instance of it? */
+        [STMT_ALERT_CHECK_REFS] = "SELECT"
+                                  " EXISTS (SELECT 1 FROM instances WHERE id = ?2"
+                                  "  AND target_id = ?1),"
+                                  " ?3 = 0 OR EXISTS (SELECT 1 FROM snapshots AS s"
+                                  "  JOIN instances AS i ON i.id = s.instance_id"
+                                  "  WHERE s.id = ?3 AND i.target_id = ?1),"
+                                  " ?4 = 0 OR EXISTS (SELECT 1 FROM snapshots AS s"
+                                  "  JOIN instances AS i ON i.id = s.instance_id"
+                                  "  WHERE s.id = ?4 AND i.target_id = ?1)",
+        [STMT_ALERT_LIST] = "SELECT " ALERT_COLUMNS " FROM alerts"
+                            " WHERE (?1 = 0 OR target_id = ?1) AND (?2 = 0 OR instance_id = ?2)"
+                            " AND (?3 < 0 OR state = ?3) AND started_ms <= ?5"
+                            " AND (resolved_ms = 0 OR resolved_ms >= ?4)"
+                            " ORDER BY started_ms DESC, id DESC LIMIT ?6",
+        [STMT_ALERT_GET] = "SELECT " ALERT_COLUMNS " FROM alerts WHERE id = ?1",
+        [STMT_ALERT_EXPIRE] = "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
+                              " WHERE state = 2 AND resolved_ms < ?1 LIMIT ?2)",
+        /* The latest snapshot at or before ?2 of each instance of target
+         * ?1 (one index seek each), then the latest of those. */
+        [STMT_SNAPSHOT_AT] = "SELECT s.id FROM instances AS i JOIN snapshots AS s"
+                             " ON s.id = (SELECT k.id FROM snapshots AS k"
+                             "  WHERE k.instance_id = i.id AND k.time_ms <= ?2"
+                             "  ORDER BY k.time_ms DESC, k.id DESC LIMIT 1)"
+                             " WHERE i.target_id = ?1"
+                             " ORDER BY s.time_ms DESC, s.id DESC LIMIT 1",
 };
 
 /* One open version as the writer remembers it: the region as of the
@@ -2395,6 +2505,21 @@ tl_select(struct store *st, struct tl_cands *cs, int64_t lo, int64_t hi, size_t 
 	return status;
 }
 
+/* By time; at one time rollups before raw points, then by instance. */
+static int
+tl_cand_cmp(const void *pa, const void *pb)
+{
+	const struct tl_cand *a = pa, *b = pb;
+
+	if (a->time_ms != b->time_ms)
+		return a->time_ms < b->time_ms ? -1 : 1;
+	if ((a->snapshot_id != 0) != (b->snapshot_id != 0))
+		return a->snapshot_id != 0 ? 1 : -1;
+	if (a->instance_id != b->instance_id)
+		return a->instance_id < b->instance_id ? -1 : 1;
+	return a->snapshot_id < b->snapshot_id ? -1 : a->snapshot_id > b->snapshot_id;
+}
+
 int
 store_timeline(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
                size_t max_points, struct store_timeline_point **out, size_t *n)
@@ -2431,6 +2556,8 @@ store_timeline(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_
 		goto out;
 	if (cs.n == 0)
 		goto out;
+	/* Snapshots pinned by alerts are raw points among the rollups. */
+	qsort(cs.v, cs.n, sizeof(cs.v[0]), tl_cand_cmp);
 	lo = from_ms == INT64_MIN ? cs.v[0].time_ms : from_ms;
 	hi = to_ms == INT64_MAX ? cs.v[cs.n - 1].time_ms : to_ms;
 	status = tl_select(st, &cs, lo, hi, max_points);
@@ -2487,6 +2614,268 @@ out:
 	return 0;
 }
 
+/* ---- alerts ------------------------------------------------------------- */
+
+static void
+bind_double(sqlite3_stmt *s, int idx, double v, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = v == v ? sqlite3_bind_double(s, idx, v) : sqlite3_bind_null(s, idx);
+}
+
+/* NULL or a text column. */
+static void
+bind_text_or_null(sqlite3_stmt *s, int idx, const char *text, int *rc)
+{
+	if (text == NULL)
+		bind_null(s, idx, rc);
+	else
+		bind_text(s, idx, text, strlen(text), rc);
+}
+
+/* A snapshot id, 0 meaning none (NULL: no foreign key to satisfy). */
+static void
+bind_snapshot_ref(sqlite3_stmt *s, int idx, int64_t id, int *rc)
+{
+	if (id == 0)
+		bind_null(s, idx, rc);
+	else
+		bind_i64(s, idx, id, rc);
+}
+
+/* Refuse what the database would take but nobody could read back. */
+static int
+alert_check(struct store *st, const struct store_alert *a)
+{
+	int64_t ok[3];
+	int status;
+
+	if (memchr(a->rule, '\0', sizeof(a->rule)) == NULL || a->rule[0] == '\0')
+		return store_error(st, MD_ERR_INVAL, "alert rule empty or too long");
+	if (memchr(a->series, '\0', sizeof(a->series)) == NULL)
+		return store_error(st, MD_ERR_INVAL, "alert series too long");
+	if (a->state != ALERT_PENDING && a->state != ALERT_FIRING && a->state != ALERT_RESOLVED)
+		return store_error(st, MD_ERR_INVAL, "bad alert state %d", (int)a->state);
+	if (a->baseline_snapshot_id < 0 || a->trigger_snapshot_id < 0)
+		return store_error(st, MD_ERR_INVAL, "bad snapshot id");
+	status = query_ids(st, STMT_ALERT_CHECK_REFS, "check alert",
+	                   (const int64_t[]){a->target_id, a->instance_id, a->baseline_snapshot_id,
+	                                     a->trigger_snapshot_id},
+	                   4, ok, 3, NULL);
+	if (status != 0)
+		return status;
+	if (!ok[0])
+		return store_error(st, MD_ERR_INVAL,
+		                   "alert: no instance %" PRId64 " of target %" PRId64,
+		                   a->instance_id, a->target_id);
+	if (!ok[1] || !ok[2])
+		return store_error(st, MD_ERR_INVAL,
+		                   "alert: snapshot %" PRId64 " or %" PRId64
+		                   " is not one of target %" PRId64,
+		                   a->baseline_snapshot_id, a->trigger_snapshot_id, a->target_id);
+	return 0;
+}
+
+int
+store_alert_put(struct store *st, struct store_alert *a)
+{
+	sqlite3_stmt *q = NULL;
+	int status, rc = SQLITE_OK;
+
+	if (st == NULL || a == NULL || a->id < 0)
+		return MD_ERR_INVAL;
+	if (st->flags & STORE_READONLY)
+		return store_error(st, MD_ERR_INVAL, "the store is open read-only");
+	status = alert_check(st, a);
+	if (status != 0)
+		return status;
+	status = stmt_get(st, a->id == 0 ? STMT_ALERT_INSERT : STMT_ALERT_UPDATE, &q);
+	if (status != 0)
+		return status;
+	bind_i64(q, 1, a->target_id, &rc);
+	bind_i64(q, 2, a->instance_id, &rc);
+	bind_text(q, 3, a->rule, strlen(a->rule), &rc);
+	bind_text(q, 4, a->series, strlen(a->series), &rc);
+	bind_i64(q, 5, (int64_t)a->state, &rc);
+	bind_i64(q, 6, a->started_ms, &rc);
+	bind_i64(q, 7, a->fired_ms, &rc);
+	bind_i64(q, 8, a->resolved_ms, &rc);
+	bind_i64(q, 9, a->updated_ms, &rc);
+	bind_snapshot_ref(q, 10, a->baseline_snapshot_id, &rc);
+	bind_snapshot_ref(q, 11, a->trigger_snapshot_id, &rc);
+	bind_double(q, 12, a->slope_bytes_per_h, &rc);
+	bind_double(q, 13, a->pct_per_h, &rc);
+	bind_double(q, 14, a->r2, &rc);
+	bind_double(q, 15, a->mk_p, &rc);
+	bind_u64(q, 16, a->value, &rc);
+	bind_text_or_null(q, 17, a->summary, &rc);
+	bind_text_or_null(q, 18, a->evidence_json, &rc);
+	if (a->id != 0)
+		bind_i64(q, 19, a->id, &rc);
+	status = stmt_bound_exec(st, q, rc, a->id == 0 ? "insert alert" : "update alert");
+	if (status != 0)
+		return status;
+	if (a->id == 0)
+		a->id = sqlite3_last_insert_rowid(st->db);
+	else if (sqlite3_changes64(st->db) == 0)
+		return store_error(st, MD_ERR_NOTFOUND, "no alert %" PRId64, a->id);
+	return 0;
+}
+
+/* A copy of text column @col, NULL for NULL; *status MD_ERR_NOMEM when the
+ * copy fails. */
+static char *
+column_strdup(struct store *st, sqlite3_stmt *q, int col, int *status)
+{
+	const unsigned char *t;
+	char *copy;
+
+	if (sqlite3_column_type(q, col) == SQLITE_NULL)
+		return NULL;
+	t = sqlite3_column_text(q, col);
+	copy = strdup(t != NULL ? (const char *)t : "");
+	if (copy == NULL)
+		*status = store_error(st, MD_ERR_NOMEM, "out of memory");
+	return copy;
+}
+
+/* Decode the ALERT_COLUMNS row of @q into @a (zeroed first). */
+static int
+alert_row(struct store *st, sqlite3_stmt *q, struct store_alert *a)
+{
+	int status = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(q, 0);
+	a->target_id = sqlite3_column_int64(q, 1);
+	a->instance_id = sqlite3_column_int64(q, 2);
+	(void)snprintf(a->rule, sizeof(a->rule), "%s", column_text(q, 3));
+	(void)snprintf(a->series, sizeof(a->series), "%s", column_text(q, 4));
+	a->state = (enum alert_state)sqlite3_column_int(q, 5);
+	a->started_ms = sqlite3_column_int64(q, 6);
+	a->fired_ms = sqlite3_column_int64(q, 7);
+	a->resolved_ms = sqlite3_column_int64(q, 8);
+	a->updated_ms = sqlite3_column_int64(q, 9);
+	a->baseline_snapshot_id = sqlite3_column_int64(q, 10);
+	a->trigger_snapshot_id = sqlite3_column_int64(q, 11);
+	a->slope_bytes_per_h = sqlite3_column_double(q, 12);
+	a->pct_per_h = sqlite3_column_double(q, 13);
+	a->r2 = sqlite3_column_double(q, 14);
+	a->mk_p = sqlite3_column_double(q, 15);
+	a->value = column_u64(q, 16);
+	a->summary = column_strdup(st, q, 17, &status);
+	if (status == 0)
+		a->evidence_json = column_strdup(st, q, 18, &status);
+	if (status != 0) {
+		free(a->summary);
+		a->summary = NULL;
+	}
+	return status;
+}
+
+/* Run the bound alert query @q, decoding every row into a new array. */
+static int
+alert_rows(struct store *st, sqlite3_stmt *q, struct store_alert **out, size_t *n)
+{
+	struct store_alert *v = NULL;
+	size_t k = 0, cap = 0;
+	int status = 0, rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		v = array_grow(st, v, &cap, k, sizeof(*v), &status);
+		if (status == 0)
+			status = alert_row(st, q, &v[k]);
+		if (status != 0)
+			break;
+		k++;
+	}
+	if (status == 0 && rc != SQLITE_DONE)
+		status = store_fail(st, rc, "read alerts");
+	stmt_release(q);
+	if (status != 0) {
+		store_alerts_free(v, k);
+		return status;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+int
+store_list_alerts(struct store *st, const struct store_alert_filter *f, struct store_alert **out,
+                  size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t limit;
+	int status;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL || f == NULL)
+		return MD_ERR_INVAL;
+	limit = f->limit == 0 ? 1000
+	                      : (f->limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)f->limit);
+	status = stmt_with_ids(st, STMT_ALERT_LIST,
+	                       (const int64_t[]){f->target_id, f->instance_id, f->state, f->from_ms,
+	                                         f->to_ms, limit},
+	                       6, &q);
+	if (status != 0)
+		return status;
+	return alert_rows(st, q, out, n);
+}
+
+int
+store_get_alert(struct store *st, int64_t id, struct store_alert **out)
+{
+	sqlite3_stmt *q = NULL;
+	size_t n = 0;
+	int status;
+
+	*out = NULL;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	status = stmt_with_ids(st, STMT_ALERT_GET, &id, 1, &q);
+	if (status == 0)
+		status = alert_rows(st, q, out, &n);
+	if (status == 0 && n == 0) {
+		store_alerts_free(*out, 0);
+		*out = NULL;
+		status = store_error(st, MD_ERR_NOTFOUND, "no alert %" PRId64, id);
+	}
+	return status;
+}
+
+void
+store_alerts_free(struct store_alert *a, size_t n)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(a[i].summary);
+		free(a[i].evidence_json);
+	}
+	free(a);
+}
+
+int
+store_snapshot_at(struct store *st, int64_t target_id, int64_t time_ms, int64_t *snapshot_id)
+{
+	int status, found = 0;
+
+	*snapshot_id = 0;
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	status = query_ids(st, STMT_SNAPSHOT_AT, "snapshot at",
+	                   (const int64_t[]){target_id, time_ms}, 2, snapshot_id, 1, &found);
+	if (status == 0 && !found)
+		status = store_error(st, MD_ERR_NOTFOUND,
+		                     "target %" PRId64 " has no snapshot at or before %" PRId64,
+		                     target_id, time_ms);
+	return status;
+}
+
 /* ---- retention ------------------------------------------------------------ */
 
 void
@@ -2496,6 +2885,7 @@ store_retention_defaults(struct store_retention *r)
 	r->raw_ms = INT64_C(7) * 24 * HOUR_MS;
 	r->minute_ms = INT64_C(90) * 24 * HOUR_MS;
 	r->hour_ms = INT64_C(2) * 365 * 24 * HOUR_MS;
+	r->alert_ms = INT64_C(90) * 24 * HOUR_MS;
 }
 
 /* Rollup values are plain integers: saturate at INT64_MAX. */
@@ -2562,8 +2952,8 @@ prune_run(struct store *st, int64_t first, int64_t inst, int64_t target, int64_t
 		return status;
 	while (k < max_k && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		times[k] = sqlite3_column_int64(q, 1);
-		if (times[k] >= cut)
-			break;
+		if (times[k] >= cut || sqlite3_column_int(q, 2) != 0)
+			break; /* too new, or evidence of an alert: the run ends */
 		ids[k] = sqlite3_column_int64(q, 0);
 		k++;
 	}
@@ -2759,6 +3149,29 @@ prune_hours(struct store *st, const struct store_retention *r, int64_t now_ms, i
 	return status;
 }
 
+/* Delete alerts resolved before now - alert_ms (alert_ms 0: keep them). */
+static int
+prune_alerts(struct store *st, const struct store_retention *r, int64_t now_ms, int64_t budget,
+             int64_t *rows, int *more)
+{
+	int64_t cut, left = budget - *rows, changes = 0;
+	int status;
+
+	if (r->alert_ms <= 0 || now_ms <= INT64_MIN + r->alert_ms)
+		return 0;
+	if (left <= 0) {
+		*more = 1;
+		return 0;
+	}
+	cut = now_ms - r->alert_ms;
+	status = exec_ids(st, STMT_ALERT_EXPIRE, "expire alerts", (const int64_t[]){cut, left}, 2,
+	                  &changes);
+	*rows += changes;
+	if (status == 0 && changes == left)
+		*more = 1;
+	return status;
+}
+
 int
 store_prune(struct store *st, const struct store_retention *r, int64_t now_ms, size_t max_rows,
             int *more)
@@ -2777,7 +3190,10 @@ store_prune(struct store *st, const struct store_retention *r, int64_t now_ms, s
 	if (status != 0)
 		goto out;
 	in_txn = 1;
-	status = prune_raw(st, r, now_ms, budget, &rows, more);
+	/* Alerts first: an expired alert releases its snapshots to this call. */
+	status = prune_alerts(st, r, now_ms, budget, &rows, more);
+	if (status == 0)
+		status = prune_raw(st, r, now_ms, budget, &rows, more);
 	if (status == 0)
 		status = prune_minutes(st, r, now_ms, budget, &rows, more);
 	if (status == 0)

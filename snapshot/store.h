@@ -188,13 +188,15 @@ struct store_alert {
 	double r2;
 	double mk_p;
 	uint64_t value;      /* the series' level at the last update, bytes */
-	char *summary;       /* one line for humans ("Private Data +12.0 MiB/h ..."); owned */
-	char *evidence_json; /* the alert as the sinks receive it (docs/api.md); owned */
+	char *summary;       /* one line for humans ("Private Data +12.0 MiB/h ..."); owned, may be NULL */
+	char *evidence_json; /* the alert as the sinks receive it (docs/api.md); owned, may be NULL */
 };
 
 /* Insert @a (a->id 0: a->id is set) or update the row a->id (every column).
- * Returns 0, MD_ERR_INVAL (read-only store, unknown target or snapshot,
- * empty rule), MD_ERR_NOTFOUND (no row a->id), MD_ERR_BUSY/FULL/IO/DB. */
+ * The instance must be one of the target's, the snapshots (0: none) of any
+ * of its instances.  Returns 0, MD_ERR_INVAL (read-only store, unknown
+ * target, instance or snapshot, empty rule, bad state), MD_ERR_NOTFOUND (no
+ * row a->id), MD_ERR_BUSY/FULL/IO/DB. */
 int store_alert_put(struct store *st, struct store_alert *a);
 
 struct store_alert_filter {
@@ -227,14 +229,15 @@ struct store_retention {
 	uint64_t raw_max_bytes; /* byte cap of each tier (0: none); past it the oldest go first */
 	uint64_t minute_max_bytes;
 	uint64_t hour_max_bytes;
-	int64_t alert_ms;       /* keep alerts this long after they resolve (default 90 days) */
+	int64_t alert_ms;       /* keep alerts this long after they resolve (default 90 days; 0: forever) */
 };
 
 /* Fill @r with the defaults above (caps 0). */
 void store_retention_defaults(struct store_retention *r);
 
-/* Incremental pruning: roll raw snapshots older than now - raw_ms (or past
- * the raw cap) up into per-minute totals (sum, min, max, count per type and
+/* Incremental pruning: delete alerts resolved before now - alert_ms; roll
+ * raw snapshots older than now - raw_ms (or past the raw cap), except those
+ * an alert pins, up into per-minute totals (sum, min, max, count per type and
  * state, per target and instance), then delete them; roll minute rows older
  * than minute_ms into hours; delete hours past hour_ms.  Does at most about
  * @max_rows rows of work in one short transaction and sets *more when work

@@ -117,6 +117,24 @@ START_TEST(test_config_init__defaults)
 	ck_assert_int_eq(c.log_sink, LOG_SINK_STDERR);
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_INFO);
 	ck_assert_int_eq(c.retention.raw_ms, 7 * DAY_MS);
+	ck_assert_int_eq(c.retention.alert_ms, 90 * DAY_MS);
+	{
+		struct trend_params tp;
+
+		trend_params_defaults(&tp);
+		ck_assert(memcmp(&tp, &c.alerts.trend, sizeof(tp)) == 0);
+	}
+	ck_assert_int_eq(c.alerts.enabled, 1);
+	ck_assert_uint_eq(c.alerts.eval_interval_s, 60);
+	ck_assert_uint_eq(c.alerts.top_regions, 10);
+	ck_assert(c.alerts.map_count_fraction == 0.9);
+	ck_assert_uint_eq(c.alerts.threshold_bytes, 0);
+	ck_assert_str_eq(c.sinks.exec_path, "");
+	ck_assert_str_eq(c.sinks.webhook_url, "");
+	ck_assert_uint_eq(c.sinks.exec_timeout_s, 10);
+	ck_assert_uint_eq(c.sinks.webhook_timeout_s, 5);
+	ck_assert_uint_eq(c.sinks.webhook_retries, 3);
+	ck_assert_uint_eq(c.sinks.queue_len, 64);
 	config_done(&c);
 	config_init(&c, &e);
 	ck_assert_str_eq(c.db, "");
@@ -245,6 +263,143 @@ START_TEST(test_config_load_string__errors_name_the_line)
 	/* The first error wins, even when a syntax error follows. */
 	assert_bad("[memdeltad]\ninterval = x\nnot ini\n", 2, "interval");
 	assert_bad("[memdeltad]\nnot ini\ninterval = x\n", 2, "syntax error");
+}
+END_TEST
+
+/* ---- the [alerts] section and per-target alert keys ------------------------ */
+
+static const char alerts_conf[] = "[alerts]\n"
+                                  "alerts = on\n"
+                                  "warmup = 5m\n"
+                                  "window = 2h\n"
+                                  "min_span = 1800\n"
+                                  "step = 30s\n"
+                                  "min_window = 5m\n"
+                                  "alpha = 0.05\n"
+                                  "min_r2 = 0.5\n"
+                                  "min_mb_per_h = 2.5\n"
+                                  "min_pct_per_h = 0.2\n"
+                                  "fire_after = 4\n"
+                                  "resolve_after = 10\n"
+                                  "resolve_ratio = 0.25\n"
+                                  "recent_frac = 0.5\n"
+                                  "recent_ratio = 0.6\n"
+                                  "eval_interval = 2m\n"
+                                  "series = private_touched\n"
+                                  "threshold_mb = 1024\n"
+                                  "every_mb = 256\n"
+                                  "map_count_fraction = 0.75\n"
+                                  "top_regions = 5\n"
+                                  "retention_days = 30\n"
+                                  "exec = /usr/local/bin/page me;now\n"
+                                  "exec_args = --to ops \"two words\" \"a \\\"q\\\" b\" $(x)\n"
+                                  "exec_timeout = 20s\n"
+                                  "webhook = https://hooks.example/memdelta?x=1\n"
+                                  "webhook_timeout = 3\n"
+                                  "webhook_retries = 5\n"
+                                  "syslog = yes\n"
+                                  "queue = 8\n"
+                                  "[target java]\n"
+                                  "name = java\n"
+                                  "window = 12h\n"
+                                  "threshold_mb = 4096\n"
+                                  "alerts = off\n"
+                                  "[target plain]\n"
+                                  "pid = 7\n";
+
+START_TEST(test_config_load_string__alerts_section_and_target_overrides)
+{
+	struct config c;
+	struct alert_params a, d;
+	char err[CONFIG_ERR_MAX + 64];
+
+	ck_assert_int_eq(load(&c, alerts_conf, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(c.alerts.enabled, 1);
+	ck_assert_int_eq(c.alerts.trend.warmup_ms, 300000);
+	ck_assert_int_eq(c.alerts.trend.window_ms, 7200000);
+	ck_assert_int_eq(c.alerts.trend.min_span_ms, 1800000);
+	ck_assert_int_eq(c.alerts.trend.step_ms, 30000);
+	ck_assert_int_eq(c.alerts.trend.min_window_ms, 300000);
+	ck_assert(c.alerts.trend.alpha == 0.05);
+	ck_assert(c.alerts.trend.min_r2 == 0.5);
+	ck_assert(c.alerts.trend.min_bytes_per_h == 2.5 * 1048576);
+	ck_assert(c.alerts.trend.min_pct_per_h == 0.2);
+	ck_assert_uint_eq(c.alerts.trend.fire_after, 4);
+	ck_assert_uint_eq(c.alerts.trend.resolve_after, 10);
+	ck_assert(c.alerts.trend.resolve_ratio == 0.25);
+	ck_assert(c.alerts.trend.recent_frac == 0.5);
+	ck_assert(c.alerts.trend.recent_ratio == 0.6);
+	ck_assert_uint_eq(c.alerts.eval_interval_s, 120);
+	ck_assert_int_eq(c.alerts.watch_touched, 1);
+	ck_assert_uint_eq(c.alerts.threshold_bytes, 1024ull << 20);
+	ck_assert_uint_eq(c.alerts.every_bytes, 256ull << 20);
+	ck_assert(c.alerts.map_count_fraction == 0.75);
+	ck_assert_uint_eq(c.alerts.top_regions, 5);
+	ck_assert_int_eq(c.retention.alert_ms, 30 * DAY_MS);
+	/* no shell: ';' stays in the path, words split on blanks and quotes */
+	ck_assert_str_eq(c.sinks.exec_path, "/usr/local/bin/page me;now");
+	ck_assert_uint_eq(c.sinks.n_exec_args, 5);
+	ck_assert_str_eq(c.sinks.exec_args[0], "--to");
+	ck_assert_str_eq(c.sinks.exec_args[1], "ops");
+	ck_assert_str_eq(c.sinks.exec_args[2], "two words");
+	ck_assert_str_eq(c.sinks.exec_args[3], "a \"q\" b");
+	ck_assert_str_eq(c.sinks.exec_args[4], "$(x)");
+	ck_assert_uint_eq(c.sinks.exec_timeout_s, 20);
+	ck_assert_str_eq(c.sinks.webhook_url, "https://hooks.example/memdelta?x=1");
+	ck_assert_uint_eq(c.sinks.webhook_timeout_s, 3);
+	ck_assert_uint_eq(c.sinks.webhook_retries, 5);
+	ck_assert_int_eq(c.sinks.syslog, 1);
+	ck_assert_uint_eq(c.sinks.queue_len, 8);
+
+	/* [target java] overrides three keys and inherits the rest */
+	ck_assert_uint_eq(c.n_targets, 2);
+	config_target_alerts(&c, &c.targets[0], &a);
+	ck_assert_int_eq(a.enabled, 0);
+	ck_assert_int_eq(a.trend.window_ms, 12 * 3600000);
+	ck_assert_uint_eq(a.threshold_bytes, 4096ull << 20);
+	ck_assert_int_eq(a.trend.warmup_ms, 300000);
+	ck_assert_uint_eq(a.every_bytes, 256ull << 20);
+	ck_assert_uint_eq(a.top_regions, 5);
+	config_target_alerts(&c, &c.targets[1], &d);
+	ck_assert(memcmp(&d, &c.alerts, sizeof(d)) == 0);
+	config_target_alerts(&c, NULL, &d); /* an automatic target */
+	ck_assert(memcmp(&d, &c.alerts, sizeof(d)) == 0);
+	config_done(&c);
+}
+END_TEST
+
+START_TEST(test_config_load_string__alert_errors_name_the_line)
+{
+	assert_bad("[alerts]\nwarmup = soon\n", 2, "warmup: 'soon' is not a duration");
+	assert_bad("[alerts]\nwindow = 0\n", 2, "window");
+	assert_bad("[alerts]\nwindow = 400d\n", 2, "window");
+	assert_bad("[alerts]\nstep = -5s\n", 2, "step");
+	assert_bad("[alerts]\nalpha = 1\n", 2, "alpha: '1' is not a number in (0, 1)");
+	assert_bad("[alerts]\nalpha = 0\n", 2, "alpha");
+	assert_bad("[alerts]\nmin_r2 = 1.5\n", 2, "min_r2");
+	assert_bad("[alerts]\nmin_mb_per_h = nan\n", 2, "min_mb_per_h");
+	assert_bad("[alerts]\nfire_after = 0\n", 2, "fire_after");
+	assert_bad("[alerts]\nresolve_ratio = 2\n", 2, "resolve_ratio");
+	assert_bad("[alerts]\nrecent_frac = 1\n", 2, "recent_frac");
+	assert_bad("[alerts]\nseries = heap\n", 2, "neither private_committed");
+	assert_bad("[alerts]\nmap_count_fraction = 1.1\n", 2, "map_count_fraction");
+	assert_bad("[alerts]\nalerts = maybe\n", 2, "neither on nor off");
+	assert_bad("[alerts]\nexec = page-me\n", 2, "not an absolute path");
+	assert_bad("[alerts]\nexec_args = \"unclosed\n", 2, "quote is not closed");
+	assert_bad("[alerts]\nwebhook = ftp://x/\n", 2, "not an http:// or https:// URL");
+	assert_bad("[alerts]\nwebhook_timeout = 2h\n", 2, "longer than an hour");
+	assert_bad("[alerts]\nqueue = 0\n", 2, "queue");
+	assert_bad("[alerts]\nwebhook_retries = 99\n", 2, "webhook_retries");
+	assert_bad("[alerts]\ninterval = 5\n", 2, "unknown key 'interval' in [alerts]");
+	assert_bad("[memdeltad]\nwarmup = 5m\n", 2, "unknown key 'warmup'");
+	assert_bad("[target a]\nname = x\nwebhook = http://h/\n", 3, "unknown key 'webhook'");
+	assert_bad("[target a]\nname = x\nmin_r2 = -1\n", 3, "min_r2");
+	/* consistency is checked per section once it is complete */
+	assert_bad("\n[alerts]\nwindow = 1h\nmin_span = 2h\n", 2,
+	           "[alerts]: min_span is longer than window");
+	assert_bad("[alerts]\nwindow = 1h\n[target a]\nname = x\nstep = 2h\n", 3,
+	           "[target a]: step is longer than window");
 }
 END_TEST
 
@@ -640,6 +795,8 @@ config_suite(void)
 	tcase_add_test(tc, test_config_load_string__ipv6_listen_and_empty_file);
 	tcase_add_test(tc, test_config_load_string__errors_name_the_line);
 	tcase_add_test(tc, test_config_load_string__long_line);
+	tcase_add_test(tc, test_config_load_string__alerts_section_and_target_overrides);
+	tcase_add_test(tc, test_config_load_string__alert_errors_name_the_line);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("config_load_file");
 	tcase_add_test(tc, test_config_load_file__reads_and_reports_path);

@@ -526,7 +526,7 @@ START_TEST(test_store_open__creates_schema_in_wal_mode)
 
 	scratch_init(&sc);
 	st = open_rw(sc.db);
-	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 3);
 	ck_assert_int_eq(sql_int(sc.db, "PRAGMA application_id"), 0x6d646c74);
 	ck_assert_int_eq(sql_int(sc.db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
@@ -536,7 +536,7 @@ START_TEST(test_store_open__creates_schema_in_wal_mode)
 	store_close(st);
 	/* Reopening an up-to-date database changes nothing. */
 	st = open_rw(sc.db);
-	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 3);
 	store_close(st);
 	store_close(NULL);
 	scratch_done(&sc);
@@ -600,7 +600,7 @@ START_TEST(test_store_open__readonly_older_version_fails_then_migrates)
 	/* The writer migrates it; then readers are fine. */
 	st = open_rw(sc.db);
 	store_close(st);
-	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 3);
 	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &st), 0);
 	store_close(st);
 	scratch_done(&sc);
@@ -1996,12 +1996,12 @@ START_TEST(test_store_open__version_1_database_upgrades_in_place)
 	idb = put(st, target, b);
 	store_close(st);
 	/* Take the database back to schema version 1 (what 0.1 wrote). */
-	sql_exec(sc.db, "DROP TABLE rollup_minute; DROP TABLE rollup_hour;"
+	sql_exec(sc.db, "DROP TABLE alerts; DROP TABLE rollup_minute; DROP TABLE rollup_hour;"
 	                " DROP INDEX snapshots_by_instance; DROP INDEX counters_by_snapshot;"
 	                " PRAGMA user_version = 1");
 	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &ro), MD_ERR_DB);
 	st = open_rw(sc.db);
-	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int(sc.db, "PRAGMA user_version"), 3);
 	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
 	                                " ('rollup_minute', 'rollup_hour', 'snapshots_by_instance',"
 	                                " 'counters_by_snapshot')"),

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "daemon/cli_render.h"
+#include "diff/trend.h"
 #include "snapshot/json.h"
 #include "snapshot/store.h"
 #include "tests/testutil.h"
@@ -46,6 +48,11 @@ static int64_t target_java, target_other;
 /* java: s[0..2] instance 1 (pid 100), s[3..4] instance 2 (pid 200);
  * other: s[5..6]. */
 static int64_t sid[7];
+/* Alerts: [0] java instance 1 resolved, [1] java instance 2 firing,
+ * [2] pid:42 pending; their instances. */
+static int64_t alert_id[3], inst_java[2], inst_other;
+#define EVIDENCE_JSON                                                                              \
+	"{\"rule\":\"trend\",\"top_regions\":[{\"base\":18446744073699065856,\"grew\":2097152}]}"
 static const int64_t stime[7] = {T0 + 1000,  T0 + 2000, T0 + 3000, T0 + 11000,
                                  T0 + 12000, T0 + 1500, T0 + 2500};
 
@@ -100,6 +107,67 @@ put(struct store *st, int64_t target, struct snapshot *s, int64_t *id)
 	snapshot_free(s);
 }
 
+static int64_t
+instance_of(struct store *st, int64_t target, size_t k)
+{
+	struct store_instance_info *v = NULL;
+	size_t n = 0;
+	int64_t id;
+
+	SETUP_OK(store_list_instances(st, target, &v, &n));
+	if (k >= n) {
+		fprintf(stderr, "check_web: setup: no instance %zu\n", k);
+		exit(EXIT_FAILURE);
+	}
+	id = v[k].id;
+	free(v);
+	return id;
+}
+
+static void
+add_alert(struct store *st, int64_t *id, int64_t target, int64_t instance, enum alert_state state,
+          int64_t started, int64_t fired, int64_t resolved, int64_t baseline, int64_t trigger,
+          double slope, const char *summary, const char *evidence)
+{
+	struct store_alert a;
+
+	memset(&a, 0, sizeof(a));
+	a.target_id = target;
+	a.instance_id = instance;
+	snprintf(a.rule, sizeof(a.rule), "trend");
+	snprintf(a.series, sizeof(a.series), "private_committed");
+	a.state = state;
+	a.started_ms = started;
+	a.fired_ms = fired;
+	a.resolved_ms = resolved;
+	a.updated_ms = resolved ? resolved : fired ? fired : started;
+	a.baseline_snapshot_id = baseline;
+	a.trigger_snapshot_id = trigger;
+	a.slope_bytes_per_h = slope;
+	a.pct_per_h = 12.5;
+	a.r2 = 0.96875;
+	a.mk_p = 0.0001220703125;
+	a.value = 0x300000;
+	a.summary = (char *)summary;
+	a.evidence_json = (char *)evidence;
+	SETUP_OK(store_alert_put(st, &a));
+	*id = a.id;
+}
+
+static void
+add_alerts(struct store *st)
+{
+	inst_java[0] = instance_of(st, target_java, 0);
+	inst_java[1] = instance_of(st, target_java, 1);
+	inst_other = instance_of(st, target_other, 0);
+	add_alert(st, &alert_id[0], target_java, inst_java[0], ALERT_RESOLVED, T0 + 1000, T0 + 2000,
+	          T0 + 3000, sid[0], sid[2], 1572864.0, "Private Data +1.50 MiB/h", EVIDENCE_JSON);
+	add_alert(st, &alert_id[1], target_java, inst_java[1], ALERT_FIRING, T0 + 11000, T0 + 12000,
+	          0, sid[3], sid[4], 2097152.0, "Private Data +2.00 MiB/h since 12:00", "{}");
+	add_alert(st, &alert_id[2], target_other, inst_other, ALERT_PENDING, T0 + 1500, 0, 0,
+	          sid[5], sid[6], 4096.5, NULL, NULL);
+}
+
 static void
 build_db(const char *dir)
 {
@@ -121,6 +189,7 @@ build_db(const char *dir)
 	    &sid[3]);
 	put(st, target_java, make_snapshot(200, 9000, T0 + 10000, stime[4], "java", 1, 0x20000),
 	    &sid[4]);
+	add_alerts(st);
 	store_close(st);
 }
 
@@ -344,7 +413,7 @@ snapshot_csv(const struct snapshot *s)
 START_TEST(test_web_start__targets)
 {
 	struct web *w = start();
-	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1};
+	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0, 0.0, -1, 3};
 	struct snapshot *s = stored(sid[4]);
 	struct snapshot_totals t;
 	const cJSON *list, *java, *other, *run;
@@ -720,6 +789,568 @@ START_TEST(test_web_start__static)
 }
 END_TEST
 
+/* ---- web_start: /metrics ----------------------------------------------- */
+
+/* Does @body hold the whole line @line? */
+static int
+has_line(const char *body, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p = body;
+
+	while ((p = strstr(p, line)) != NULL) {
+		if ((p == body || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+#define ASSERT_LINE(body, ...)                                                                     \
+	do {                                                                                       \
+		char line_[400];                                                                   \
+		snprintf(line_, sizeof(line_), __VA_ARGS__);                                       \
+		ck_assert_msg(has_line((body), line_), "no line '%s' in:\n%s", line_, (body));     \
+	} while (0)
+
+/* The exposition's structure: every sample's family was announced by one
+ * HELP and one TYPE line just before its first sample, and a family's
+ * samples are contiguous. */
+static void
+assert_exposition(const char *body)
+{
+	char family[128] = "", name[128];
+	const char *p = body, *end;
+	int help = 0, type = 0, families = 0;
+
+	ck_assert_msg(body[0] != '\0' && body[strlen(body) - 1] == '\n', "no final newline");
+	for (; *p; p = end + 1) {
+		end = strchr(p, '\n');
+		ck_assert_ptr_nonnull(end);
+		if (strncmp(p, "# HELP ", 7) == 0 || strncmp(p, "# TYPE ", 7) == 0) {
+			ck_assert_int_eq(sscanf(p + 7, "%127[a-z_]", name), 1);
+			if (strcmp(name, family) != 0) {
+				ck_assert_msg(strncmp(p, "# HELP ", 7) == 0, "%s: TYPE before HELP",
+				              name);
+				ck_assert_msg(help == type, "family %s incomplete", family);
+				ck_assert_msg(strstr(body, name) == p + 7,
+				              "family %s announced twice", name);
+				snprintf(family, sizeof(family), "%s", name);
+				help = type = 0;
+				families++;
+			}
+			if (p[2] == 'H')
+				help++;
+			else
+				type++;
+			continue;
+		}
+		ck_assert_int_eq(sscanf(p, "%127[a-z_]", name), 1);
+		ck_assert_msg(strcmp(name, family) == 0 && help == 1 && type == 1,
+		              "sample of %s outside its family (in %s)", name, family);
+	}
+	ck_assert_int_ge(families, 15);
+}
+
+/* Run promtool check metrics on @body: its exit status, or -1 when promtool
+ * is not installed (the caller's own assertions still run). */
+static int
+promtool_check(const char *body, size_t len)
+{
+	FILE *p;
+
+	if (system("command -v promtool >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "check_web: promtool not installed: exposition not linted\n");
+		return -1;
+	}
+	p = popen("promtool check metrics", "w");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(fwrite(body, 1, len, p), len);
+	return pclose(p);
+}
+
+START_TEST(test_web_start__metrics)
+{
+	struct web *w = start();
+	struct web_target_runtime rt;
+	struct web_health h;
+	struct snapshot *s = stored(sid[4]), *o = stored(sid[6]);
+	struct snapshot_totals t, to;
+	struct resp r;
+	int i, rc;
+
+	snapshot_totals(s, &t);
+	snapshot_totals(o, &to);
+	memset(&rt, 0, sizeof(rt));
+	rt.target_id = target_java;
+	rt.ticks = 42;
+	rt.ticks_missed = 3;
+	rt.last_cost_ns = 1800000;
+	rt.interval_s = 10;
+	rt.watching = 1;
+	rt.trend_ok = 1;
+	rt.trend_slope_bytes_per_h = 7200.0;
+	rt.alert_state = ALERT_FIRING;
+	rt.regions = 3;
+	web_set_targets_runtime(w, &rt, 1);
+	memset(&h, 0, sizeof(h));
+	h.storage_ok = 0;
+	snprintf(h.storage_error, sizeof(h.storage_error), "database or disk is full");
+	h.snapshots_written = 1234;
+	h.started_ms = T0 + 5;
+	h.targets = 1;
+	web_set_health(w, &h);
+
+	get(w, "/metrics", &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_str_eq(header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+	ck_assert_str_eq(header(&r, "Cache-Control"), "no-store");
+	assert_exposition(r.body);
+	/* Per type: exactly the latest snapshot's totals, free left out. */
+	for (i = 0; i < REGION_TYPE_COUNT; i++) {
+		const char *tn = region_type_name((enum region_type)i);
+
+		if (i == REGION_FREE)
+			continue;
+		ASSERT_LINE(r.body,
+		            "memdelta_committed_bytes{target=\"java\",type=\"%s\"} %" PRIu64, tn,
+		            t.by_type[i].committed);
+		ASSERT_LINE(r.body, "memdelta_resident_bytes{target=\"java\",type=\"%s\"} %" PRIu64,
+		            tn, t.by_type[i].resident);
+		ASSERT_LINE(r.body,
+		            "memdelta_committed_bytes{target=\"pid:42\",type=\"%s\"} %" PRIu64, tn,
+		            to.by_type[i].committed);
+	}
+	ck_assert_ptr_null(strstr(r.body, "type=\"free\""));
+	ASSERT_LINE(r.body, "memdelta_committed_bytes{target=\"java\",type=\"private\"} %" PRIu64,
+	            NEW_SIZE);
+	ASSERT_LINE(r.body, "memdelta_resident_bytes{target=\"java\",type=\"heap\"} %u", 0x20000);
+	ASSERT_LINE(r.body, "memdelta_private_committed_bytes{target=\"java\"} %" PRIu64,
+	            UINT64_C(0x100000) + NEW_SIZE);
+	ASSERT_LINE(r.body, "memdelta_private_touched_bytes{target=\"java\"} %" PRIu64,
+	            t.private_touched);
+	ASSERT_LINE(r.body, "memdelta_regions{target=\"java\"} 3");
+	ASSERT_LINE(r.body, "memdelta_regions{target=\"pid:42\"} 2");
+	ASSERT_LINE(r.body,
+	            "memdelta_last_snapshot_timestamp_seconds{target=\"java\"} 1700000012.000");
+	/* The daemon's figures: java has a runtime row, pid:42 none. */
+	ASSERT_LINE(r.body, "memdelta_ticks_total{target=\"java\"} 42");
+	ASSERT_LINE(r.body, "memdelta_ticks_missed_total{target=\"java\"} 3");
+	ASSERT_LINE(r.body, "memdelta_sample_cost_seconds{target=\"java\"} 0.0018");
+	ASSERT_LINE(r.body, "memdelta_sample_interval_seconds{target=\"java\"} 10");
+	ASSERT_LINE(r.body, "memdelta_watching{target=\"java\"} 1");
+	ASSERT_LINE(r.body, "memdelta_trend_slope_bytes_per_second{target=\"java\","
+	                    "series=\"private_committed\"} 2");
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"firing\"} 1");
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"pending\"} 0");
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"none\"} 0");
+	ck_assert_ptr_null(strstr(r.body, "memdelta_ticks_total{target=\"pid:42\"}"));
+	ck_assert_ptr_null(strstr(r.body, "memdelta_alert_state{target=\"pid:42\""));
+	/* Health. */
+	ASSERT_LINE(r.body, "memdelta_storage_ok 0");
+	ASSERT_LINE(r.body, "memdelta_snapshots_written_total 1234");
+	ASSERT_LINE(r.body, "memdelta_targets 1");
+	ASSERT_LINE(r.body, "memdelta_start_time_seconds 1700000000.005");
+	ASSERT_LINE(r.body, "memdelta_build_info{version=\"%s\"} 1", PACKAGE_VERSION);
+	rc = promtool_check(r.body, r.len);
+	ck_assert_msg(rc == -1 || rc == 0, "promtool check metrics failed (%d) on:\n%s", rc,
+	              r.body);
+	resp_free(&r);
+
+	/* No trend fitted, no open alert: no slope sample, state none. */
+	rt.trend_ok = 0;
+	rt.alert_state = -1;
+	web_set_targets_runtime(w, &rt, 1);
+	h.storage_ok = 1;
+	web_set_health(w, &h);
+	get(w, "/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_null(strstr(r.body, "memdelta_trend_slope_bytes_per_second{"));
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"none\"} 1");
+	ASSERT_LINE(r.body, "memdelta_alert_state{target=\"java\",state=\"firing\"} 0");
+	ASSERT_LINE(r.body, "memdelta_storage_ok 1");
+	resp_free(&r);
+	/* HEAD: the headers alone. */
+	request(w, "HEAD", "/metrics", NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.len, 0);
+	resp_free(&r);
+	snapshot_free(s);
+	snapshot_free(o);
+	web_stop(w);
+}
+END_TEST
+
+/* A target name with a quote, a backslash, a newline and a byte that is not
+ * UTF-8 still gives a valid exposition. */
+START_TEST(test_web_start__metrics_escaping)
+{
+	static const char name[] = "a\"b\\c\nd\xff";
+	struct web_config cfg;
+	struct store *st = NULL;
+	struct web *w;
+	struct resp r;
+	char dir[512], path[600];
+	int64_t tid, id;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(path, sizeof(path), "%s/odd.db", dir);
+	ck_assert_int_eq(store_open(path, 0, &st), 0);
+	ck_assert_int_eq(store_target_ensure(st, name, &tid), 0);
+	put(st, tid, make_snapshot(7, 70, T0, T0 + 1000, "odd", 1, 0x1000), &id);
+	store_close(st);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = path;
+	w = start_cfg(&cfg);
+	get(w, "/metrics", &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	assert_exposition(r.body);
+	ASSERT_LINE(r.body, "memdelta_regions{target=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\"} 3");
+	rc = promtool_check(r.body, r.len);
+	ck_assert_msg(rc == -1 || rc == 0, "promtool check metrics failed (%d) on:\n%s", rc,
+	              r.body);
+	resp_free(&r);
+	web_stop(w);
+	test_rm_rf(dir);
+}
+END_TEST
+
+/* ---- web_start: alerts ------------------------------------------------- */
+
+/* The ids of the alerts of GET @path, in order, into @ids (at most 8). */
+static int
+alert_ids(struct web *w, const char *path, int64_t ids[8])
+{
+	const cJSON *list, *it;
+	struct resp r;
+	int n = 0;
+
+	get(w, path, &r);
+	ck_assert_msg(r.status == 200, "%s: %s", path, r.body);
+	list = arr(r.json, "alerts");
+	cJSON_ArrayForEach(it, list)
+	{
+		ck_assert_int_lt(n, 8);
+		ids[n++] = (int64_t)num(it, "id");
+	}
+	resp_free(&r);
+	return n;
+}
+
+START_TEST(test_web_start__alerts)
+{
+	struct web *w = start();
+	const cJSON *list, *a;
+	int64_t ids[8];
+	char path[200];
+	struct resp r;
+
+	get(w, "/api/v1/alerts", &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_str_eq(header(&r, "Content-Type"), "application/json");
+	list = arr(r.json, "alerts");
+	/* Newest started first. */
+	ck_assert_int_eq(cJSON_GetArraySize(list), 3);
+	a = cJSON_GetArrayItem(list, 0);
+	ck_assert_int_eq(num(a, "id"), alert_id[1]);
+	ck_assert_int_eq(num(a, "target"), target_java);
+	ck_assert_str_eq(str(a, "target_name"), "java");
+	ck_assert_int_eq(num(a, "instance"), inst_java[1]);
+	ck_assert_str_eq(str(a, "rule"), "trend");
+	ck_assert_str_eq(str(a, "series"), "private_committed");
+	ck_assert_str_eq(str(a, "state"), "firing");
+	ck_assert_int_eq(num(a, "started_ms"), T0 + 11000);
+	ck_assert_int_eq(num(a, "fired_ms"), T0 + 12000);
+	ck_assert_int_eq(num(a, "resolved_ms"), 0);
+	ck_assert_int_eq(num(a, "updated_ms"), T0 + 12000);
+	ck_assert_int_eq(num(a, "baseline_snapshot"), sid[3]);
+	ck_assert_int_eq(num(a, "trigger_snapshot"), sid[4]);
+	ck_assert_double_eq(num(a, "slope_bytes_per_h"), 2097152.0);
+	ck_assert_double_eq(num(a, "pct_per_h"), 12.5);
+	ck_assert_double_eq(num(a, "r2"), 0.96875);
+	ck_assert_double_eq(num(a, "mk_p"), 0.0001220703125);
+	ck_assert_int_eq(num(a, "value"), 0x300000);
+	ck_assert_str_eq(str(a, "summary"), "Private Data +2.00 MiB/h since 12:00");
+	ck_assert_ptr_null(cJSON_GetObjectItem(a, "evidence")); /* only in /alerts/{id} */
+	a = cJSON_GetArrayItem(list, 1);
+	ck_assert_int_eq(num(a, "id"), alert_id[2]);
+	ck_assert_str_eq(str(a, "target_name"), "pid:42");
+	ck_assert_str_eq(str(a, "state"), "pending");
+	ck_assert_double_eq(num(a, "slope_bytes_per_h"), 4096.5);
+	ck_assert_str_eq(str(a, "summary"), "");
+	a = cJSON_GetArrayItem(list, 2);
+	ck_assert_int_eq(num(a, "id"), alert_id[0]);
+	ck_assert_str_eq(str(a, "state"), "resolved");
+	ck_assert_int_eq(num(a, "resolved_ms"), T0 + 3000);
+	resp_free(&r);
+
+	/* Filters. */
+	ck_assert_int_eq(alert_ids(w, "/api/v1/alerts?state=firing", ids), 1);
+	ck_assert_int_eq(ids[0], alert_id[1]);
+	ck_assert_int_eq(alert_ids(w, "/api/v1/alerts?state=resolved", ids), 1);
+	ck_assert_int_eq(ids[0], alert_id[0]);
+	snprintf(path, sizeof(path), "/api/v1/alerts?target=%" PRId64, target_other);
+	ck_assert_int_eq(alert_ids(w, path, ids), 1);
+	ck_assert_int_eq(ids[0], alert_id[2]);
+	snprintf(path, sizeof(path), "/api/v1/alerts?target=%" PRId64 "&instance=%" PRId64,
+	         target_java, inst_java[0]);
+	ck_assert_int_eq(alert_ids(w, path, ids), 1);
+	ck_assert_int_eq(ids[0], alert_id[0]);
+	snprintf(path, sizeof(path), "/api/v1/alerts?target=%" PRId64 "&state=pending",
+	         target_java);
+	ck_assert_int_eq(alert_ids(w, path, ids), 0);
+	ck_assert_int_eq(alert_ids(w, "/api/v1/alerts?limit=2", ids), 2);
+	ck_assert_int_eq(ids[0], alert_id[1]);
+	ck_assert_int_eq(ids[1], alert_id[2]);
+	/* Active at some time in [from, to]: the resolved one until it
+	 * resolved, the open ones from their start on. */
+	snprintf(path, sizeof(path), "/api/v1/alerts?from=%" PRId64 "&to=%" PRId64, T0 + 2500,
+	         T0 + 2600);
+	ck_assert_int_eq(alert_ids(w, path, ids), 2);
+	ck_assert_int_eq(ids[0], alert_id[2]);
+	ck_assert_int_eq(ids[1], alert_id[0]);
+	snprintf(path, sizeof(path), "/api/v1/alerts?from=%" PRId64, T0 + 5000);
+	ck_assert_int_eq(alert_ids(w, path, ids), 2);
+	ck_assert_int_eq(ids[0], alert_id[1]);
+	snprintf(path, sizeof(path), "/api/v1/alerts?to=%" PRId64, T0 + 1200);
+	ck_assert_int_eq(alert_ids(w, path, ids), 1);
+	ck_assert_int_eq(ids[0], alert_id[0]);
+
+	/* Bad parameters. */
+	assert_error(w, "GET", "/api/v1/alerts?state=open", NULL, 400, "parameter state");
+	assert_error(w, "GET", "/api/v1/alerts?state=", NULL, 400, "parameter state");
+	assert_error(w, "GET", "/api/v1/alerts?limit=0", NULL, 400, "parameter limit");
+	assert_error(w, "GET", "/api/v1/alerts?limit=10001", NULL, 400, "parameter limit");
+	assert_error(w, "GET", "/api/v1/alerts?limit=ten", NULL, 400, "parameter limit");
+	assert_error(w, "GET", "/api/v1/alerts?target=abc", NULL, 400, "parameter target");
+	assert_error(w, "GET", "/api/v1/alerts?target=0", NULL, 400, "parameter target");
+	assert_error(w, "GET", "/api/v1/alerts?instance=-3", NULL, 400, "parameter instance");
+	assert_error(w, "GET", "/api/v1/alerts?from=x", NULL, 400, "parameter from");
+	assert_error(w, "GET", "/api/v1/alerts?from=5&to=1", NULL, 400, "after");
+	assert_error(w, "GET", "/api/v1/alerts?target=999", NULL, 404, "target 999");
+	web_stop(w);
+}
+END_TEST
+
+START_TEST(test_web_start__alert)
+{
+	struct web *w = start();
+	const cJSON *ev, *top;
+	char path[100];
+	struct resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/alerts/%" PRId64, alert_id[0]);
+	get(w, path, &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_int_eq(num(r.json, "id"), alert_id[0]);
+	ck_assert_str_eq(str(r.json, "state"), "resolved");
+	ck_assert_int_eq(num(r.json, "baseline_snapshot"), sid[0]);
+	ck_assert_int_eq(num(r.json, "trigger_snapshot"), sid[2]);
+	ck_assert_str_eq(str(r.json, "summary"), "Private Data +1.50 MiB/h");
+	/* The evidence is an object, not a string, and its integers exact. */
+	ev = cJSON_GetObjectItemCaseSensitive(r.json, "evidence");
+	ck_assert(cJSON_IsObject(ev));
+	ck_assert_str_eq(str(ev, "rule"), "trend");
+	top = cJSON_GetArrayItem(arr(ev, "top_regions"), 0);
+	ck_assert_int_eq(num(top, "grew"), 2097152);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"evidence\":" EVIDENCE_JSON "}"));
+	resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/alerts/%" PRId64, alert_id[2]);
+	get(w, path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "evidence")));
+	ck_assert_str_eq(str(r.json, "target_name"), "pid:42");
+	resp_free(&r);
+
+	assert_error(w, "GET", "/api/v1/alerts/abc", NULL, 400, "alert id");
+	assert_error(w, "GET", "/api/v1/alerts/0", NULL, 400, "alert id");
+	assert_error(w, "GET", "/api/v1/alerts/99999", NULL, 404, "alert 99999");
+	assert_error(w, "GET", "/api/v1/alerts/1/x", NULL, 404, "no such path");
+	web_stop(w);
+}
+END_TEST
+
+/* ---- web_start: trend ---------------------------------------------------- */
+
+#define MiB       UINT64_C(1048576)
+#define MINUTE_MS INT64_C(60000)
+#define HOUR_MS   INT64_C(3600000)
+
+/* A database with one target "leaky": a first instance flat for 2 h, then
+ * a restart whose private data grows 1 MiB a minute (60 MiB/h) for 3 h,
+ * one snapshot a minute.  Returns the second instance's start and sets
+ * *last_ms to its last snapshot. */
+static int64_t
+build_trend_db(const char *path, int64_t *target, int64_t *last_ms)
+{
+	struct store *st = NULL;
+	int64_t start2 = T0 + 2 * HOUR_MS + MINUTE_MS, id, t = 0;
+	int k;
+
+	ck_assert_int_eq(store_open(path, 0, &st), 0);
+	ck_assert_int_eq(store_target_ensure(st, "leaky", target), 0);
+	for (k = 0; k < 120; k++) {
+		struct snapshot *s =
+		        make_snapshot(10, 100, T0, T0 + k * MINUTE_MS, "leaky", 1, 0x1000);
+
+		put(st, *target, s, &id);
+	}
+	for (k = 0; k <= 180; k++) {
+		struct snapshot *s = make_snapshot(11, 200, start2, t = start2 + k * MINUTE_MS,
+		                                   "leaky", 0, 0x1000);
+		struct region r;
+
+		test_region(&r, NEW_BASE, 64 * MiB + (uint64_t)k * MiB, REGION_PRIVATE,
+		            STATE_COMMIT, PROT_BIT_READ | PROT_BIT_WRITE,
+		            64 * MiB + (uint64_t)k * MiB, 0x1000, NULL);
+		ck_assert_int_eq(snapshot_add_region(s, &r), 0);
+		put(st, *target, s, &id);
+	}
+	store_close(st);
+	*last_ms = t;
+	return start2;
+}
+
+START_TEST(test_web_start__trend)
+{
+	struct trend_params tp;
+	struct web_config cfg;
+	struct web *w;
+	const cJSON *line, *p0, *p1, *params;
+	struct resp r;
+	char dir[512], dbp[600], path[200];
+	int64_t tid, start2, last_ms;
+	double slope = 60.0 * (double)MiB;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(dbp, sizeof(dbp), "%s/trend.db", dir);
+	start2 = build_trend_db(dbp, &tid, &last_ms);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = dbp;
+	w = start_cfg(&cfg);
+
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend", tid);
+	get(w, path, &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_str_eq(str(r.json, "series"), "private_committed");
+	ck_assert_int_eq(num(r.json, "instance_start_ms"), start2);
+	ck_assert_int_eq(num(r.json, "now_ms"), last_ms);
+	ck_assert_int_eq(num(r.json, "samples"), 181); /* the newest instance only */
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "ok")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "holds")));
+	ck_assert_msg(fabs(num(r.json, "slope_bytes_per_h") - slope) < 1.0, "slope %f",
+	              num(r.json, "slope_bytes_per_h"));
+	ck_assert_double_ge(num(r.json, "r2"), 0.999);
+	ck_assert_double_le(num(r.json, "mk_p"), 0.001);
+	/* Warm-up (15 min by default) dropped; the fit ends at the last point. */
+	ck_assert_int_ge(num(r.json, "t0_ms"), start2 + 15 * MINUTE_MS);
+	ck_assert_int_le(num(r.json, "t1_ms"), last_ms);
+	ck_assert_int_ge(num(r.json, "t1_ms"), last_ms - MINUTE_MS);
+	params = cJSON_GetObjectItem(r.json, "params");
+	ck_assert_int_eq(num(params, "window_ms"), 6 * HOUR_MS);
+	ck_assert_int_eq(num(params, "warmup_ms"), 15 * MINUTE_MS);
+	/* The line: two ends of the fitted line, the slope between them. */
+	line = arr(r.json, "line");
+	ck_assert_int_eq(cJSON_GetArraySize(line), 2);
+	p0 = cJSON_GetArrayItem(line, 0);
+	p1 = cJSON_GetArrayItem(line, 1);
+	ck_assert_int_eq(num(p0, "time_ms"), num(r.json, "t0_ms"));
+	ck_assert_int_eq(num(p1, "time_ms"), num(r.json, "t1_ms"));
+	ck_assert_double_eq(num(p0, "value"), num(r.json, "intercept"));
+	ck_assert_double_eq(num(p1, "value"), num(r.json, "level"));
+	ck_assert_msg(fabs((num(p1, "value") - num(p0, "value")) /
+	                           ((num(p1, "time_ms") - num(p0, "time_ms")) / (double)HOUR_MS) -
+	                   slope) < 1.0,
+	              "line slope");
+	/* The line lies on the data's floor: private data at t1 is at most
+	 * 64 MiB + 180 MiB plus the heap (1 MiB), and the fit is within the
+	 * trailing-minimum window (10 min) of it. */
+	ck_assert_double_le(num(p1, "value"), (double)(64 + 180 + 1) * MiB + 1);
+	ck_assert_double_ge(num(p1, "value"), (double)(64 + 170 + 1) * MiB - 1);
+	resp_free(&r);
+
+	/* A flat series of the same fit. */
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend?series=committed:heap",
+	         tid);
+	get(w, path, &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_str_eq(str(r.json, "series"), "committed:heap");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "ok")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "holds")));
+	ck_assert_double_eq(num(r.json, "slope_bytes_per_h"), 0.0);
+	ck_assert_double_eq(num(r.json, "level"), (double)0x100000);
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend?series=private_touched",
+	         tid);
+	get(w, path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "ok")));
+	resp_free(&r);
+
+	/* Errors. */
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend?series=heap", tid);
+	assert_error(w, "GET", path, NULL, 400, "parameter series");
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend?series=committed:nope",
+	         tid);
+	assert_error(w, "GET", path, NULL, 400, "parameter series");
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend?series=committed:free",
+	         tid);
+	assert_error(w, "GET", path, NULL, 400, "parameter series");
+	assert_error(w, "GET", "/api/v1/targets/999/trend", NULL, 404, "target 999");
+	assert_error(w, "GET", "/api/v1/targets/x/trend", NULL, 400, "target id");
+	web_stop(w);
+
+	/* The daemon's parameters: a 1 h window fits the last hour only. */
+	trend_params_defaults(&tp);
+	tp.window_ms = HOUR_MS;
+	tp.min_span_ms = 30 * MINUTE_MS;
+	cfg.trend_params = &tp;
+	w = start_cfg(&cfg);
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend", tid);
+	get(w, path, &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_int_eq(num(cJSON_GetObjectItem(r.json, "params"), "window_ms"), HOUR_MS);
+	ck_assert_int_ge(num(r.json, "t0_ms"), last_ms - HOUR_MS);
+	ck_assert_int_le(num(r.json, "samples"), 61);
+	ck_assert_msg(fabs(num(r.json, "slope_bytes_per_h") - slope) < 1.0, "slope");
+	resp_free(&r);
+	web_stop(w);
+	/* Parameters trend_params_check refuses: web_start refuses them. */
+	tp.step_ms = 0;
+	{
+		const char *why = NULL;
+
+		cfg.port = free_port();
+		ck_assert_int_eq(web_start(&cfg, &w, &why), MD_ERR_INVAL);
+		ck_assert_ptr_nonnull(strstr(why, "trend"));
+	}
+	test_rm_rf(dir);
+}
+END_TEST
+
+/* Too little data to fit: ok false, an empty line. */
+START_TEST(test_web_start__trend_no_data)
+{
+	struct web *w = start();
+	char path[100];
+	struct resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend", target_java);
+	get(w, path, &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	/* Two snapshots a second apart: too little to fit. */
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "ok")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "holds")));
+	ck_assert_int_eq(num(r.json, "instance"), inst_java[1]);
+	ck_assert_int_eq(num(r.json, "samples"), 2);
+	ck_assert_int_eq(cJSON_GetArraySize(arr(r.json, "line")), 0);
+	resp_free(&r);
+	web_stop(w);
+}
+END_TEST
+
 /* ---- web_start: errors and access -------------------------------------- */
 
 START_TEST(test_web_start__errors)
@@ -811,6 +1442,10 @@ START_TEST(test_web_start__token)
 	w = start_cfg(&cfg);
 	assert_error(w, "GET", "/api/v1/targets", NULL, 401, "token");
 	assert_error(w, "GET", "/healthz", NULL, 401, "token");
+	assert_error(w, "GET", "/metrics", NULL, 401, "token");
+	request(w, "GET", "/metrics", NULL, "Authorization: Bearer " TOKEN "\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
 	request(w, "GET", "/api/v1/targets", NULL, "Authorization: Bearer wrong\r\n", &r);
 	ck_assert_int_eq(r.status, 401);
 	ck_assert_ptr_nonnull(header(&r, "WWW-Authenticate"));
@@ -875,6 +1510,8 @@ START_TEST(test_web_start__no_database)
 	cfg.db_path = path;
 	w = start_cfg(&cfg);
 	assert_error(w, "GET", "/api/v1/targets", NULL, 503, "database");
+	assert_error(w, "GET", "/api/v1/alerts", NULL, 503, "database");
+	assert_error(w, "GET", "/metrics", NULL, 503, "database");
 	get(w, "/healthz", &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(num(r.json, "db_bytes"), 0);
@@ -1017,8 +1654,8 @@ END_TEST
 START_TEST(test_web_set_targets_runtime__replaced)
 {
 	struct web *w = start();
-	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1},
-	                                   {target_other, 7, 2, 20, 60, 0}};
+	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1, 0, 0.0, -1, 3},
+	                                   {target_other, 7, 2, 20, 60, 0, 0, 0.0, -1, 2}};
 	const cJSON *list, *run;
 	struct resp r;
 
@@ -1031,6 +1668,37 @@ START_TEST(test_web_set_targets_runtime__replaced)
 	ck_assert_int_eq(num(run, "ticks"), 7);
 	ck_assert_int_eq(num(run, "interval_s"), 60);
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(run, "watching")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(run, "trend_slope_bytes_per_h")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(run, "alert_state")));
+	ck_assert_str_eq(str(cJSON_GetArrayItem(list, 1), "trend"), "none");
+	resp_free(&r);
+
+	/* A fitted trend: "flat" without an open alert, "rising" with one. */
+	rt[0].trend_ok = 1;
+	rt[0].trend_slope_bytes_per_h = 1536.25;
+	rt[0].alert_state = ALERT_FIRING;
+	rt[1].trend_ok = 1;
+	rt[1].alert_state = ALERT_RESOLVED;
+	web_set_targets_runtime(w, rt, 2);
+	get(w, "/api/v1/targets", &r);
+	list = arr(r.json, "targets");
+	ck_assert_str_eq(str(cJSON_GetArrayItem(list, 0), "trend"), "rising");
+	run = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "runtime");
+	ck_assert_double_eq(num(run, "trend_slope_bytes_per_h"), 1536.25);
+	ck_assert_str_eq(str(run, "alert_state"), "firing");
+	ck_assert_str_eq(str(cJSON_GetArrayItem(list, 1), "trend"), "flat");
+	run = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "runtime");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(run, "alert_state")));
+	ck_assert_double_eq(num(run, "trend_slope_bytes_per_h"), 0.0);
+	resp_free(&r);
+	rt[0].alert_state = ALERT_PENDING;
+	web_set_targets_runtime(w, rt, 2);
+	get(w, "/api/v1/targets", &r);
+	list = arr(r.json, "targets");
+	ck_assert_str_eq(str(cJSON_GetArrayItem(list, 0), "trend"), "rising");
+	ck_assert_str_eq(
+	        str(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "runtime"), "alert_state"),
+	        "pending");
 	resp_free(&r);
 
 	web_set_targets_runtime(w, NULL, 0);
@@ -1079,6 +1747,12 @@ web_suite(void)
 	tcase_add_test(tc, test_web_start__snapshot_csv);
 	tcase_add_test(tc, test_web_start__diff);
 	tcase_add_test(tc, test_web_start__healthz);
+	tcase_add_test(tc, test_web_start__metrics);
+	tcase_add_test(tc, test_web_start__metrics_escaping);
+	tcase_add_test(tc, test_web_start__alerts);
+	tcase_add_test(tc, test_web_start__alert);
+	tcase_add_test(tc, test_web_start__trend);
+	tcase_add_test(tc, test_web_start__trend_no_data);
 	tcase_add_test(tc, test_web_start__static);
 	tcase_add_test(tc, test_web_start__errors);
 	tcase_add_test(tc, test_web_start__hosts);

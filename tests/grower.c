@@ -17,6 +17,8 @@
  *               all sleep there                                    ok TID...
  *   mapped N    a file of N bytes in $GROWER_DIR (or a mkdtemp dir),
  *               mapped MAP_PRIVATE read-only, every page read      ok ADDR LEN PATH
+ *   mappedw N   the same mapped MAP_PRIVATE read-write and every page
+ *               written: copy-on-write pages, charged as committed ok ADDR LEN PATH
  *   shm N       MAP_SHARED|MAP_ANONYMOUS rw, every page written    ok ADDR LEN
  *   shmfile N   shm_open + MAP_SHARED rw, every page written       ok ADDR LEN /dev/shm/NAME
  *   reserve N   PROT_NONE MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE  ok ADDR LEN
@@ -477,7 +479,7 @@ ensure_scratch(void)
 }
 
 static void
-do_mapped(uint64_t n)
+do_mapped(uint64_t n, int writable)
 {
 	char path[4200];
 	unsigned char block[65536];
@@ -522,12 +524,16 @@ do_mapped(uint64_t n)
 		}
 		done += (uint64_t)w;
 	}
-	p = mmap(NULL, (size_t)n, PROT_READ, MAP_PRIVATE, fd, 0);
+	p = mmap(NULL, (size_t)n, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_PRIVATE, fd,
+	         0);
 	if (p == MAP_FAILED) {
 		reply_errno("mapped: mmap", errno);
 		goto out;
 	}
-	(void)touch_read(p, (size_t)n);
+	if (writable)
+		memset(p, 0xa5, (size_t)n); /* every page copied on write */
+	else
+		(void)touch_read(p, (size_t)n);
 	if (remember_mapping(p, (size_t)n) < 0) {
 		munmap(p, (size_t)n);
 		reply("err mapped: out of memory");
@@ -746,7 +752,9 @@ run(char *line)
 	else if (strcmp(cmd, "threads") == 0)
 		do_threads(n);
 	else if (strcmp(cmd, "mapped") == 0)
-		do_mapped(n);
+		do_mapped(n, 0);
+	else if (strcmp(cmd, "mappedw") == 0)
+		do_mapped(n, 1);
 	else if (strcmp(cmd, "shm") == 0)
 		do_mmap("shm", n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, 1);
 	else if (strcmp(cmd, "shmfile") == 0)

@@ -13,6 +13,11 @@ tests_grower_LDADD = $(PTHREAD_LIBS) -lrt
 tests_grower_CFLAGS = -O1 -g -Wall
 tests_grower_LDFLAGS =
 
+# The webhook receiver of tests/test_alerts.sh.
+check_PROGRAMS += tests/hook_receiver
+tests_hook_receiver_SOURCES = %D%/hook_receiver.c
+tests_hook_receiver_LDADD = $(MHD_LIBS)
+
 if HAVE_CHECK
 TESTS_CFLAGS = $(CHECK_CFLAGS)
 TESTS_LDADD = $(MD_LIBS) $(CHECK_LIBS)
@@ -21,6 +26,20 @@ check_PROGRAMS += tests/check_snapshot tests/check_snapshot_linux tests/check_st
 	tests/check_diff tests/check_live tests/check_web tests/check_config
 TESTS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
 	tests/check_diff tests/check_live tests/check_web tests/check_config
+check_PROGRAMS += tests/check_trend
+TESTS += tests/check_trend
+
+check_PROGRAMS += tests/check_store_alert
+TESTS += tests/check_store_alert
+tests_check_store_alert_SOURCES = %D%/check_store_alert.c %D%/testutil.c %D%/testutil.h
+tests_check_store_alert_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_store_alert_LDADD = $(TESTS_LDADD)
+
+check_PROGRAMS += tests/check_alerts
+TESTS += tests/check_alerts
+tests_check_alerts_SOURCES = %D%/check_alerts.c %D%/testutil.c %D%/testutil.h
+tests_check_alerts_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
+tests_check_alerts_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
 
 tests_check_snapshot_SOURCES = %D%/check_snapshot.c %D%/testutil.c %D%/testutil.h
 tests_check_snapshot_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
@@ -38,6 +57,10 @@ tests_check_diff_SOURCES = %D%/check_diff.c %D%/testutil.c %D%/testutil.h
 tests_check_diff_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_diff_LDADD = $(TESTS_LDADD)
 
+tests_check_trend_SOURCES = %D%/check_trend.c
+tests_check_trend_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_trend_LDADD = $(TESTS_LDADD)
+
 tests_check_live_SOURCES = %D%/check_live.c %D%/testutil.c %D%/testutil.h
 tests_check_live_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_live_LDADD = $(TESTS_LDADD)
@@ -52,8 +75,11 @@ tests_check_config_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
 endif
 
 # Script tests drive the built binaries: the CLI, the daemon, the UI in a browser.
-TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh
-EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/fixtures \
+TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh
+TESTS += tests/test_alerts.sh
+EXTRA_DIST += tests/test_alerts.sh
+EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh \
+	tests/fixtures \
 	tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/e2e.mjs \
 	tests/e2e/mock-server.mjs tests/e2e/fake-memdeltad.mjs tests/e2e/screenshots.mjs
 

@@ -1,11 +1,13 @@
 #!/bin/sh
 # test_e2e.sh - the web UI end to end in a real browser: runs tests/e2e/e2e.mjs
 # (playwright-core driving Debian's headless Chromium) against memdeltad
-# watching a grower process.  Installs what is missing: chromium, nodejs and
-# npm from Debian (as root), playwright-core from the npm registry into
-# $MD_BUILDDIR/tests/e2e-node (the source tree may be read-only), pinned by
-# tests/e2e/package-lock.json.  Exits 77 when something cannot be installed
-# or memdeltad is not built.  Screenshots go to $MD_BUILDDIR/tests/e2e-artifacts.
+# watching a grower process, its leak detector scaled down so that a steady
+# leak fires an alert within seconds (the alerts pages, the trend line).
+# Installs what is missing: chromium, nodejs and npm from Debian (as root),
+# playwright-core from the npm registry into $MD_BUILDDIR/tests/e2e-node (the
+# source tree may be read-only), pinned by tests/e2e/package-lock.json.  Exits
+# 77 when something cannot be installed or memdeltad is not built.
+# Screenshots go to $MD_BUILDDIR/tests/e2e-artifacts.
 
 srcdir_e2e="${MD_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/e2e"
 builddir="${MD_BUILDDIR:-$(pwd)}"

@@ -5,11 +5,15 @@
  * no tree), or with diff_to_json for diffs and the CLI's CSV renderers for
  * the .csv forms, and hands web.c a status and a body.  Parameters are
  * checked strictly: a malformed one is a 400 naming it, an unknown id a 404.
+ * Issue 4 adds the alerts the daemon's alert engine stored (store_list_alerts,
+ * store_get_alert) and a target's trend, fitted on request with the
+ * detector of diff/trend.h over its newest instance's raw timeline.
  */
 #include "config.h"
 
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +24,14 @@
 #include "daemon/cli_render.h"
 #include "diff/diff.h"
 #include "diff/diff_json.h"
+#include "diff/trend.h"
 #include "snapshot/json.h"
 #include "web/web_int.h"
 
 #define TIMELINE_DEFAULT_POINTS 500
 #define TIMELINE_MAX_POINTS     5000
+#define ALERTS_DEFAULT_LIMIT    100
+#define ALERTS_MAX_LIMIT        10000
 
 #define RAW(o, lit) json_out_raw((o), (lit), sizeof(lit) - 1)
 
@@ -140,6 +147,49 @@ member_i64(struct json_out *o, const char *sep_name, int64_t v)
 {
 	json_out_raw(o, sep_name, strlen(sep_name));
 	json_out_i64(o, v);
+}
+
+/* A finite double in the shortest of 15 or 17 significant digits that
+ * reads back exactly; null for NaN and infinities (JSON has neither). */
+static void
+member_double(struct json_out *o, const char *sep_name, double v)
+{
+	char buf[40];
+
+	json_out_raw(o, sep_name, strlen(sep_name));
+	if (!isfinite(v)) {
+		RAW(o, "null");
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	json_out_raw(o, buf, strlen(buf));
+}
+
+static void
+member_bool(struct json_out *o, const char *sep_name, int v)
+{
+	json_out_raw(o, sep_name, strlen(sep_name));
+	if (v)
+		RAW(o, "true");
+	else
+		RAW(o, "false");
+}
+
+static const char *
+alert_state_word(int state)
+{
+	switch (state) {
+	case ALERT_PENDING:
+		return "pending";
+	case ALERT_FIRING:
+		return "firing";
+	case ALERT_RESOLVED:
+		return "resolved";
+	default:
+		return NULL;
+	}
 }
 
 /* Does target @id exist?  0, or an error reply filled (returns -1/-2). */
@@ -260,19 +310,34 @@ api_targets(struct web *w, struct store *st, struct web_reply *rep)
 		type_object(&o, &t->totals, 0);
 		RAW(&o, ",\"resident\":");
 		type_object(&o, &t->totals, 1);
-		RAW(&o, ",\"trend\":\"none\"");
-		for (j = 0; j < n_rt; j++) {
-			if (rt[j].target_id != t->id)
-				continue;
+		for (j = 0; j < n_rt && rt[j].target_id != t->id; j++)
+			;
+		/* rising: an open alert; flat: a trend fitted, no open alert. */
+		if (j == n_rt || !rt[j].trend_ok)
+			RAW(&o, ",\"trend\":\"none\"");
+		else if (rt[j].alert_state == ALERT_PENDING || rt[j].alert_state == ALERT_FIRING)
+			RAW(&o, ",\"trend\":\"rising\"");
+		else
+			RAW(&o, ",\"trend\":\"flat\"");
+		if (j < n_rt) {
+			const char *aw = alert_state_word(rt[j].alert_state);
+
 			member_u64(&o, ",\"runtime\":{\"interval_s\":", rt[j].interval_s);
 			member_u64(&o, ",\"ticks\":", rt[j].ticks);
 			member_u64(&o, ",\"ticks_missed\":", rt[j].ticks_missed);
 			member_u64(&o, ",\"last_cost_ns\":", rt[j].last_cost_ns);
-			if (rt[j].watching)
-				RAW(&o, ",\"watching\":true}");
+			member_bool(&o, ",\"watching\":", rt[j].watching);
+			RAW(&o, ",\"trend_slope_bytes_per_h\":");
+			if (rt[j].trend_ok)
+				member_double(&o, "", rt[j].trend_slope_bytes_per_h);
 			else
-				RAW(&o, ",\"watching\":false}");
-			break;
+				RAW(&o, "null");
+			RAW(&o, ",\"alert_state\":");
+			if (aw != NULL && rt[j].alert_state != ALERT_RESOLVED)
+				json_out_string(&o, aw);
+			else
+				RAW(&o, "null");
+			RAW(&o, "}");
 		}
 		RAW(&o, "}");
 	}
@@ -763,6 +828,339 @@ out:
 	return rc;
 }
 
+/* ---- /api/v1/alerts ------------------------------------------------------ */
+
+/* One alert object; @name is its target's name ("" when unknown).  With
+ * @evidence the evidence_json is embedded as the object "evidence" (null
+ * when absent or not a JSON object). */
+static void
+alert_object(struct json_out *o, const struct store_alert *a, const char *name, int evidence)
+{
+	const char *sw = alert_state_word(a->state);
+
+	member_i64(o, "{\"id\":", a->id);
+	member_i64(o, ",\"target\":", a->target_id);
+	RAW(o, ",\"target_name\":");
+	json_out_string(o, name);
+	member_i64(o, ",\"instance\":", a->instance_id);
+	RAW(o, ",\"rule\":");
+	json_out_string(o, a->rule);
+	RAW(o, ",\"series\":");
+	json_out_string(o, a->series);
+	RAW(o, ",\"state\":");
+	json_out_string(o, sw != NULL ? sw : "unknown");
+	member_i64(o, ",\"started_ms\":", a->started_ms);
+	member_i64(o, ",\"fired_ms\":", a->fired_ms);
+	member_i64(o, ",\"resolved_ms\":", a->resolved_ms);
+	member_i64(o, ",\"updated_ms\":", a->updated_ms);
+	member_i64(o, ",\"baseline_snapshot\":", a->baseline_snapshot_id);
+	member_i64(o, ",\"trigger_snapshot\":", a->trigger_snapshot_id);
+	member_double(o, ",\"slope_bytes_per_h\":", a->slope_bytes_per_h);
+	member_double(o, ",\"pct_per_h\":", a->pct_per_h);
+	member_double(o, ",\"r2\":", a->r2);
+	member_double(o, ",\"mk_p\":", a->mk_p);
+	member_u64(o, ",\"value\":", a->value);
+	RAW(o, ",\"summary\":");
+	json_out_string(o, a->summary != NULL ? a->summary : "");
+	if (evidence) {
+		cJSON *ev = NULL;
+
+		/* The stored text is embedded as it is (its 64-bit integers stay
+		 * exact); it is parsed only to check that it is an object. */
+		RAW(o, ",\"evidence\":");
+		if (a->evidence_json != NULL)
+			ev = cJSON_ParseWithLength(a->evidence_json, strlen(a->evidence_json));
+		if (cJSON_IsObject(ev))
+			json_out_raw(o, a->evidence_json, strlen(a->evidence_json));
+		else
+			RAW(o, "null");
+		cJSON_Delete(ev);
+	}
+	RAW(o, "}");
+}
+
+/* The name of target @id in @t[0..n), "" when absent. */
+static const char *
+target_name(const struct store_target_info *t, size_t n, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (t[i].id == id)
+			return t[i].name;
+	}
+	return "";
+}
+
+/* Optional positive id parameter @name (0 when absent). */
+static int
+query_opt_id(const struct web_query *q, const char *name, int64_t *out, struct web_reply *rep)
+{
+	const char *v = q->get(q->arg, name);
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (parse_id(v, out) != 0)
+		return web_reply_error(rep, 400, "parameter %s must be a positive integer id", name)
+		               ? -2
+		               : -1;
+	return 0;
+}
+
+static int
+api_alerts(struct store *st, const struct web_query *q, struct web_reply *rep)
+{
+	struct store_alert_filter f;
+	struct store_alert *a = NULL;
+	struct store_target_info *t = NULL;
+	struct json_out o;
+	size_t n = 0, n_t = 0, i;
+	int64_t limit = ALERTS_DEFAULT_LIMIT;
+	int rc, from_given, to_given;
+	const char *v;
+
+	json_out_init(&o, NULL, NULL);
+	memset(&f, 0, sizeof(f));
+	f.state = -1;
+	if ((rc = query_opt_id(q, "target", &f.target_id, rep)) != 0 ||
+	    (rc = query_opt_id(q, "instance", &f.instance_id, rep)) != 0 ||
+	    (rc = query_ms(q, "from", INT64_MIN, &f.from_ms, &from_given, rep)) != 0 ||
+	    (rc = query_ms(q, "to", INT64_MAX, &f.to_ms, &to_given, rep)) != 0) {
+		rc = rc == -2 ? MD_ERR_NOMEM : 0;
+		goto out;
+	}
+	v = q->get(q->arg, "state");
+	if (v != NULL) {
+		for (i = 0; i <= ALERT_RESOLVED; i++) {
+			if (strcmp(v, alert_state_word((int)i)) == 0)
+				f.state = (int)i;
+		}
+		if (f.state < 0) {
+			rc = web_reply_error(rep, 400,
+			                     "parameter state must be pending, firing or resolved");
+			goto out;
+		}
+	}
+	v = q->get(q->arg, "limit");
+	if (v != NULL && (parse_int(v, 0, &limit) != 0 || limit < 1 || limit > ALERTS_MAX_LIMIT)) {
+		rc = web_reply_error(rep, 400, "parameter limit must be an integer from 1 to %d",
+		                     ALERTS_MAX_LIMIT);
+		goto out;
+	}
+	f.limit = (size_t)limit;
+	if (from_given && to_given && f.from_ms > f.to_ms) {
+		rc = web_reply_error(rep, 400, "parameter from is after parameter to");
+		goto out;
+	}
+	if (f.target_id != 0 && (rc = target_check(st, f.target_id, rep)) != 0) {
+		rc = rc == -2 ? MD_ERR_NOMEM : 0;
+		goto out;
+	}
+	rc = store_list_targets(st, &t, &n_t);
+	if (rc == 0)
+		rc = store_list_alerts(st, &f, &a, &n);
+	if (rc != 0) {
+		rc = store_failed(rep, st, rc, "alerts");
+		goto out;
+	}
+	RAW(&o, "{\"alerts\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			RAW(&o, ",");
+		alert_object(&o, &a[i], target_name(t, n_t, a[i].target_id), 0);
+	}
+	RAW(&o, "]}");
+	rc = reply_json(rep, &o);
+out:
+	json_out_done(&o);
+	store_alerts_free(a, n);
+	free(t);
+	return rc;
+}
+
+static int
+api_alert(struct store *st, int64_t id, struct web_reply *rep)
+{
+	struct store_alert *a = NULL;
+	struct store_target_info *t = NULL;
+	struct json_out o;
+	size_t n_t = 0;
+	char what[48];
+	int rc;
+
+	json_out_init(&o, NULL, NULL);
+	rc = store_get_alert(st, id, &a);
+	if (rc == 0)
+		rc = store_list_targets(st, &t, &n_t);
+	if (rc != 0) {
+		snprintf(what, sizeof(what), "alert %" PRId64, id);
+		rc = store_failed(rep, st, rc, what);
+		goto out;
+	}
+	alert_object(&o, a, target_name(t, n_t, a->target_id), 1);
+	rc = reply_json(rep, &o);
+out:
+	json_out_done(&o);
+	store_alerts_free(a, a != NULL ? 1 : 0);
+	free(t);
+	return rc;
+}
+
+/* ---- /api/v1/targets/{id}/trend ---------------------------------------- */
+
+/* The series parameter: "private_committed", "private_touched" or
+ * "committed:TYPE".  Sets *kind (0, 1, 2) and *type; -1 when malformed. */
+static int
+parse_series(const char *v, int *kind, enum region_type *type)
+{
+	*type = REGION_PRIVATE;
+	if (strcmp(v, "private_committed") == 0)
+		*kind = 0;
+	else if (strcmp(v, "private_touched") == 0)
+		*kind = 1;
+	else if (strncmp(v, "committed:", 10) == 0 && region_type_from_name(v + 10, type) == 0 &&
+	         *type != REGION_FREE)
+		*kind = 2;
+	else
+		return -1;
+	return 0;
+}
+
+static double
+series_value(const struct store_timeline_point *p, int kind, enum region_type type)
+{
+	if (kind == 0)
+		return (double)p->private_committed;
+	if (kind == 1)
+		return (double)p->private_touched;
+	return (double)p->committed[type];
+}
+
+static int
+api_trend(struct web *w, struct store *st, int64_t target, const struct web_query *q,
+          struct web_reply *rep)
+{
+	struct store_instance_info *inst = NULL;
+	struct store_timeline_point *p = NULL;
+	struct trend_point *pts = NULL;
+	struct trend_params tp;
+	struct trend_fit fit;
+	struct json_out o;
+	const struct store_instance_info *last = NULL;
+	const char *series = q->get(q->arg, "series");
+	enum region_type type;
+	int64_t start_ms = 0, now_ms = 0, from;
+	size_t n_inst = 0, n = 0, n_pts = 0, i;
+	int rc, kind;
+
+	json_out_init(&o, NULL, NULL);
+	memset(&fit, 0, sizeof(fit));
+	web_trend_params_get(w, &tp);
+	if (series == NULL)
+		series = "private_committed";
+	if (parse_series(series, &kind, &type) != 0) {
+		rc = web_reply_error(rep, 400,
+		                     "parameter series must be private_committed, private_touched "
+		                     "or committed:TYPE (a region type name)");
+		goto out;
+	}
+	rc = target_check(st, target, rep);
+	if (rc != 0) {
+		rc = rc == -2 ? MD_ERR_NOMEM : 0;
+		goto out;
+	}
+	rc = store_list_instances(st, target, &inst, &n_inst);
+	if (rc != 0) {
+		rc = store_failed(rep, st, rc, "instances");
+		goto out;
+	}
+	/* The newest instance that has snapshots, as of its last snapshot. */
+	for (i = n_inst; i > 0 && last == NULL; i--) {
+		if (inst[i - 1].n_snapshots > 0 && inst[i - 1].last_time_ms != 0)
+			last = &inst[i - 1];
+	}
+	if (last != NULL) {
+		start_ms = last->start_time_ms ? last->start_time_ms : last->first_time_ms;
+		now_ms = last->last_time_ms;
+		from = now_ms - tp.window_ms > last->first_time_ms ? now_ms - tp.window_ms
+		                                                   : last->first_time_ms;
+		rc = store_timeline(st, target, from, now_ms, 0, &p, &n);
+		if (rc != 0) {
+			rc = store_failed(rep, st, rc, "timeline");
+			goto out;
+		}
+		pts = calloc(n ? n : 1, sizeof(*pts));
+		if (pts == NULL) {
+			rc = web_reply_error(rep, 503, "out of memory");
+			goto out;
+		}
+		/* Raw points of that instance, strictly increasing in time. */
+		for (i = 0; i < n; i++) {
+			if (p[i].instance_id != last->id || p[i].snapshot_id == 0 ||
+			    (n_pts > 0 && p[i].time_ms <= pts[n_pts - 1].time_ms))
+				continue;
+			pts[n_pts].time_ms = p[i].time_ms;
+			pts[n_pts].value = series_value(&p[i], kind, type);
+			n_pts++;
+		}
+		rc = trend_fit_series(pts, n_pts, start_ms, now_ms, &tp, &fit);
+		if (rc != 0) {
+			rc = web_reply_error(rep, rc == MD_ERR_NOMEM ? 503 : 500,
+			                     "cannot fit the trend: %s", md_strerror(rc));
+			goto out;
+		}
+	}
+	member_i64(&o, "{\"target\":", target);
+	member_i64(&o, ",\"instance\":", last != NULL ? last->id : 0);
+	RAW(&o, ",\"series\":");
+	json_out_string(&o, series);
+	member_i64(&o, ",\"instance_start_ms\":", start_ms);
+	member_i64(&o, ",\"now_ms\":", now_ms);
+	member_u64(&o, ",\"samples\":", n_pts);
+	member_i64(&o, ",\"params\":{\"warmup_ms\":", tp.warmup_ms);
+	member_i64(&o, ",\"window_ms\":", tp.window_ms);
+	member_i64(&o, ",\"min_span_ms\":", tp.min_span_ms);
+	member_i64(&o, ",\"step_ms\":", tp.step_ms);
+	member_i64(&o, ",\"min_window_ms\":", tp.min_window_ms);
+	member_double(&o, ",\"alpha\":", tp.alpha);
+	member_double(&o, ",\"min_r2\":", tp.min_r2);
+	member_double(&o, ",\"min_bytes_per_h\":", tp.min_bytes_per_h);
+	member_double(&o, ",\"min_pct_per_h\":", tp.min_pct_per_h);
+	member_bool(&o, "},\"ok\":", fit.ok);
+	member_u64(&o, ",\"points\":", fit.n);
+	member_i64(&o, ",\"t0_ms\":", fit.t0_ms);
+	member_i64(&o, ",\"t1_ms\":", fit.t1_ms);
+	member_double(&o, ",\"slope_bytes_per_h\":", fit.slope_per_h);
+	member_double(&o, ",\"intercept\":", fit.intercept);
+	member_double(&o, ",\"level\":", fit.level);
+	member_double(&o, ",\"start_level\":", fit.start_level);
+	member_double(&o, ",\"pct_per_h\":", fit.pct_per_h);
+	member_double(&o, ",\"r2\":", fit.r2);
+	member_double(&o, ",\"mk_s\":", fit.mk_s);
+	member_double(&o, ",\"mk_z\":", fit.mk_z);
+	member_double(&o, ",\"mk_p\":", fit.mk_p);
+	member_double(&o, ",\"recent_slope_bytes_per_h\":", fit.recent_slope_per_h);
+	member_bool(&o, ",\"holds\":", fit.holds);
+	/* The fitted line's two ends, for drawing. */
+	RAW(&o, ",\"line\":[");
+	if (fit.ok) {
+		member_i64(&o, "{\"time_ms\":", fit.t0_ms);
+		member_double(&o, ",\"value\":", fit.intercept);
+		member_i64(&o, "},{\"time_ms\":", fit.t1_ms);
+		member_double(&o, ",\"value\":", fit.level);
+		RAW(&o, "}");
+	}
+	RAW(&o, "]}");
+	rc = reply_json(rep, &o);
+out:
+	json_out_done(&o);
+	free(pts);
+	free(p);
+	free(inst);
+	return rc;
+}
+
 /* ---- routing ----------------------------------------------------------- */
 
 /* If @path starts with @prefix followed by an id, parse it into *id and
@@ -806,15 +1204,25 @@ api_dispatch(struct web *w, struct store *st, const char *path, const struct web
 		return api_diff(st, q, 0, rep);
 	if (strcmp(path, "diff.csv") == 0)
 		return api_diff(st, q, 1, rep);
+	if (strcmp(path, "alerts") == 0)
+		return api_alerts(st, q, rep);
+	rest = path_id(path, "alerts/", &id, &bad);
+	if (rest != NULL && *rest == '\0') {
+		if (bad)
+			return web_reply_error(rep, 400, "alert id must be a positive integer");
+		return api_alert(st, id, rep);
+	}
 	rest = path_id(path, "targets/", &id, &bad);
 	if (rest != NULL && (strcmp(rest, "/instances") == 0 || strcmp(rest, "/snapshots") == 0 ||
-	                     strcmp(rest, "/timeline") == 0)) {
+	                     strcmp(rest, "/timeline") == 0 || strcmp(rest, "/trend") == 0)) {
 		if (bad)
 			return web_reply_error(rep, 400, "target id must be a positive integer");
 		if (strcmp(rest, "/instances") == 0)
 			return api_instances(st, id, rep);
 		if (strcmp(rest, "/snapshots") == 0)
 			return api_snapshots(st, id, q, rep);
+		if (strcmp(rest, "/trend") == 0)
+			return api_trend(w, st, id, q, rep);
 		return api_timeline(st, id, q, rep);
 	}
 	rest = path_id(path, "snapshots/", &id, &bad);

@@ -1,6 +1,6 @@
 # web/: libmicrohttpd server, JSON API, the UI embedded at build time.
 noinst_LIBRARIES += libmemdelta_web.a
-libmemdelta_web_a_SOURCES = %D%/web.h %D%/web_int.h %D%/web.c %D%/api.c \
+libmemdelta_web_a_SOURCES = %D%/web.h %D%/web_int.h %D%/web.c %D%/api.c %D%/metrics.c \
 	%D%/web_static.h %D%/web_static.c \
 	daemon/cli_render.c daemon/cli_render.h
 nodist_libmemdelta_web_a_SOURCES = %D%/web_static_data.c

@@ -1,7 +1,8 @@
 /*
  * web.c - memdeltad's HTTP server (web.h): libmicrohttpd with an internal
  * thread pool, the access checks every request passes (Host allowlist ->
- * 421, GET/HEAD only -> 405, access token -> 401), the embedded UI files,
+ * 421, GET/HEAD only -> 405, access token -> 401 for the API, /healthz and
+ * /metrics), the embedded UI files,
  * and one read-only store handle per pool thread, opened lazily, so that
  * handlers never wait for the daemon's writer.  The JSON endpoints
  * themselves are in api.c.  Nothing here writes to stderr: libmicrohttpd's
@@ -62,6 +63,7 @@ struct web {
 	char (*etags)[24]; /* one per embedded file */
 	void (*log)(void *arg, const char *msg);
 	void *log_arg;
+	struct trend_params trend; /* for /trend; constant after web_start */
 
 	pthread_mutex_t lock; /* guards what follows */
 	struct web_health health;
@@ -437,7 +439,7 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 	struct web_query q;
 	struct store *st;
 	const char *why = NULL, *path = NULL, *host;
-	int healthz;
+	int healthz, metrics, rc;
 
 	memset(&rep, 0, sizeof(rep));
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
@@ -449,9 +451,10 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 		                  "method %s not allowed: the API is read-only", method);
 
 	healthz = strcmp(url, "/healthz") == 0;
+	metrics = strcmp(url, "/metrics") == 0;
 	if (strncmp(url, "/api/v1/", 8) == 0)
 		path = url + 8;
-	else if (!healthz) {
+	else if (!healthz && !metrics) {
 		/* The UI itself needs no token: it asks for one on a 401. */
 		f = web_static_find(url);
 		if (f == NULL)
@@ -469,7 +472,8 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 	}
 	q.get = query_get;
 	q.arg = c;
-	if (api_dispatch(w, st, path, &q, &rep) != 0) {
+	rc = metrics ? web_metrics(w, st, &rep) : api_dispatch(w, st, path, &q, &rep);
+	if (rc != 0) {
 		free(rep.body);
 		return send_error(w, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
@@ -614,6 +618,15 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 	w->health.storage_ok = 1;
 	w->log = cfg->log;
 	w->log_arg = cfg->log_arg;
+	if (cfg->trend_params != NULL) {
+		if (trend_params_check(cfg->trend_params) != 0) {
+			snprintf(why_buf, sizeof(why_buf), "trend parameters out of range");
+			rc = MD_ERR_INVAL;
+			goto out;
+		}
+		w->trend = *cfg->trend_params;
+	} else
+		trend_params_defaults(&w->trend);
 	w->db_path = str_dup(cfg->db_path);
 	if (w->db_path == NULL)
 		goto out;
@@ -710,6 +723,12 @@ web_set_health(struct web *w, const struct web_health *h)
 	w->health = *h;
 	w->health.storage_error[sizeof(w->health.storage_error) - 1] = '\0';
 	pthread_mutex_unlock(&w->lock);
+}
+
+void
+web_trend_params_get(const struct web *w, struct trend_params *out)
+{
+	*out = w->trend;
 }
 
 void

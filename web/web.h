@@ -1,6 +1,6 @@
 /*
  * web.h - memdeltad's HTTP server: the JSON API v1 (docs/api.md), /healthz,
- * /metrics later, and the static UI embedded at build time.
+ * /metrics (Prometheus), and the static UI embedded at build time.
  *
  * libmicrohttpd with an internal thread pool.  Handlers read through
  * read-only SQLite handles (one per pool thread, opened lazily) and never
@@ -17,40 +17,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct trend_params; /* diff/trend.h */
+
 /* The documented default port of the UI. */
 #define WEB_DEFAULT_PORT 7373
 
 struct web_config {
 	const char *listen_addr; /* numeric IPv4 or IPv6 address; "127.0.0.1" when NULL */
-	uint16_t port;		 /* 0: WEB_DEFAULT_PORT; tests pass a free ephemeral port */
-	const char *db_path;	 /* the database the daemon writes */
-	const char *token;	 /* access token; required when listen_addr is not loopback */
+	uint16_t port;           /* 0: WEB_DEFAULT_PORT; tests pass a free ephemeral port */
+	const char *db_path;     /* the database the daemon writes */
+	const char *token;       /* access token; required when listen_addr is not loopback */
 	/* Extra Host names allowed besides localhost, 127.0.0.1, [::1] and the
 	 * listen address itself (each may carry ":port"). */
 	const char *const *allowed_hosts;
 	size_t n_allowed_hosts;
-	unsigned threads;	    /* pool size; 0: 2 */
-	unsigned connection_limit;  /* 0: 64 */
-	unsigned per_ip_limit;	    /* 0: 16 */
-	unsigned timeout_s;	    /* idle connection timeout; 0: 15 */
-	size_t memory_limit;	    /* per connection, bytes; 0: 256 KiB */
+	unsigned threads;          /* pool size; 0: 2 */
+	unsigned connection_limit; /* 0: 64 */
+	unsigned per_ip_limit;     /* 0: 16 */
+	unsigned timeout_s;        /* idle connection timeout; 0: 15 */
+	size_t memory_limit;       /* per connection, bytes; 0: 256 KiB */
 	/* Optional sink for libmicrohttpd's errors and for requests that fail
 	 * on the database (one line, no newline); web/ never writes to stderr
 	 * itself.  Called from the server's threads. */
 	void (*log)(void *arg, const char *msg);
 	void *log_arg;
+	/* The leak detection parameters GET /api/v1/targets/{id}/trend fits
+	 * with (copied by web_start); NULL: trend_params_defaults(). */
+	const struct trend_params *trend_params;
 };
 
 /* What the daemon tells the server about itself, for /healthz and the UI.
  * Copied under a mutex by web_set_health. */
 struct web_health {
-	int storage_ok;		/* 0 when writes fail (disk full, locked, ...) */
-	char storage_error[160];/* why, when !storage_ok */
+	int storage_ok;          /* 0 when writes fail (disk full, locked, ...) */
+	char storage_error[160]; /* why, when !storage_ok */
 	uint64_t snapshots_written;
-	uint64_t ticks_missed;	/* all targets */
+	uint64_t ticks_missed; /* all targets */
 	int64_t last_snapshot_ms;
 	int64_t started_ms;
-	unsigned targets;	/* targets being watched now */
+	unsigned targets; /* targets being watched now */
 };
 
 /* Per-target scheduler figures shown by /api/v1/targets. */
@@ -60,13 +65,21 @@ struct web_target_runtime {
 	uint64_t ticks_missed;
 	uint64_t last_cost_ns; /* collect + store of the last tick */
 	unsigned interval_s;
-	int watching;	       /* 1 while a live process matches the target */
+	int watching; /* 1 while a live process matches the target */
+	/* Leak detection (issue 4), filled by the daemon's alert engine for
+	 * the target's newest instance and its "private_committed" series: */
+	int trend_ok;                   /* 1 when the last evaluation could fit a trend */
+	double trend_slope_bytes_per_h; /* Theil-Sen slope of that fit (0 when !trend_ok) */
+	int alert_state;                /* -1: no open alert; else the enum alert_state
+	                                 * (store.h) of the target's most severe open alert */
+	uint64_t regions;               /* region count of the last snapshot */
 };
 
 struct web;
 
-/* Start the server.  Returns 0 and *out, or MD_ERR_INVAL (bad address, or a
- * non-loopback address without a token: *why says so), MD_ERR_IO (cannot
+/* Start the server.  Returns 0 and *out, or MD_ERR_INVAL (bad address, a
+ * non-loopback address without a token, trend parameters that
+ * trend_params_check refuses: *why says so), MD_ERR_IO (cannot
  * bind: port in use ...), MD_ERR_NOMEM.  @why (may be NULL) receives a static
  * or internal message for the log. */
 int web_start(const struct web_config *cfg, struct web **out, const char **why);

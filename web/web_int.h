@@ -1,6 +1,7 @@
 /*
- * web_int.h - what web.c (server, access checks, dispatch) and api.c (the
- * JSON API v1 endpoints of docs/api.md) share inside web/.
+ * web_int.h - what web.c (server, access checks, dispatch), api.c (the
+ * JSON API v1 endpoints of docs/api.md) and metrics.c (GET /metrics) share
+ * inside web/.
  */
 #ifndef MEMDELTA_WEB_INT_H
 #define MEMDELTA_WEB_INT_H
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diff/trend.h"
 #include "snapshot/store.h"
 #include "web/web.h"
 
@@ -31,6 +33,9 @@ struct web_query {
 int web_reply_error(struct web_reply *rep, unsigned status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* The leak detection parameters of web_config (or the defaults). */
+void web_trend_params_get(const struct web *w, struct trend_params *out);
+
 /* The daemon's figures, copied under the server's mutex. */
 void web_health_get(struct web *w, struct web_health *out);
 /* A copy of the runtime table (*out malloc'd, free()).  Returns 0 or MD_ERR_NOMEM. */
@@ -41,5 +46,9 @@ int web_runtime_get(struct web *w, struct web_target_runtime **out, size_t *n);
  * when not even the error reply could be built. */
 int api_dispatch(struct web *w, struct store *st, const char *path, const struct web_query *q,
                  struct web_reply *rep);
+
+/* GET /metrics (metrics.c): the Prometheus text exposition of @st's target
+ * summaries and the daemon's figures.  Fills @rep like api_dispatch. */
+int web_metrics(struct web *w, struct store *st, struct web_reply *rep);
 
 #endif

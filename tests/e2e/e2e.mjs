@@ -4,7 +4,14 @@
 // through the UI we check the timeline, click the first and the last
 // snapshot on the chart, check that the diff lists the new Private Data in
 // green with the size allocated (within 10%), restart the grower under the
-// same name and check that the timeline shows a restart marker.
+// same name and check that the timeline shows a restart marker.  Then the
+// second grower leaks private data steadily; memdeltad runs its leak
+// detector with the parameters scaled down (ALERTS_CONF below: a 2 s
+// warm-up, a 60 s window, a fit once 8 s of data are there, 1 s steps,
+// firing after 2 evaluations in a row, one evaluation a second) so that it
+// fires within seconds: the alerts page lists the firing alert, its "what
+// grew" link opens the diff with the new Private Data in green, and the
+// target page shows the alert's banner and the fitted trend line.
 //
 // Run by tests/test_e2e.sh, which installs the tools.  Environment:
 //   MD_MEMDELTAD   the memdeltad binary        MD_GROWER  the grower binary
@@ -23,6 +30,16 @@ const MiB = 1048576;
 const STEP = 16 * MiB;
 const STEPS = 3;
 const DEADLINE_MS = 240000;
+const ALERTS_CONF = `[alerts]
+warmup = 2s
+window = 60s
+min_span = 8s
+step = 1s
+min_window = 0
+fire_after = 2
+eval_interval = 1s
+min_mb_per_h = 1
+`;
 
 const env = (k, d) => process.env[k] || d;
 const memdeltad = env('MD_MEMDELTAD');
@@ -130,7 +147,9 @@ async function main() {
 	let g = new grower(exe);
 	check((await g.next_line()) === 'ready', 'grower prints ready');
 
-	const args = ['-f', '--db', db, '--listen', `127.0.0.1:${port}`, '--watch-name', name, '--interval', '1'];
+	const conf = path.join(scratch, 'memdeltad.conf');
+	fs.writeFileSync(conf, ALERTS_CONF);
+	const args = ['-f', '-c', conf, '--db', db, '--listen', `127.0.0.1:${port}`, '--watch-name', name, '--interval', '1'];
 	log('starting', memdeltad, args.join(' '));
 	const d = spawn(memdeltad, args, { stdio: ['ignore', dlog, dlog] });
 	children.push(d);
@@ -313,6 +332,103 @@ async function main() {
 	await page.waitForSelector('#restarts li.restart', { timeout: 15000 });
 	check(Number(await page.getAttribute('#chart', 'data-restarts')) >= 1, 'the chart draws a restart marker');
 	await shot(page, 'restart', false);
+
+	// A steady leak in the second grower: 2 MiB every 0.4 s until an alert
+	// of its instance fires (at most 40 s).
+	const newest_instance = async () => {
+		const v = (await api(`/api/v1/targets/${tid}/instances`)).instances;
+		return v[v.length - 1].id;
+	};
+	const inst2 = await wait_for('the second instance', async () => {
+		const id = await newest_instance();
+		return id !== target.instance ? id : null;
+	}, 15000);
+	const firing_alert = async () => (await api(`/api/v1/alerts?target=${tid}&instance=${inst2}&state=firing`)).alerts[0];
+	let alert = null;
+	const leak_end = Date.now() + 40000;
+	let leaked = 0;
+	while (!alert && Date.now() < leak_end) {
+		await g.command('private 2M');
+		leaked += 2;
+		await sleep(400);
+		alert = await firing_alert();
+	}
+	check(!!alert, `an alert of the leaking instance fires (after ${leaked} MiB leaked)`);
+	log(`alert #${alert.id}: ${alert.summary}`);
+	check(alert.baseline_snapshot > 0 && alert.trigger_snapshot > alert.baseline_snapshot, `the alert names its baseline and trigger snapshots (#${alert.baseline_snapshot} -> #${alert.trigger_snapshot})`);
+
+	// The alerts page.
+	await page.goto(`${base}/#/alerts`);
+	await ready();
+	const arow = page.locator(`#alerts tr.alert-row[data-alert-id="${alert.id}"]`);
+	check((await arow.count()) === 1, 'the alerts page lists the alert');
+	check((await arow.getAttribute('data-state')) === 'firing' && (await arow.locator('.alert-state').textContent()) === 'firing', 'its state reads "firing"');
+	check((await arow.locator('a.target-link').textContent()) === name, 'it names the target');
+	check(/^\+.*\/h$/.test((await arow.locator('td.slope').textContent()).trim()), `it shows the slope (${(await arow.locator('td.slope').textContent()).trim()})`);
+	await page.waitForFunction(() => Number(document.getElementById('alert-count').dataset.firing) >= 1);
+	check(!(await page.locator('#alert-count').isHidden()), `the header counts ${await page.getAttribute('#alert-count', 'data-firing')} firing alert(s)`);
+	await shot(page, 'alerts');
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.waitForTimeout(200);
+	const asw = await page.evaluate(() => document.documentElement.scrollWidth);
+	check(asw <= 391, `at phone width the alerts page does not scroll sideways (${asw} px)`);
+	await shot(page, 'alerts-phone', false);
+	await page.setViewportSize({ width: 1280, height: 800 });
+	await page.selectOption('#alert-filter', 'resolved');
+	await page.waitForURL(/#\/alerts\/resolved$/);
+	await ready();
+	check((await page.locator(`#alerts tr[data-alert-id="${alert.id}"]`).count()) === 0, 'filtering by state "resolved" hides it');
+	await page.selectOption('#alert-filter', 'firing');
+	await page.waitForURL(/#\/alerts\/firing$/);
+	await ready();
+	check((await page.locator(`#alerts tr[data-alert-id="${alert.id}"]`).count()) === 1, 'filtering by state "firing" shows it');
+
+	// The alert's own page: the evidence, attributed to Private Data.
+	await page.click(`#alerts tr[data-alert-id="${alert.id}"] td.summary a`);
+	await page.waitForURL(new RegExp(`#/alert/${alert.id}$`));
+	await ready();
+	check((await page.locator('#alert-types tr[data-type="private"]').count()) === 1, 'the alert page attributes the growth to Private Data');
+	const ev_rows = await page.locator('#alert-regions tr.row[data-type="private"]').count();
+	check(ev_rows >= 1, `the alert page lists ${ev_rows} grown Private Data region(s)`);
+	await shot(page, 'alert');
+	await page.goBack();
+	await page.waitForURL(/#\/alerts\/firing$/);
+	await ready();
+
+	// "What grew": the diff of baseline and trigger, new Private Data in green.
+	await page.click(`#alerts tr[data-alert-id="${alert.id}"] a.what-grew`);
+	await page.waitForURL(/#\/diff\/\d+\/\d+$/);
+	const [, wa, wb] = page.url().match(/#\/diff\/(\d+)\/(\d+)$/);
+	check(Number(wa) === alert.baseline_snapshot && Number(wb) === alert.trigger_snapshot, `"what grew" opens the diff of baseline and trigger (#${wa} -> #${wb})`);
+	await ready();
+	const grown = page.locator('#details tr.row[data-kind="new"][data-type="private"]');
+	const ngrown = await grown.count();
+	check(ngrown >= 1, `the diff lists ${ngrown} new Private Data row(s)`);
+	const glook = await grown.first().evaluate((tr) => getComputedStyle(tr).backgroundColor.match(/\d+(\.\d+)?/g).map(Number));
+	check(glook[1] > glook[0] && glook[1] > glook[2], `they are green (${glook.slice(0, 3).join(',')})`);
+	await shot(page, 'what-grew');
+
+	// The target page: the alert's banner and the fitted trend line.
+	await page.goto(`${base}/#/target/${tid}`);
+	await ready();
+	await page.waitForSelector('#alert-banner');
+	check((await page.getAttribute('#alert-banner', 'data-state')) === 'firing', 'the target page shows the firing alert in a banner');
+	check((await page.getAttribute('#alert-banner a.what-grew', 'href')) === `#/diff/${alert.baseline_snapshot}/${alert.trigger_snapshot}`, 'the banner links to what grew');
+	await page.waitForFunction(() => document.getElementById('chart').dataset.trend === 'shown' && window.memdelta_graph, null, { timeout: 20000 });
+	// The trend series, and the line its plotter drew (canvas pixels: y grows
+	// downwards, so a rising line ends higher up).
+	const tr = await page.evaluate(() => {
+		const g = window.memdelta_graph;
+		const n = g.getLabels().length;
+		return { label: g.getLabels()[n - 1], visible: g.visibility()[n - 2], zoomed: g.isZoomed(), line: JSON.parse(document.getElementById('chart').dataset.trendLine || 'null') };
+	});
+	check(tr.label.startsWith('Trend') && tr.visible, 'the chart has a visible trend series');
+	check(tr.line && tr.line[1][0] > tr.line[0][0] && tr.line[1][1] < tr.line[0][1], `the trend line is drawn and rises (${JSON.stringify(tr.line)})`);
+	check(!tr.zoomed, 'the trend line leaves the chart unzoomed');
+	const fit = await api(`/api/v1/targets/${tid}/trend`);
+	check(fit.ok && fit.instance === inst2 && fit.slope_bytes_per_h > 0, `/trend fits the leaking instance (${(fit.slope_bytes_per_h / MiB).toFixed(0)} MiB/h)`);
+	check((await page.getAttribute('#trend-info', 'data-ok')) === 'true', 'the trend figures are shown');
+	await shot(page, 'trend', false);
 
 	check(page_errors.length === 0, `no script errors in the page${page_errors.length ? ': ' + page_errors.join(' | ') : ''}`);
 	await g.stop();

@@ -1,7 +1,8 @@
 // mock-server.mjs - a stand-in for memdeltad's HTTP server while developing
 // the UI: serves web/static/ and Debian's dygraphs, and answers the API of
 // docs/api.md with generated data of the documented shape (two targets, a
-// restart, a diff with new, freed and grown ranges).
+// restart, a diff with new, freed and grown ranges, a trend fitted to the
+// second instance, one firing and one resolved alert).
 //
 // Usage: node mock-server.mjs [PORT]   (default 7374; prints "listening PORT")
 
@@ -200,6 +201,42 @@ function timeline() {
 	};
 }
 
+// A least-squares line through the second instance's committed private
+// bytes, in the shape of /trend (the mock does not run the real detector).
+function trend() {
+	const pts = snaps.filter((s) => s.instance === 2);
+	const n = pts.length;
+	const xs = pts.map((s) => s.time_ms);
+	const ys = pts.map((s) => s.totals.private_committed);
+	const mx = xs.reduce((a, b) => a + b, 0) / n;
+	const my = ys.reduce((a, b) => a + b, 0) / n;
+	let sxy = 0;
+	let sxx = 0;
+	for (let i = 0; i < n; i++) {
+		sxy += (xs[i] - mx) * (ys[i] - my);
+		sxx += (xs[i] - mx) ** 2;
+	}
+	const b = sxy / sxx;
+	const at = (x) => my + b * (x - mx);
+	const t0 = xs[0];
+	const t1 = xs[n - 1];
+	return {
+		target: 1, instance: 2, series: 'private_committed', instance_start_ms: t0, now_ms: t1, samples: n,
+		params: { warmup_ms: 0, window_ms: 21600000, min_span_ms: 60000, step_ms: 10000, min_window_ms: 0, alpha: 0.01, min_r2: 0.7, min_bytes_per_h: 524288, min_pct_per_h: 0.1 },
+		ok: true, points: n, t0_ms: t0, t1_ms: t1, slope_bytes_per_h: b * 3600000, intercept: at(t0), level: at(t1), start_level: ys[0],
+		pct_per_h: ((b * 3600000) / ys[0]) * 100, r2: 0.95, mk_s: 100, mk_z: 5, mk_p: 1e-6, recent_slope_bytes_per_h: b * 3600000, holds: true,
+		line: [{ time_ms: t0, value: at(t0) }, { time_ms: t1, value: at(t1) }],
+	};
+}
+
+function alerts() {
+	const last = snaps[snaps.length - 1];
+	const base = { target: 1, target_name: 'java', instance: 2, rule: 'trend', series: 'private_committed', r2: 0.95, mk_p: 1e-6, pct_per_h: 120 };
+	const firing = { ...base, id: 2, state: 'firing', started_ms: last.time_ms - 60000, fired_ms: last.time_ms - 30000, resolved_ms: 0, updated_ms: last.time_ms, baseline_snapshot: 130, trigger_snapshot: last.id, slope_bytes_per_h: trend().slope_bytes_per_h, value: last.totals.private_committed, summary: 'java (pid 5151): Private Data grows (mock)' };
+	const resolved = { ...base, id: 1, instance: 1, series: 'committed:heap', state: 'resolved', started_ms: T0 + 50000, fired_ms: T0 + 80000, resolved_ms: T0 + 200000, updated_ms: T0 + 200000, baseline_snapshot: 105, trigger_snapshot: 120, slope_bytes_per_h: 1474560, value: 200000, summary: 'resolved: java (pid 4242): Heap grows (mock)' };
+	return [firing, resolved];
+}
+
 function targets() {
 	const last = snaps[snaps.length - 1];
 	const t1 = {
@@ -214,8 +251,8 @@ function targets() {
 		private_touched: last.totals.private_touched,
 		committed: Object.fromEntries(TYPES.map((t) => [t, last.totals.types[t].committed])),
 		resident: Object.fromEntries(TYPES.map((t) => [t, last.totals.types[t].resident])),
-		trend: 'none',
-		runtime: { interval_s: 10, ticks: 40, ticks_missed: 0, last_cost_ns: 1800000, watching: true },
+		trend: 'rising',
+		runtime: { interval_s: 10, ticks: 40, ticks_missed: 0, last_cost_ns: 1800000, watching: true, trend_slope_bytes_per_h: trend().slope_bytes_per_h, alert_state: 'firing' },
 	};
 	const t2 = { ...t1, id: 2, name: 'w3wp.exe', instances: 1, pid: 900, private_committed: 52428800, last_snapshot: 100, runtime: undefined };
 	return { targets: [t1, t2] };
@@ -249,6 +286,17 @@ const server = http.createServer((req, res) => {
 	if (p === '/healthz')
 		return json(res, 200, { status: 'ok', storage: 'ok', storage_error: '', snapshots_written: N, ticks_missed: 0, last_snapshot_ms: snaps[N - 1].time_ms, started_ms: T0, targets: 2, db_bytes: 5242880, version: '0.1.0' });
 	if (p === '/api/v1/targets') return json(res, 200, targets());
+	if (p === '/api/v1/alerts') {
+		const st = u.searchParams.get('state');
+		const tg = u.searchParams.get('target');
+		return json(res, 200, { alerts: alerts().filter((a) => (!st || a.state === st) && (!tg || String(a.target) === tg)) });
+	}
+	if ((m = p.match(/^\/api\/v1\/alerts\/(\d+)$/))) {
+		const a = alerts().find((x) => String(x.id) === m[1]);
+		if (!a) return json(res, 404, { error: `alert ${m[1]} not found` });
+		return json(res, 200, { ...a, evidence: { rule: a.rule, types: [{ type: 'private', label: 'Private Data', share: 1, slope_bytes_per_h: a.slope_bytes_per_h }], regions: [] } });
+	}
+	if (p === '/api/v1/targets/1/trend') return json(res, 200, trend());
 	if ((m = p.match(/^\/api\/v1\/targets\/(\d+)\/(timeline|snapshots|instances)$/))) {
 		if (m[1] === '2') {
 			if (m[2] === 'timeline') return json(res, 200, { target: 2, from_ms: T0, to_ms: T0, types: TYPES, points: [], restarts: [] });

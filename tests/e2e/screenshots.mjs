@@ -11,7 +11,7 @@ const browser = await chromium.launch({
 	executablePath: process.env.MD_CHROMIUM || '/usr/bin/chromium',
 	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const views = [['overview', '#/'], ['target', `#/target/${target}`], ['diff', `#/diff/${a}/${b}`], ['snapshot', `#/snapshot/${snap}`]];
+const views = [['overview', '#/'], ['target', `#/target/${target}`], ['diff', `#/diff/${a}/${b}`], ['snapshot', `#/snapshot/${snap}`], ['alerts', '#/alerts']];
 for (const [w, h, tag] of [[1280, 800, 'desktop'], [390, 844, 'phone']]) {
 	const page = await browser.newPage({ viewport: { width: w, height: h } });
 	page.on('pageerror', (e) => console.log('pageerror', e.message));

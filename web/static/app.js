@@ -1,20 +1,24 @@
-// app.js - memdelta's single-page UI: hash routing and the four views
-// (overview of targets, a target's timeline, the diff of two snapshots, one
-// snapshot).  Data comes from the read-only JSON API of docs/api.md; the
-// chart is dygraphs (window.Dygraph, served at /dygraph.min.js).  Routes:
+// app.js - memdelta's single-page UI: hash routing and the five views
+// (overview of targets, a target's timeline with its fitted trend and open
+// alert, the diff of two snapshots, one snapshot, the alerts).  Data comes
+// from the read-only JSON API of docs/api.md; the chart is dygraphs
+// (window.Dygraph, served at /dygraph.min.js).  Routes:
 //   #/                 overview
 //   #/target/ID        timeline of target ID
 //   #/diff/A/B         diff of snapshot A (before) and B (after)
 //   #/snapshot/ID      one snapshot
+//   #/alerts[/STATE]   alerts, all or those in STATE (firing, pending, resolved)
+//   #/alert/ID         one alert: its fit, the types and regions that grew
 
-import { TYPES, MARKS, type_info, install_css_colors } from './legend.js';
-import { el, bytes_span, fmt_bytes, fmt_time, fmt_count, get_json, http_error } from './util.js';
+import { TYPES, MARKS, ALERT_STATES, type_info, kind_info, install_css_colors } from './legend.js';
+import { el, bytes_span, fmt_bytes, fmt_time, fmt_count, get_json, http_error, hex_addr } from './util.js';
 import { summary_table, details_table, state_summary, prepare_totals } from './tables.js';
 
 const REFRESH_MS = 5000;
 const main = document.getElementById('view');
 const crumbs = document.getElementById('crumbs');
 const health = document.getElementById('health');
+const alert_count = document.getElementById('alert-count');
 
 // The target whose page was shown last (for the diff view's breadcrumbs).
 let last_target = null;
@@ -75,6 +79,21 @@ async function update_health() {
 		health.className = 'health degraded';
 		health.textContent = e instanceof http_error && e.status === 401 ? 'access token needed' : 'server unreachable';
 	}
+	update_alert_count();
+}
+
+// The header's count of firing alerts; refreshed with the health and at
+// every change of view.
+async function update_alert_count() {
+	try {
+		const a = await get_json('/api/v1/alerts?state=firing&limit=1000');
+		const n = a.alerts.length;
+		alert_count.hidden = n === 0;
+		alert_count.textContent = n ? `${n} firing` : '';
+		alert_count.dataset.firing = String(n);
+	} catch (e) {
+		alert_count.hidden = true;
+	}
 }
 
 // ---------------------------------------------------------------- overview
@@ -112,7 +131,12 @@ function sparkline(values, w = 160, h = 32) {
 }
 
 function trend_cell(t) {
-	const map = { none: ['\u2014 none', 'no leak detected'], up: ['\u2197 up', 'committed private memory trends upward'], rising: ['\u2197 rising', 'committed private memory trends upward'], flat: ['\u2192 flat', 'flat'] };
+	const map = {
+		none: ['\u2014 none', 'no trend fitted yet (warm-up, or too little data)'],
+		up: ['\u2197 up', 'committed private memory trends upward'],
+		rising: ['\u2197 rising', 'committed private memory trends upward: an alert is open'],
+		flat: ['\u2192 flat', 'a trend is fitted and no alert is open'],
+	};
 	const [txt, title] = map[t] || [String(t || '\u2014'), String(t || '')];
 	return el('span', { class: `trend trend-${t}`, title, dataset: { trend: t } }, txt);
 }
@@ -132,7 +156,7 @@ async function view_overview() {
 				'tr',
 				{},
 				el('th', { scope: 'col' }, 'Target'),
-				el('th', { scope: 'col', title: 'committed private memory (Private Data + Heap + Stack + Page Table)' }, 'Private committed'),
+				el('th', { scope: 'col', title: 'committed private memory (Private Data + Heap + Stack)' }, 'Private committed'),
 				el('th', { scope: 'col', class: 'num' }, 'Current'),
 				el('th', { scope: 'col' }, 'Trend'),
 				el('th', { scope: 'col', class: 'num' }, 'Instances'),
@@ -156,7 +180,7 @@ async function view_overview() {
 				el('th', { scope: 'row' }, el('a', { href: `#/target/${t.id}`, class: 'target-link' }, t.name), el('div', { class: 'sub' }, watching)),
 				spark_cell,
 				el('td', { class: 'num current' }, bytes_span(t.private_committed)),
-				el('td', {}, trend_cell(t.trend)),
+				el('td', {}, trend_cell(t.trend), t.runtime && t.runtime.alert_state ? [' ', el('a', { href: `#/alerts`, class: 'alert-link', title: 'an open alert: see the alerts' }, alert_state_badge(t.runtime.alert_state))] : null),
 				el('td', { class: 'num' }, fmt_count(t.instances)),
 				el('td', { class: 'opt' }, String(t.pid)),
 				el('td', { class: 'opt' }, el('a', { href: `#/snapshot/${t.last_snapshot}` }, fmt_time(t.last_time_ms)))
@@ -171,8 +195,196 @@ async function view_overview() {
 
 // ------------------------------------------------------------------ target
 
-// The chart's series: the types, free excluded (it is not memory in use).
-const CHART_TYPES = TYPES.filter((t) => t.name !== 'free');
+// The chart's series: the types, free excluded (it is not memory in use),
+// stacked so that the leak signal's types (Private Data, Stack, Heap) lie at
+// the bottom: the top of the Heap layer is then the committed private bytes,
+// which the fitted trend line follows.  Dygraphs stacks the last series at
+// the bottom.
+const PRIVATE_STACK = ['heap', 'stack', 'private'];
+const CHART_TYPES = [...TYPES.filter((t) => t.name !== 'free' && !PRIVATE_STACK.includes(t.name)), ...PRIVATE_STACK.map((n) => type_info(n))];
+const TREND_LABEL = 'Trend (private committed)';
+
+// ---------------------------------------------------------------- alerts
+
+const ALERT_STATE_NAMES = ALERT_STATES.map((a) => a.name);
+const ALERTS_SHOWN = 500; // the alerts page lists the newest this many
+
+// "+12.0 MiB/h".
+function fmt_rate(bytes_per_h) {
+	if (bytes_per_h === null || bytes_per_h === undefined) return '\u2014';
+	return (bytes_per_h > 0 ? '+' : '') + fmt_bytes(Math.round(bytes_per_h)) + '/h';
+}
+
+function series_label(s) {
+	if (s === 'private_committed') return 'private committed';
+	if (s === 'private_touched') return 'private touched';
+	if (s && s.startsWith('committed:')) return `${type_info(s.slice(10)).label} committed`;
+	return String(s || '');
+}
+
+function alert_state_badge(state) {
+	return el('span', { class: `alert-state alert-${state}`, dataset: { state } }, state);
+}
+
+// When the alert entered its current state.
+function alert_since(a) {
+	if (a.state === 'resolved' && a.resolved_ms) return a.resolved_ms;
+	if (a.state === 'firing' && a.fired_ms) return a.fired_ms;
+	return a.started_ms;
+}
+
+// The link to "what grew": the diff of the alert's baseline snapshot (start
+// of the trend window) and its trigger snapshot; null when it has none.
+function what_grew_link(a, text = 'what grew') {
+	if (!a.baseline_snapshot || !a.trigger_snapshot || a.baseline_snapshot === a.trigger_snapshot) return null;
+	return el('a', { href: `#/diff/${a.baseline_snapshot}/${a.trigger_snapshot}`, class: 'what-grew', title: `diff of snapshot #${a.baseline_snapshot} (start of the trend window) and #${a.trigger_snapshot} (when it fired)` }, text);
+}
+
+// The most pressing open alert of a list (firing before pending, newest
+// first as the API orders them), or null.
+function open_alert(alerts) {
+	return alerts.find((a) => a.state === 'firing') || alerts.find((a) => a.state === 'pending') || null;
+}
+
+// One alert: what the alert engine stored as its evidence (docs/alerts.md).
+async function view_alert(id) {
+	document.title = `memdelta \u00b7 alert ${id}`;
+	const a = await api(`/api/v1/alerts/${id}`);
+	const ev = a.evidence || {};
+	set_crumbs(el('a', { href: '#/alerts' }, 'Alerts'), el('span', {}, `alert #${id}`));
+	const facts = [
+		['State', alert_state_badge(a.state)],
+		['Target', el('a', { href: `#/target/${a.target}` }, a.target_name || `target ${a.target}`)],
+		['Process', ev.instance ? `pid ${ev.instance.pid} (instance ${a.instance})` : `instance ${a.instance}`],
+		['Rule', a.rule],
+		['Series', series_label(a.series)],
+		['Started', fmt_time(a.started_ms)],
+		a.fired_ms ? ['Fired', fmt_time(a.fired_ms)] : null,
+		a.resolved_ms ? ['Resolved', fmt_time(a.resolved_ms)] : null,
+		['Level', bytes_span(a.value)],
+		a.rule === 'trend' ? ['Slope', `${fmt_rate(a.slope_bytes_per_h)} (${Number(a.pct_per_h).toFixed(2)} %/h), R\u00b2 ${Number(a.r2).toFixed(3)}, Mann-Kendall p ${Number(a.mk_p).toExponential(1)}`] : null,
+		ev.trend && ev.trend.window_start_ms ? ['Trend window', `${fmt_time(ev.trend.window_start_ms)} \u2013 ${fmt_time(ev.trend.window_end_ms)}`] : null,
+	].filter(Boolean);
+	const types = (ev.types || []).filter((t) => t.share > 0);
+	const regions = ev.regions || [];
+	const grew = what_grew_link(a, 'What grew: the diff of baseline and trigger \u2192');
+	put(
+		main,
+		el('h1', {}, `Alert #${id}`),
+		el('p', { class: 'alert-summary' }, a.summary || ''),
+		el('dl', { class: 'facts', id: 'alert-facts' }, facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)])),
+		grew ? el('p', { class: 'links' }, grew) : null,
+		types.length ? el('h2', {}, 'Which types grew') : null,
+		types.length
+			? el(
+					'table',
+					{ class: 'alert-types', id: 'alert-types' },
+					el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Type'), el('th', { scope: 'col', class: 'num' }, 'Share of the growth'), el('th', { scope: 'col', class: 'num' }, 'Slope'))),
+					el(
+						'tbody',
+						{},
+						types.map((t) =>
+							el(
+								'tr',
+								{ dataset: { type: t.type } },
+								el('th', { scope: 'row' }, el('span', { class: 'swatch', style: `background:var(--type-${t.type})` }), type_info(t.type).label),
+								el('td', { class: 'num' }, `${(t.share * 100).toFixed(t.share < 0.01 ? 1 : 0)} %`),
+								el('td', { class: 'num' }, fmt_rate(t.slope_bytes_per_h))
+							)
+						)
+					)
+				)
+			: null,
+		regions.length ? el('h2', {}, 'Regions that grew most (baseline \u2192 trigger)') : null,
+		regions.length
+			? el(
+					'div',
+					{ class: 'table-wrap' },
+					el(
+						'table',
+						{ class: 'alert-regions', id: 'alert-regions' },
+						el('thead', {}, el('tr', {}, ['Address', 'Type', 'Change', 'Size', 'Committed \u0394', 'Resident \u0394', 'Protection', 'Detail'].map((h, i) => el('th', { scope: 'col', class: i >= 3 && i <= 5 ? 'num' : null }, h)))),
+						el(
+							'tbody',
+							{},
+							regions.map((r) =>
+								el(
+									'tr',
+									{ class: `row kind-${r.kind}`, dataset: { kind: r.kind, type: r.type } },
+									el('td', {}, el('code', {}, hex_addr(r.base))),
+									el('td', {}, type_info(r.type).label),
+									el('td', { class: `kind kind-${r.kind}` }, el('span', { class: 'sym', 'aria-hidden': 'true' }, kind_info(r.kind).symbol), ' ', kind_info(r.kind).label),
+									el('td', { class: 'num' }, bytes_span(r.size)),
+									el('td', { class: 'num' }, bytes_span(r.committed_delta, true)),
+									el('td', { class: 'num' }, bytes_span(r.resident_delta, true)),
+									el('td', {}, el('code', {}, r.protection || '')),
+									el('td', { class: 'detail' }, r.detail || '')
+								)
+							)
+						)
+					)
+				)
+			: null,
+		a.evidence ? null : el('p', { class: 'empty-note' }, 'This alert carries no evidence.')
+	);
+}
+
+async function view_alerts(state) {
+	set_crumbs(el('span', {}, 'Alerts'));
+	document.title = state ? `memdelta \u00b7 ${state} alerts` : 'memdelta \u00b7 alerts';
+	const data = await api(`/api/v1/alerts?limit=${ALERTS_SHOWN}${state ? `&state=${state}` : ''}`);
+	const filter = el('select', { id: 'alert-filter', 'aria-label': 'Show alerts in state' }, el('option', { value: '' }, 'all states'), ALERT_STATE_NAMES.map((n) => el('option', { value: n }, n)));
+	filter.value = state || '';
+	filter.addEventListener('change', () => {
+		location.hash = filter.value ? `#/alerts/${filter.value}` : '#/alerts';
+	});
+	const n = data.alerts.length;
+	const controls = el('div', { class: 'controls' }, el('label', {}, 'State ', filter), el('span', { class: 'count', id: 'alert-total' }, n >= ALERTS_SHOWN ? `the newest ${fmt_count(n)} alerts` : `${fmt_count(n)} alert${n === 1 ? '' : 's'}`));
+	if (!data.alerts.length) {
+		put(main, el('h1', {}, 'Alerts'), controls, el('p', { class: 'empty-note', id: 'alerts-empty' }, state ? `No ${state} alert.` : 'No alert yet: memdeltad raises one when committed private memory trends upward.'));
+		return;
+	}
+	const tbody = el('tbody');
+	for (const a of data.alerts) {
+		const since = alert_since(a);
+		tbody.append(
+			el(
+				'tr',
+				{ class: `alert-row alert-row-${a.state}`, dataset: { alertId: a.id, state: a.state, targetId: a.target } },
+				el('td', {}, alert_state_badge(a.state)),
+				el('th', { scope: 'row' }, el('a', { href: `#/target/${a.target}`, class: 'target-link' }, a.target_name || `target ${a.target}`)),
+				el('td', { class: 'opt' }, a.rule),
+				el('td', { class: 'opt' }, series_label(a.series)),
+				el('td', { class: 'num slope', title: a.rule === 'trend' ? `R\u00b2 ${Number(a.r2).toFixed(3)}, Mann-Kendall p ${Number(a.mk_p).toExponential(1)}, ${Number(a.pct_per_h).toFixed(2)} %/h` : '' }, a.rule === 'trend' ? fmt_rate(a.slope_bytes_per_h) : '\u2014'),
+				el('td', { class: 'since', title: `started ${fmt_time(a.started_ms)}${a.fired_ms ? `, fired ${fmt_time(a.fired_ms)}` : ''}${a.resolved_ms ? `, resolved ${fmt_time(a.resolved_ms)}` : ''}` }, fmt_time(since)),
+				el('td', { class: 'summary' }, el('a', { href: `#/alert/${a.id}`, class: 'alert-link' }, a.summary || `alert #${a.id}`)),
+				el('td', {}, what_grew_link(a) || '\u2014')
+			)
+		);
+	}
+	const table = el(
+		'table',
+		{ class: 'alerts', id: 'alerts' },
+		el(
+			'thead',
+			{},
+			el(
+				'tr',
+				{},
+				el('th', { scope: 'col' }, 'State'),
+				el('th', { scope: 'col' }, 'Target'),
+				el('th', { scope: 'col', class: 'opt' }, 'Rule'),
+				el('th', { scope: 'col', class: 'opt' }, 'Series'),
+				el('th', { scope: 'col', class: 'num' }, 'Slope'),
+				el('th', { scope: 'col' }, 'Since'),
+				el('th', { scope: 'col' }, 'Summary'),
+				el('th', { scope: 'col' }, 'What grew')
+			)
+		),
+		tbody
+	);
+	put(main, el('h1', {}, 'Alerts'), controls, el('div', { class: 'table-wrap' }, table));
+}
 
 function nearest_point(points, x) {
 	let best = null;
@@ -195,7 +407,15 @@ async function view_target(id) {
 	// zoom fetches the points of the zoomed range.
 	const tl_path = (range) => `/api/v1/targets/${id}/timeline?points=500` + (range ? `&from=${Math.floor(range[0])}&to=${Math.ceil(range[1])}` : '');
 	const inst_path = `/api/v1/targets/${id}/instances`;
-	const [targets, tl, insts] = await Promise.all([api('/api/v1/targets'), api(tl_path(null)), api(inst_path).catch(() => ({ instances: [] }))]);
+	const trend_path = `/api/v1/targets/${id}/trend`;
+	const alerts_path = `/api/v1/alerts?target=${id}&limit=50`;
+	const [targets, tl, insts, trend, alerts] = await Promise.all([
+		api('/api/v1/targets'),
+		api(tl_path(null)),
+		api(inst_path).catch(() => ({ instances: [] })),
+		api(trend_path).catch(() => null),
+		api(alerts_path).catch(() => ({ alerts: [] })),
+	]);
 	const target = targets.targets.find((t) => String(t.id) === String(id));
 	const name = target ? target.name : `target ${id}`;
 	last_target = { id: Number(id), name };
@@ -207,7 +427,7 @@ async function view_target(id) {
 		const i = st.insts.find((x) => x.id === inst);
 		return i ? i.pid : '?';
 	};
-	const st = { metric: 'committed', tl, snaps: picks_of(tl), insts: insts.instances || [], range: null, a: null, b: null, next: 'a', graph: null };
+	const st = { metric: 'committed', tl, snaps: picks_of(tl), insts: insts.instances || [], range: null, a: null, b: null, next: 'a', graph: null, trend, alert: open_alert(alerts.alerts || []) };
 
 	const metric_box = el('fieldset', { class: 'metric', id: 'metric' }, el('legend', {}, 'Show'));
 	for (const [m, label] of [
@@ -221,6 +441,11 @@ async function view_target(id) {
 		});
 		metric_box.append(el('label', { for: `metric-${m}` }, r, ' ', label));
 	}
+	const show_trend = el('input', { type: 'checkbox', id: 'show-trend', checked: true });
+	show_trend.addEventListener('change', () => draw());
+	const trend_label = el('label', { for: 'show-trend', title: 'The Theil-Sen line memdeltad fits to the committed private bytes (Private Data + Heap + Stack) of the newest instance, over the trend window after the warm-up.' }, show_trend, ' Trend line');
+	const trend_info = el('p', { class: 'trend-info', id: 'trend-info' });
+	const banner = el('div', { id: 'alert-banner-slot' });
 	const brush = el('input', { type: 'checkbox', id: 'brush-mode' });
 	const brush_label = el('label', { for: 'brush-mode', title: 'When on, dragging across the chart picks the snapshots at both ends and opens their diff; when off, dragging zooms (shift-drag pans, double-click resets).' }, brush, ' Drag picks A\u2013B');
 
@@ -235,7 +460,8 @@ async function view_target(id) {
 	const legend = el(
 		'ul',
 		{ class: 'legend', id: 'legend' },
-		CHART_TYPES.map((t) => el('li', { dataset: { type: t.name } }, el('span', { class: 'swatch', style: `background:var(--type-${t.name})` }), t.label))
+		CHART_TYPES.map((t) => el('li', { dataset: { type: t.name } }, el('span', { class: 'swatch', style: `background:var(--type-${t.name})` }), t.label)),
+		el('li', { id: 'legend-trend', hidden: true }, el('span', { class: 'swatch trend-swatch' }), 'Trend (fitted)')
 	);
 	const restarts = el('ul', { class: 'restarts', id: 'restarts' });
 	const info = el('div', { class: 'target-info', id: 'target-info' });
@@ -287,14 +513,43 @@ async function view_target(id) {
 		hint.textContent = st.next === 'a' ? `${a ? a + '. ' : ''}Click a point on the chart to pick snapshot A (before).` : `${a}. Click a point to pick snapshot B (after) and open the diff.`;
 	}
 
+	// Is the fitted line drawn?  Only over committed bytes (it is a fit of
+	// the committed private bytes) and when the fit succeeded.
+	function trend_shown() {
+		const t = st.trend;
+		return !!(show_trend.checked && st.metric === 'committed' && t && t.ok && t.line && t.line.length === 2);
+	}
+	// The fitted line's value at @ms, or null outside [t0, t1] and other
+	// instances.
+	function trend_at(p) {
+		const t = st.trend;
+		const [a, b] = t.line;
+		if (p.instance !== t.instance || p.time_ms < a.time_ms || p.time_ms > b.time_ms) return null;
+		if (b.time_ms === a.time_ms) return a.value;
+		return a.value + ((b.value - a.value) * (p.time_ms - a.time_ms)) / (b.time_ms - a.time_ms);
+	}
 	// One row per point; a row of gaps between two instances so that the
-	// areas do not slope across a restart.
+	// areas do not slope across a restart.  The last column is the trend
+	// line.  Dygraphs stacks every series of an axis (and a second axis would
+	// need a fixed range, which it takes for a zoom), so the trend series is
+	// 0 at the bottom of the stack over the fit's time range and its plotter
+	// draws the fitted line from the fit's two ends; st.trend_rows keeps the
+	// fitted value of each row for the legend.  (The last column: the
+	// default plotter of the first series draws every fill.)
 	function series_data() {
 		const rows = [];
+		const with_trend = trend_shown();
 		let prev = null;
+		st.trend_rows = [];
 		for (const p of st.tl.points) {
-			if (prev && prev.instance !== p.instance && p.time_ms - 1 > prev.time_ms) rows.push([new Date(p.time_ms - 1), ...CHART_TYPES.map(() => null)]);
-			rows.push([new Date(p.time_ms), ...CHART_TYPES.map((t) => p[st.metric][st.tl.types.indexOf(t.name)] || 0)]);
+			if (prev && prev.instance !== p.instance && p.time_ms - 1 > prev.time_ms) {
+				rows.push([new Date(p.time_ms - 1), ...CHART_TYPES.map(() => null), null]);
+				st.trend_rows.push(null);
+			}
+			const vals = CHART_TYPES.map((t) => p[st.metric][st.tl.types.indexOf(t.name)] || 0);
+			const tv = with_trend ? trend_at(p) : null;
+			rows.push([new Date(p.time_ms), ...vals, tv === null ? null : 0]);
+			st.trend_rows.push(tv);
 			prev = p;
 		}
 		return rows;
@@ -345,14 +600,42 @@ async function view_target(id) {
 		}
 	}
 	async function load() {
-		const [tl2, insts2] = await Promise.all([api(tl_path(st.range)), api(inst_path).catch(() => ({ instances: st.insts }))]);
+		const [tl2, insts2, trend2, alerts2] = await Promise.all([
+			api(tl_path(st.range)),
+			api(inst_path).catch(() => ({ instances: st.insts })),
+			api(trend_path).catch(() => st.trend),
+			api(alerts_path).catch(() => null),
+		]);
 		st.tl = tl2;
 		st.snaps = picks_of(tl2);
 		st.insts = insts2.instances || st.insts;
+		st.trend = trend2;
+		if (alerts2) st.alert = open_alert(alerts2.alerts || []);
 		fill_pickers();
 		fill_restarts();
 		fill_info();
+		fill_banner();
+		fill_trend_info();
 		draw();
+	}
+	// The trend series' plotter: the fitted line, dashed, between its ends.
+	function plot_trend(e) {
+		if (!trend_shown()) return;
+		const g = e.dygraph;
+		const [a, b] = st.trend.line;
+		const p0 = g.toDomCoords(a.time_ms, a.value);
+		const p1 = g.toDomCoords(b.time_ms, b.value);
+		const ctx = e.drawingContext;
+		ctx.save();
+		ctx.strokeStyle = MARKS.trend;
+		ctx.lineWidth = 2.5;
+		ctx.setLineDash([8, 4]);
+		ctx.beginPath();
+		ctx.moveTo(p0[0], p0[1]);
+		ctx.lineTo(p1[0], p1[1]);
+		ctx.stroke();
+		ctx.restore();
+		chart.dataset.trendLine = JSON.stringify([p0.map(Math.round), p1.map(Math.round)]);
 	}
 	function on_zoom(min_x, max_x) {
 		if (!st.graph) return;
@@ -372,6 +655,9 @@ async function view_target(id) {
 		chart.dataset.points = String(st.tl.points.length);
 		chart.dataset.metric = st.metric;
 		chart.dataset.restarts = String((st.tl.restarts || []).length);
+		chart.dataset.trend = trend_shown() ? 'shown' : 'none';
+		show_trend.disabled = st.metric !== 'committed';
+		legend.querySelector('#legend-trend').hidden = !trend_shown();
 		chart.setAttribute('aria-label', `timeline of ${st.metric} bytes by type, ${st.tl.points.length} points`);
 		if (!data.length) {
 			chart.replaceChildren(el('p', { class: 'empty-note' }, 'No snapshot in this range yet.'));
@@ -382,8 +668,17 @@ async function view_target(id) {
 			return;
 		}
 		const opts = {
-			labels: ['Time', ...CHART_TYPES.map((t) => t.label)],
-			colors: CHART_TYPES.map((t) => t.color),
+			labels: ['Time', ...CHART_TYPES.map((t) => t.label), TREND_LABEL],
+			colors: [...CHART_TYPES.map((t) => t.color), MARKS.trend],
+			visibility: [...CHART_TYPES.map(() => true), trend_shown()],
+			series: {
+				[TREND_LABEL]: {
+					plotter: plot_trend,
+					fillGraph: false,
+					highlightCircleSize: 0,
+					valueFormatter: (v, o, name, g, row) => fmt_bytes(st.trend_rows[row]),
+				},
+			},
 			stackedGraph: true,
 			fillGraph: true,
 			fillAlpha: 0.8,
@@ -432,13 +727,58 @@ async function view_target(id) {
 		);
 	}
 
+	function fill_banner() {
+		const a = st.alert;
+		if (!a) {
+			banner.replaceChildren();
+			return;
+		}
+		const grew = what_grew_link(a, 'What grew \u2192');
+		banner.replaceChildren(
+			el(
+				'div',
+				{ class: `alert-banner alert-banner-${a.state}`, id: 'alert-banner', role: 'alert', dataset: { alertId: a.id, state: a.state } },
+				alert_state_badge(a.state),
+				' ',
+				el('strong', {}, a.summary || `${series_label(a.series)} ${fmt_rate(a.slope_bytes_per_h)}`),
+				el('span', { class: 'sub' }, ` since ${fmt_time(alert_since(a))}`),
+				grew ? ' ' : null,
+				grew,
+				' ',
+				el('a', { href: '#/alerts', class: 'all-alerts' }, 'all alerts')
+			)
+		);
+	}
+	function fill_trend_info() {
+		const t = st.trend;
+		if (!t) {
+			trend_info.replaceChildren();
+			return;
+		}
+		trend_info.dataset.ok = String(!!t.ok);
+		trend_info.dataset.holds = String(!!t.holds);
+		if (!t.ok) {
+			trend_info.replaceChildren(`Trend of the committed private bytes: not fitted yet (${fmt_count(t.samples)} snapshots of the newest instance; a fit needs ${Math.round(t.params.min_span_ms / 60000)} min after a ${Math.round(t.params.warmup_ms / 60000)} min warm-up).`);
+			return;
+		}
+		trend_info.replaceChildren(
+			'Trend of the committed private bytes: ',
+			el('strong', { class: 'slope', dataset: { slope: t.slope_bytes_per_h } }, fmt_rate(t.slope_bytes_per_h)),
+			` (${t.pct_per_h.toFixed(2)} %/h) from ${fmt_time(t.t0_ms)} to ${fmt_time(t.t1_ms)}; R\u00b2 ${t.r2.toFixed(3)}, Mann-Kendall p ${t.mk_p.toExponential(1)}; `,
+			t.holds ? el('span', { class: 'holds' }, 'the leak conditions hold') : 'the leak conditions do not hold',
+			'.'
+		);
+	}
+
 	put(main, 
 		el('h1', {}, name),
+		banner,
 		info,
-		el('div', { class: 'chart-controls' }, metric_box, brush_label),
+		el('div', { class: 'chart-controls' }, metric_box, trend_label, brush_label),
 		legend,
 		labels,
 		chart,
+		trend_info,
 		hint,
 		el('div', { class: 'pickers' }, el('label', {}, 'A ', pick_a), el('label', {}, 'B ', pick_b), open_diff, open_a, open_b),
 		el('h2', {}, 'Restarts'),
@@ -447,6 +787,8 @@ async function view_target(id) {
 	fill_pickers();
 	fill_restarts();
 	fill_info();
+	fill_banner();
+	fill_trend_info();
 	set_hint();
 	draw();
 	current.cleanup.push(() => {
@@ -551,6 +893,7 @@ async function view_snapshot(id) {
 
 async function route() {
 	stop_current();
+	update_alert_count();
 	const h = location.hash.replace(/^#\/?/, '');
 	const parts = h.split('/').filter(Boolean);
 	const num = (x) => /^\d+$/.test(x || '');
@@ -565,6 +908,11 @@ async function route() {
 		else if (parts[0] === 'target' && num(parts[1])) await view_target(parts[1]);
 		else if (parts[0] === 'diff' && num(parts[1]) && num(parts[2])) await view_diff(parts[1], parts[2]);
 		else if (parts[0] === 'snapshot' && num(parts[1])) await view_snapshot(parts[1]);
+		else if (parts[0] === 'alert' && num(parts[1])) await view_alert(parts[1]);
+		else if (parts[0] === 'alerts' && (!parts[1] || ALERT_STATE_NAMES.includes(parts[1])) && parts.length <= 2) {
+			await view_alerts(parts[1] || null);
+			current.timers.push(setInterval(() => view_alerts(parts[1] || null).catch(() => {}), REFRESH_MS * 2));
+		}
 		else {
 			set_crumbs();
 			put(main, el('p', { class: 'error', id: 'error' }, `No such page: #${h}. `, el('a', { href: '#/' }, 'Targets')));

@@ -2,6 +2,8 @@
 // colour, and every change kind's colour, word and symbol.  Every view (chart,
 // tables, swatches, CSS custom properties) reads it from here and nowhere else.
 //
+// Alert states and the trend line have colours of their own too.
+//
 // Type colours follow VMMap's (Image lavender, Mapped File light blue,
 // Private Data yellow, ...), moved away from green, red and amber where VMMap
 // uses them, because those three colours mean a change kind in the diff.
@@ -36,7 +38,16 @@ export const MARKS = {
 	restart: '#444444',
 	pick_a: '#1f5fbf',
 	pick_b: '#8a2be2',
+	trend: '#1d232a', // the fitted trend line (dashed)
 };
+
+// Alert states (the alerts page, the target page's banner).  The word is
+// always written next to the colour.
+export const ALERT_STATES = [
+	{ name: 'firing', label: 'firing', color: '#c2185b' },
+	{ name: 'pending', label: 'pending', color: '#7b5ea7' },
+	{ name: 'resolved', label: 'resolved', color: '#6b7785' },
+];
 
 const type_by_name = new Map(TYPES.map((t) => [t.name, t]));
 const kind_by_name = new Map(KINDS.map((k) => [k.name, k]));
@@ -52,9 +63,10 @@ export function kind_info(name) {
 }
 
 // Publish the colours as CSS custom properties (--type-NAME, --kind-NAME) so
-// that style.css never repeats a colour.
+// that style.css never repeats a colour (and --alert-NAME, --mark-NAME).
 export function install_css_colors(root = document.documentElement) {
 	for (const t of TYPES) root.style.setProperty(`--type-${t.name}`, t.color);
 	for (const k of KINDS) root.style.setProperty(`--kind-${k.name}`, k.color);
 	for (const [m, c] of Object.entries(MARKS)) root.style.setProperty(`--mark-${m}`, c);
+	for (const a of ALERT_STATES) root.style.setProperty(`--alert-${a.name}`, a.color);
 }

@@ -1,0 +1,54 @@
+/*
+ * sinks.h - where memdeltad's alerts go (docs/alerts.md, "Sinks"): the log,
+ * always, written by the caller's thread; and, as configured, a command run
+ * with execve (fixed argv, the alert JSON on stdin, never a shell), an HTTP
+ * webhook (POST of the JSON with libcurl, retries with exponential backoff)
+ * and syslog(3), which journald also takes.  Each configured sink has its
+ * own worker thread and a bounded queue: when the queue is full the oldest
+ * alert is dropped and counted, so a slow or hung sink never delays the
+ * sampling loop that calls sinks_send().
+ */
+#ifndef MEMDELTA_SINKS_H
+#define MEMDELTA_SINKS_H
+
+#include <stdint.h>
+
+#include "daemon/daemon_config.h"
+
+enum sink_kind {
+	SINK_EXEC = 0,
+	SINK_WEBHOOK,
+	SINK_SYSLOG,
+	SINK_KIND_COUNT
+};
+
+struct sinks;
+
+/* Start the sinks @k configures (copied; @k may go away).  curl_global_init
+ * is called here: create sinks from the main thread before other threads
+ * use libcurl.  Returns 0 and *out, MD_ERR_NOMEM, or MD_ERR_IO when a worker
+ * thread cannot start. */
+int sinks_new(const struct alert_sinks_config *k, struct sinks **out);
+
+/* Stop the workers and free.  An alert being delivered finishes (bounded by
+ * its sink's timeout, retries are abandoned); queued ones are dropped and
+ * logged.  NULL is fine. */
+void sinks_free(struct sinks *s);
+
+/* Log @summary (warning level; info when @resolved) and queue @json for
+ * every configured sink.  Never blocks on a sink.  @json and @summary are
+ * copied. */
+void sinks_send(struct sinks *s, const char *json, const char *summary, int resolved);
+
+struct sink_stats {
+	int configured;
+	uint64_t delivered; /* the command exited 0 / the hook answered 2xx / syslog written */
+	uint64_t failed;    /* given up after the timeout or the retries */
+	uint64_t dropped;   /* pushed out of a full queue */
+	uint64_t queued;    /* waiting now, the one in delivery included */
+};
+
+/* A snapshot of sink @kind's counters. */
+void sinks_stats(struct sinks *s, enum sink_kind kind, struct sink_stats *out);
+
+#endif
