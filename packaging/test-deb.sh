@@ -75,7 +75,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >"$work/install.log
 getent passwd memdelta >/dev/null || fail "no memdelta user after install"
 for f in /usr/sbin/memdeltad /usr/bin/memdelta /etc/memdelta/memdeltad.conf \
 	/lib/systemd/system/memdeltad.service /usr/share/man/man8/memdeltad.8.gz \
-	/usr/share/man/man1/memdelta.1.gz; do
+	/usr/share/man/man1/memdelta.1.gz /usr/share/man/man5/memdelta.conf.5.gz; do
 	[ -e "$f" ] || fail "$f is not installed"
 done
 grep -q '^ExecStart=/usr/sbin/memdeltad -f -c /etc/memdelta/memdeltad.conf$' \
