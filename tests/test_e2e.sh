@@ -54,7 +54,7 @@ if [ -n "$missing" ]; then
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
-[ "${node_major:-0}" -ge 20 ] || skip "playwright-core needs Node.js 20 or later (found $(node --version 2>&1))"
+[ "${node_major:-0}" -ge 18 ] || skip "playwright-core 1.61 needs Node.js 18 or later (found $(node --version 2>&1))"
 
 mkdir -p "$nodedir" || skip "cannot create $nodedir"
 if ! cmp -s "$srcdir_e2e/package-lock.json" "$nodedir/package-lock.json" ||

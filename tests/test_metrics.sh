@@ -164,7 +164,7 @@ check(value('memdelta_regions', target=name) == len(snap['regions']),
 check(value('memdelta_last_snapshot_timestamp_seconds', target=name) == snap['time'] / 1000,
       'last snapshot time = the snapshot\'s')
 ticks = value('memdelta_ticks_total', target=name)
-check(ticks is not None and ticks >= 3, f'ticks_total {ticks} >= 3')
+check(ticks is not None and ticks >= 2, f'ticks_total {ticks} >= 2 (the two snapshots waited for)')
 check(value('memdelta_ticks_missed_total', target=name) is not None, 'ticks_missed_total present')
 cost = value('memdelta_sample_cost_seconds', target=name)
 check(cost is not None and 0 < cost < 5, f'sample cost {cost} s')
