@@ -22,6 +22,13 @@ check_PROGRAMS += tests/check_snapshot tests/check_snapshot_linux tests/check_st
 TESTS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
 	tests/check_diff tests/check_live tests/check_web tests/check_config
 
+# The Windows classifier on recorded region lists; runs on every platform.
+check_PROGRAMS += tests/check_windows_regions
+TESTS += tests/check_windows_regions
+tests_check_windows_regions_SOURCES = %D%/check_windows_regions.c %D%/testutil.c %D%/testutil.h
+tests_check_windows_regions_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_windows_regions_LDADD = $(TESTS_LDADD)
+
 tests_check_snapshot_SOURCES = %D%/check_snapshot.c %D%/testutil.c %D%/testutil.h
 tests_check_snapshot_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_snapshot_LDADD = $(TESTS_LDADD)
