@@ -1,13 +1,14 @@
 /*
- * log.c - the programs' log sink: stderr or syslog (see log.h).
+ * log.c - the programs' log sink: stderr or the system log, syslog or the
+ * Windows Event Log (see log.h; os.h).
  */
 #include "config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <syslog.h>
 
 #include "daemon/log.h"
+#include "daemon/os.h"
 
 static enum log_sink current_sink = LOG_SINK_STDERR;
 static enum log_level current_level = LOG_LEVEL_INFO;
@@ -18,15 +19,14 @@ log_init(enum log_sink sink, enum log_level level, const char *ident)
 	current_sink = sink;
 	current_level = level;
 	if (sink == LOG_SINK_SYSLOG)
-		openlog(ident, LOG_PID, LOG_DAEMON);
+		os_syslog_open(ident);
 }
 
 void
 log_write(enum log_level level, const char *func, const char *fmt, ...)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
-	static const int prios[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-	char msg[2048];
+	char msg[2048], line[2200];
 	va_list ap;
 
 	if (level > current_level)
@@ -34,8 +34,10 @@ log_write(enum log_level level, const char *func, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (current_sink == LOG_SINK_SYSLOG)
-		syslog(prios[level], "%s: %s", func, msg);
-	else
+	if (current_sink == LOG_SINK_SYSLOG) {
+		snprintf(line, sizeof(line), "%s: %s", func, msg);
+		os_syslog_write(level, line);
+	} else {
 		fprintf(stderr, "%s: %s: %s\n", names[level], func, msg);
+	}
 }

@@ -3,7 +3,7 @@
  *
  * log_error/log_warn/log_info/log_debug prefix every line with the level and
  * the calling function.  The sink is stderr (journald picks it up) until
- * log_init() selects syslog.
+ * log_init() selects the system log: syslog, or the Windows Event Log.
  */
 #ifndef MEMDELTA_LOG_H
 #define MEMDELTA_LOG_H
