@@ -9,10 +9,14 @@
  * QueryWorkingSetEx in bounded batches, and hands the plain records (struct
  * winraw) to the pure classifier in windows_regions.c.
  *
- * Process handles are kept between calls, keyed by pid and checked against
- * the creation time, so a daemon that samples every few seconds opens each
- * target once; a handle whose process has exited is closed on the next call.
- * The cache is guarded by one lock: collections run one at a time.
+ * Process handles are kept between calls, keyed by pid, so a daemon that
+ * samples every few seconds opens each target once.  An open handle keeps the
+ * process object, so its pid cannot be reused while it is cached: a cached
+ * handle of a still-running process is the same process, with the creation
+ * time recorded when it was opened.  A handle whose process has exited is
+ * closed on the next call (any pid), and the next open of that pid is a new
+ * process with its own creation time.  The cache is guarded by one lock:
+ * collections run one at a time.
  *
  * x64 only: the PEB, RTL_USER_PROCESS_PARAMETERS and TEB offsets below are
  * those of 64-bit Windows (stable since Windows XP x64; checked against
@@ -353,7 +357,9 @@ read_threads(int pid, HANDLE h, struct winraw *raw)
 		if (te.th32OwnerProcessID != (DWORD)pid)
 			continue;
 		seen++;
-		th = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, te.th32ThreadID);
+		th = OpenThread(THREAD_QUERY_INFORMATION, FALSE, te.th32ThreadID);
+		if (th == NULL) /* enough for ThreadBasicInformation since Vista */
+			th = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, te.th32ThreadID);
 		if (th == NULL)
 			continue;
 		if (query(th, 0 /* ThreadBasicInformation */, &tbi, sizeof(tbi), &n) >= 0 &&
