@@ -313,6 +313,42 @@ START_TEST(test_winraw_parse__empty_and_garbage)
 }
 END_TEST
 
+START_TEST(test_winraw_parse__limited_access)
+{
+	static const char limited[] = "memdelta-winraw 1\npid 4\nstart_time 1\nname "
+	                              "MsMpEng.exe\naccess limited\nprivate_usage 5000\n"
+	                              "working_set 7000\nheaps unavailable\nthreads "
+	                              "unavailable\nworking_set_info unavailable\nend 0\n";
+	static const char with_region[] =
+	        "memdelta-winraw 1\npid 4\nstart_time 1\nname MsMpEng.exe\naccess limited\nheaps "
+	        "unavailable\nthreads unavailable\nworking_set_info unavailable\nregion 0x10000 "
+	        "0x10000 0x4 0x1000 0x1000 0x4 0x20000 0 0 0 -\nend 1\n";
+	struct winraw raw;
+	struct winraw_error err;
+	struct snapshot *s;
+
+	winraw_init(&raw);
+	ck_assert_int_eq(winraw_parse(&raw, limited, sizeof(limited) - 1, &err), 0);
+	ck_assert_int_eq(raw.limited, 1);
+	ck_assert_uint_eq(raw.private_usage, 5000);
+	ck_assert_str_eq(raw.name, "MsMpEng.exe");
+	ck_assert_ptr_null(raw.cmdline);
+	s = classify(&raw);
+	ck_assert_uint_eq(s->flags, SNAPSHOT_TOTALS_ONLY);
+	ck_assert_uint_eq(s->n_regions, 1);
+	ck_assert_uint_eq(s->regions[0].committed, 5000);
+	ck_assert_uint_eq(s->regions[0].resident, 7000);
+	ck_assert_str_eq(s->cmdline, "");
+	snapshot_free(s);
+	winraw_done(&raw);
+
+	ck_assert_int_eq(winraw_parse(&raw, with_region, sizeof(with_region) - 1, &err),
+	                 MD_ERR_PARSE);
+	ck_assert_uint_eq(err.line, 9);
+	winraw_done(&raw);
+}
+END_TEST
+
 START_TEST(test_winraw_parse__unusual_but_valid)
 {
 	struct winraw orig, crlf, lp;
@@ -835,6 +871,7 @@ windows_suite(void)
 	                    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
 	tcase_add_test(tc, test_winraw_parse__empty_and_garbage);
 	tcase_add_test(tc, test_winraw_parse__unusual_but_valid);
+	tcase_add_test(tc, test_winraw_parse__limited_access);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("winraw_read");
 	tcase_add_test(tc, test_winraw_read__stream);
