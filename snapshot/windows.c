@@ -603,8 +603,11 @@ collect_raw(int pid, const struct snapshot_opts *opts, struct winraw *raw)
 		rc = read_threads(pid, h, raw);
 	if (rc == 0 && !limited)
 		rc = walk(h, raw, opts);
+	/* For the collector's own process the pseudo-handle: the same on
+	 * Windows, and the only one wine's QueryWorkingSetEx accepts. */
 	if (rc == 0 && !limited)
-		rc = read_working_set(h, raw, opts);
+		rc = read_working_set((DWORD)pid == GetCurrentProcessId() ? GetCurrentProcess() : h,
+		                      raw, opts);
 	if (rc == 0 && raw->cmdline == NULL)
 		rc = winraw_set_cmdline(raw, raw->name);
 	if (rc == 0 && !still_running(h))

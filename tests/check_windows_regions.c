@@ -823,6 +823,41 @@ START_TEST(test_windows_classify__recorded_cmd)
 }
 END_TEST
 
+/* The recorder's own process: the one recording whose working set wine
+ * read (QueryWorkingSetEx); the per-region counts come through. */
+START_TEST(test_windows_classify__recorded_working_set)
+{
+	struct winraw raw;
+	struct snapshot *s;
+	struct snapshot_totals t;
+	uint64_t raw_resident = 0, raw_private = 0;
+	size_t i;
+
+	load("windows/self.winraw", &raw);
+	ck_assert_int_eq(raw.working_set_source, WINRAW_AVAILABLE);
+	for (i = 0; i < raw.n_regions; i++) {
+		raw_resident += raw.regions[i].resident;
+		raw_private += raw.regions[i].private_resident;
+	}
+	s = classify(&raw);
+	ck_assert_uint_eq(s->flags & SNAPSHOT_NO_WORKING_SET, 0);
+	snapshot_totals(s, &t);
+	ck_assert_uint_eq(t.all.resident, raw_resident);
+	ck_assert_uint_eq(t.all.private_resident, raw_private);
+	ck_assert_uint_eq(t.all.private_resident + t.all.shared_resident, t.all.resident);
+	/* Code pages of the images are shared, the touched stack is private. */
+	ck_assert_uint_gt(t.by_type[REGION_IMAGE].shared_resident, 0);
+	ck_assert_uint_gt(t.by_type[REGION_STACK].private_resident, 0);
+	ck_assert_uint_eq(t.by_type[REGION_STACK].shared_resident, 0);
+	/* Within 50% of the process's own WorkingSetSize (read moments apart). */
+	ck_assert_msg(
+	        t.all.resident > raw.working_set / 2 && t.all.resident < raw.working_set * 3 / 2,
+	        "resident %" PRIu64 " vs WorkingSetSize %" PRIu64, t.all.resident, raw.working_set);
+	snapshot_free(s);
+	winraw_done(&raw);
+}
+END_TEST
+
 /* ---- snapshot_record_raw ------------------------------------------------- */
 
 START_TEST(test_snapshot_record_raw__self)
@@ -887,6 +922,7 @@ windows_suite(void)
 	tcase_add_test(tc, test_windows_classify__recorded_winalloc);
 	tcase_add_test(tc, test_windows_classify__recorded_private_growth);
 	tcase_add_test(tc, test_windows_classify__recorded_cmd);
+	tcase_add_test(tc, test_windows_classify__recorded_working_set);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("snapshot_record_raw");
 	tcase_add_test(tc, test_snapshot_record_raw__self);
