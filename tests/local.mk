@@ -69,3 +69,14 @@ distclean-local: distclean-e2e
 distclean-e2e:
 	-rm -rf tests/e2e-node tests/e2e-artifacts
 .PHONY: distclean-e2e
+
+# tests/win/: Windows programs for the tests under wine (win-collect writes
+# them; built only by a Windows cross-build: packaging/windows/build.sh).
+if PLATFORM_WINDOWS
+check_PROGRAMS += tests/win/winalloc
+tests_win_winalloc_SOURCES = %D%/win/winalloc.c
+tests_win_winalloc_CFLAGS = -O1 -Wall
+tests_win_winalloc_LDADD =
+tests_win_winalloc_LDFLAGS = -static
+endif
+EXTRA_DIST += tests/win/winalloc.c

@@ -156,7 +156,8 @@ build_mhd() {
      --disable-shared --disable-doc --disable-examples --disable-curl --disable-nls \
      --without-gnutls --enable-messages &&
    make -s -j"$jobs" -C src/microhttpd &&
-   make -s -C src/microhttpd install && make -s install-pkgconfigDATA) >"$src/mhd.log" 2>&1 ||
+   make -s -C src/microhttpd install && make -s -C src/include install &&
+   make -s install-pkgconfigDATA) >"$src/mhd.log" 2>&1 ||
     { tail -n 40 "$src/mhd.log" >&2; die "libmicrohttpd failed (log: $src/mhd.log)"; }
 }
 
@@ -213,7 +214,7 @@ build_check() {
    "$d/configure" -q --host=$host --prefix="$prefix" --enable-static --disable-shared \
      --disable-subunit --disable-build-docs --disable-timeout-tests &&
    make -s -j"$jobs" -C lib && make -s -j"$jobs" -C src &&
-   make -s -C lib install && make -s -C src install && make -s install-pkgconfigDATA) \
+   make -s -C lib install && make -s -C src install && make -s install-pcdataDATA) \
     >"$src/check.log" 2>&1 ||
     { tail -n 40 "$src/check.log" >&2; die "check failed (log: $src/check.log)"; }
 }
