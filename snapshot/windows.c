@@ -240,88 +240,113 @@ get_u64(const unsigned char *p)
 	return v;
 }
 
-/* Name (image base name) and command line; the PEB's heap list. */
+/* The image base name, from QueryFullProcessImageNameW (limited access is
+ * enough); left empty when unreadable. */
+static int
+read_image_name(HANDLE h, struct winraw *raw)
+{
+	WCHAR image[MAX_PATH * 4];
+	DWORD image_len = sizeof(image) / sizeof(image[0]);
+	const WCHAR *base = image, *p;
+	char *s;
+
+	if (!QueryFullProcessImageNameW(h, 0, image, &image_len))
+		return 0;
+	for (p = image; *p != 0; p++)
+		if (*p == L'\\' || *p == L'/')
+			base = p + 1;
+	s = utf8_from_wide(base, -1);
+	if (s == NULL)
+		return MD_ERR_NOMEM;
+	snprintf(raw->name, sizeof(raw->name), "%s", s);
+	free(s);
+	return 0;
+}
+
+/* RTL_USER_PROCESS_PARAMETERS.CommandLine of the PEB in @peb; raw->cmdline
+ * stays NULL when unreadable. */
+static int
+read_cmdline(HANDLE h, const unsigned char *peb, struct winraw *raw)
+{
+	unsigned char us[16]; /* UNICODE_STRING: Length, MaximumLength, Buffer */
+	WCHAR *buf = NULL;
+	USHORT len;
+	int rc = 0;
+
+	if (read_mem(h, get_u64(peb + PEB_PROCESS_PARAMETERS) + PARAMS_COMMAND_LINE, us,
+	             sizeof(us)) != 0)
+		goto out;
+	memcpy(&len, us, sizeof(len));
+	if (len == 0)
+		goto out;
+	buf = malloc(len);
+	if (buf == NULL) {
+		rc = MD_ERR_NOMEM;
+		goto out;
+	}
+	if (read_mem(h, get_u64(us + 8), buf, len) != 0)
+		goto out;
+	raw->cmdline = utf8_from_wide(buf, (int)(len / sizeof(WCHAR)));
+	if (raw->cmdline == NULL)
+		rc = MD_ERR_NOMEM;
+out:
+	free(buf);
+	return rc;
+}
+
+/* The heap list of the PEB in @peb: NumberOfHeaps handles (= base
+ * addresses) at ProcessHeaps.  wine leaves both 0: unavailable, which is
+ * not "no heaps". */
+static int
+read_heaps(HANDLE h, const unsigned char *peb, struct winraw *raw)
+{
+	uint64_t list = get_u64(peb + PEB_PROCESS_HEAPS), *heaps = NULL;
+	ULONG count, i;
+	int rc = 0;
+
+	memcpy(&count, peb + PEB_NUMBER_OF_HEAPS, sizeof(count));
+	if (count == 0 || count > MAX_HEAPS || list == 0)
+		goto out;
+	heaps = malloc(count * sizeof(*heaps));
+	if (heaps == NULL) {
+		rc = MD_ERR_NOMEM;
+		goto out;
+	}
+	if (read_mem(h, list, heaps, count * sizeof(*heaps)) != 0)
+		goto out;
+	for (i = 0; i < count && rc == 0; i++)
+		if (heaps[i] != 0)
+			rc = winraw_add_heap(raw, heaps[i]);
+	if (rc == 0)
+		raw->heaps_source = WINRAW_AVAILABLE;
+out:
+	free(heaps);
+	return rc;
+}
+
+/* Name, command line and heap list.  With limited access only the name. */
 static int
 read_process_info(HANDLE h, int limited, struct winraw *raw)
 {
 	static nt_query_process_fn query;
 	struct md_process_basic_information pbi;
 	unsigned char peb[PEB_READ_SIZE];
-	WCHAR image[MAX_PATH * 4];
-	DWORD image_len = sizeof(image) / sizeof(image[0]);
-	uint64_t params, *heaps = NULL;
-	char *s;
 	ULONG n;
-	int rc = 0;
+	int rc;
 
 	raw->heaps_source = WINRAW_UNAVAILABLE;
-	if (QueryFullProcessImageNameW(h, 0, image, &image_len)) {
-		const WCHAR *base = image, *p;
-
-		for (p = image; *p != 0; p++)
-			if (*p == L'\\' || *p == L'/')
-				base = p + 1;
-		s = utf8_from_wide(base, -1);
-		if (s == NULL)
-			return MD_ERR_NOMEM;
-		snprintf(raw->name, sizeof(raw->name), "%s", s);
-		free(s);
-	}
-	if (limited)
-		return 0;
+	rc = read_image_name(h, raw);
+	if (rc != 0 || limited)
+		return rc;
 	if (query == NULL)
 		query = (nt_query_process_fn)(void (*)(void))GetProcAddress(
 		        GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationProcess");
 	if (query == NULL || query(h, 0 /* ProcessBasicInformation */, &pbi, sizeof(pbi), &n) < 0 ||
 	    read_mem(h, (uint64_t)(ULONG_PTR)pbi.peb, peb, sizeof(peb)) != 0)
 		return 0; /* neither heaps nor command line: both say so */
-
-	/* Command line: RTL_USER_PROCESS_PARAMETERS.CommandLine. */
-	params = get_u64(peb + PEB_PROCESS_PARAMETERS);
-	{
-		unsigned char us[16];
-		WCHAR *buf;
-		USHORT len;
-
-		if (read_mem(h, params + PARAMS_COMMAND_LINE, us, sizeof(us)) == 0) {
-			memcpy(&len, us, sizeof(len));
-			buf = malloc((size_t)len + sizeof(WCHAR));
-			if (buf == NULL)
-				return MD_ERR_NOMEM;
-			if (len > 0 && read_mem(h, get_u64(us + 8), buf, len) == 0) {
-				s = utf8_from_wide(buf, (int)(len / sizeof(WCHAR)));
-				if (s == NULL) {
-					free(buf);
-					return MD_ERR_NOMEM;
-				}
-				raw->cmdline = s;
-			}
-			free(buf);
-		}
-	}
-
-	/* The heap list: NumberOfHeaps handles (= base addresses) at
-	 * ProcessHeaps.  wine leaves both 0: unavailable, not "no heaps". */
-	{
-		ULONG count;
-		uint64_t list = get_u64(peb + PEB_PROCESS_HEAPS);
-		ULONG i;
-
-		memcpy(&count, peb + PEB_NUMBER_OF_HEAPS, sizeof(count));
-		if (count == 0 || count > MAX_HEAPS || list == 0)
-			return 0;
-		heaps = malloc(count * sizeof(*heaps));
-		if (heaps == NULL)
-			return MD_ERR_NOMEM;
-		if (read_mem(h, list, heaps, count * sizeof(*heaps)) == 0) {
-			for (i = 0; i < count && rc == 0; i++)
-				if (heaps[i] != 0)
-					rc = winraw_add_heap(raw, heaps[i]);
-			if (rc == 0)
-				raw->heaps_source = WINRAW_AVAILABLE;
-		}
-		free(heaps);
-	}
+	rc = read_cmdline(h, peb, raw);
+	if (rc == 0)
+		rc = read_heaps(h, peb, raw);
 	return rc;
 }
 
