@@ -2,7 +2,7 @@
  * compat.h - the POSIX pieces that one of memdelta's platforms lacks (tmux's
  * compat/ layer in small): configure checks each function and builds the
  * replacement in compat/ only where it is missing (MinGW-w64 has no getline,
- * strndup or fmemopen), and this header declares it.  Include it after the
+ * strndup, mkdtemp or fmemopen), and this header declares it.  Include it after the
  * system headers; it also brings inet_pton (arpa/inet.h; ws2tcpip.h on
  * Windows) and the "e" (close-on-exec) fopen flag where the C library takes it.
  */
@@ -29,6 +29,10 @@ ssize_t getline(char **lineptr, size_t *n, FILE *f);
 #ifndef HAVE_STRNDUP
 /* strndup(3). */
 char *strndup(const char *s, size_t n);
+#endif
+#ifndef HAVE_MKDTEMP
+/* mkdtemp(3). */
+char *mkdtemp(char *tmpl);
 #endif
 #ifndef HAVE_FMEMOPEN
 /* fmemopen(3) for reading only: the bytes are copied into a temporary file. */

@@ -80,3 +80,8 @@ tests_win_winalloc_LDADD =
 tests_win_winalloc_LDFLAGS = -static
 endif
 EXTRA_DIST += tests/win/winalloc.c
+
+# Under wine: the Windows service end to end, and the Check programs
+# cross-built and run as .exe (both skip with 77 where wine cannot run).
+TESTS += tests/test_wine.sh tests/test_wine_service.sh
+EXTRA_DIST += tests/test_wine.sh tests/test_wine_service.sh
