@@ -221,6 +221,11 @@ build_check() {
   sed -i 's/-lcheck_pic/-lcheck/' "$prefix/lib/pkgconfig/check.pc"
 }
 
+# One build at a time per cache and per build tree (make check runs the two
+# wine tests in parallel, both through this script).
+mkdir -p "$cache"
+exec 8>"$cache/.lock"
+flock 8
 if [ ! -f "$prefix/.complete" ]; then
   t0=$(date +%s)
   say "building the dependency prefix $prefix:$versions"
@@ -236,6 +241,7 @@ if [ ! -f "$prefix/.complete" ]; then
 else
   say "reusing $prefix"
 fi
+flock -u 8
 if [ "${MD_WIN_DEPS_ONLY:-0}" = 1 ]; then
   echo "$prefix"
   exit 0
@@ -244,6 +250,8 @@ fi
 # --- 3. memdelta itself -------------------------------------------------------
 [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >/dev/null 2>&1)
 mkdir -p "$build" "$out"
+exec 9>"$build/.lock"
+flock 9
 stamp="$prefix ${MD_WIN_CONFIGURE_FLAGS:-}"
 if [ ! -f "$build/Makefile" ] || [ "$(cat "$build/.md-win-stamp" 2>/dev/null)" != "$stamp" ]; then
   say "configuring $build"
