@@ -290,6 +290,7 @@ enum key_id {
 	K_MAX_REGIONS,
 	K_LOG,
 	K_LOG_LEVEL,
+	K_LOG_FILE,
 	K_RAW_DAYS,
 	K_MINUTE_DAYS,
 	K_HOUR_DAYS,
@@ -319,6 +320,7 @@ static const struct key_def keys[] = {
         {"max_regions", K_MAX_REGIONS, 1, 1},
         {"log", K_LOG, 1, 0},
         {"log_level", K_LOG_LEVEL, 1, 0},
+        {"log_file", K_LOG_FILE, 1, 0},
         {"retention_raw_days", K_RAW_DAYS, 1, 0},
         {"retention_minute_days", K_MINUTE_DAYS, 1, 0},
         {"retention_hour_days", K_HOUR_DAYS, 1, 0},
@@ -340,6 +342,8 @@ set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
 	switch (id) {
 	case K_DB:
 		return set_string(p, key, v, c->db, sizeof(c->db), 0);
+	case K_LOG_FILE:
+		return set_string(p, key, v, c->log_file, sizeof(c->log_file), 0);
 	case K_LISTEN:
 		if (config_parse_listen(v, c->listen_addr, sizeof(c->listen_addr), &c->port) != 0) {
 			perr(p, "listen: '%s' is not ADDR:PORT with a numeric address", v);

@@ -60,6 +60,7 @@ struct config {
 	size_t max_regions;  /* default per-target region cap (0: none) */
 	enum log_sink log_sink;
 	enum log_level log_level;
+	char log_file[CONFIG_PATH_MAX]; /* log_file=: also append every line here ("": no) */
 	struct store_retention retention;
 	unsigned auto_top; /* processes watched when no target is configured */
 	struct config_target *targets;

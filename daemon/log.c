@@ -6,12 +6,14 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "daemon/log.h"
 #include "daemon/os.h"
 
 static enum log_sink current_sink = LOG_SINK_STDERR;
 static enum log_level current_level = LOG_LEVEL_INFO;
+static FILE *log_file;
 
 void
 log_init(enum log_sink sink, enum log_level level, const char *ident)
@@ -20,6 +22,18 @@ log_init(enum log_sink sink, enum log_level level, const char *ident)
 	current_level = level;
 	if (sink == LOG_SINK_SYSLOG)
 		os_syslog_open(ident);
+}
+
+int
+log_set_file(const char *path)
+{
+	if (log_file != NULL)
+		fclose(log_file);
+	log_file = NULL;
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	log_file = fopen(path, "a");
+	return log_file != NULL ? 0 : -1;
 }
 
 void
@@ -39,5 +53,16 @@ log_write(enum log_level level, const char *func, const char *fmt, ...)
 		os_syslog_write(level, line);
 	} else {
 		fprintf(stderr, "%s: %s: %s\n", names[level], func, msg);
+	}
+	if (log_file != NULL) {
+		time_t now = time(NULL);
+		struct tm tm;
+		char ts[32];
+
+		if (gmtime_r(&now, &tm) == NULL ||
+		    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			ts[0] = '\0';
+		fprintf(log_file, "%s %s: %s: %s\n", ts, names[level], func, msg);
+		fflush(log_file);
 	}
 }

@@ -265,6 +265,8 @@ memdeltad_main(int argc, char **argv)
 		snprintf(c->db, sizeof(c->db), "%s", abs_db);
 	}
 	log_init(c->log_sink, c->log_level, "memdeltad");
+	if (log_set_file(c->log_file) != 0)
+		log_warn("log_file %s: %s", c->log_file, strerror(errno));
 	if (c->token[0] != '\0' && o.flags.config_path != NULL) {
 		if (os_world_readable(o.flags.config_path))
 			log_warn("%s holds the access token and is readable by every user "
