@@ -32,6 +32,18 @@ trim_end(char *s)
 		s[--n] = '\0';
 }
 
+/* Copy @src into @dst (room @cap), cut to fit, as inih does with names. */
+static void
+copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* The first of @stop in @s, or the start of a ';' comment that follows
  * whitespace, or the end of @s. */
 static char *
@@ -86,7 +98,7 @@ ini_parse_stream(ini_reader reader, void *stream, ini_handler handler, void *use
 			end = find_stop(start + 1, "]");
 			if (*end == ']') {
 				*end = '\0';
-				snprintf(section, sizeof(section), "%s", start + 1);
+				copy_cut(section, sizeof(section), start + 1);
 				prev_name[0] = '\0';
 			} else if (error == 0) {
 				error = lineno;
@@ -104,7 +116,7 @@ ini_parse_stream(ini_reader reader, void *stream, ini_handler handler, void *use
 			*end = '\0';
 			value = skip_space(value);
 			trim_end(value);
-			snprintf(prev_name, sizeof(prev_name), "%s", start);
+			copy_cut(prev_name, sizeof(prev_name), start);
 			if (!handler(user, section, start, value) && error == 0)
 				error = lineno;
 		} else if (error == 0) {

@@ -25,6 +25,13 @@ TESTS += tests/check_snapshot tests/check_snapshot_linux tests/check_store \
 # The Windows classifier on recorded region lists; runs on every platform.
 check_PROGRAMS += tests/check_windows_regions
 TESTS += tests/check_windows_regions
+# compat/ini.c (the INI reader of builds without libinih) on every platform.
+check_PROGRAMS += tests/check_ini
+TESTS += tests/check_ini
+tests_check_ini_SOURCES = %D%/check_ini.c compat/ini.c
+tests_check_ini_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
+tests_check_ini_LDADD = $(CHECK_LIBS)
+
 tests_check_windows_regions_SOURCES = %D%/check_windows_regions.c %D%/testutil.c %D%/testutil.h
 tests_check_windows_regions_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_windows_regions_LDADD = $(TESTS_LDADD)

@@ -3,7 +3,8 @@
 # wine64, each .exe in a private WINEPREFIX (packaging/windows/build.sh makes
 # the cross-build tree $MD_BUILDDIR/windows and reuses its dependency cache).
 # Run: check_snapshot, check_diff, check_store (a real SQLite file on the
-# wine drive), check_windows_regions, and check_snapshot_linux's parser and
+# wine drive), check_windows_regions, check_ini (compat/ini.c, the daemon's
+# INI reader on Windows), and check_snapshot_linux's parser and
 # classifier cases, one CK_RUN_CASE each (its snapshot_collect case drives the
 # Linux collector on recorded /proc trees; on Windows snapshot_collect is the
 # VirtualQueryEx collector).
@@ -20,9 +21,9 @@ skip() { echo "SKIP: $*"; exit 77; }
 for c in wine wineboot wineserver; do
   command -v "$c" >/dev/null || skip "$c not installed (.ci/deps, packaging/windows/build.sh)"
 done
-tests=(check_snapshot check_diff check_store check_windows_regions check_snapshot_linux)
+tests=(check_snapshot check_diff check_store check_windows_regions check_snapshot_linux check_ini)
 # Runs: EXE or EXE:TCASE (Check's CK_RUN_CASE).
-runs=(check_snapshot check_diff check_store check_windows_regions
+runs=(check_snapshot check_diff check_store check_windows_regions check_ini
       check_snapshot_linux:smaps_parse_buffer check_snapshot_linux:smaps_parse_line
       check_snapshot_linux:linux_parse_small check_snapshot_linux:linux_classify)
 

@@ -63,6 +63,7 @@ db = $(winpath "$T/md.db")
 listen = 127.0.0.1:$PORT
 interval = 1
 log = syslog
+log_file = $(winpath "$T/memdeltad.log")
 
 [target winalloc]
 name = winalloc.exe
@@ -77,14 +78,17 @@ running() { [ "$(state)" = RUNNING ]; }
 stopped() { [ "$(state)" = STOPPED ]; }
 wait_for 20 stopped || fail "installed service is $(state), not STOPPED"
 
-# Start the service (net start may not see a just-created service at once).
-for try in 1 2 3; do
-  timeout 60 wine net start memdeltad >"$T/netstart.log" 2>&1
-  wait_for 10 running && break
+# Start the service.  wine's net start may not see a just-created service at
+# once, or answer "Service database locked." while its controller is busy:
+# try again a few times, then give the service a minute to report RUNNING.
+for try in 1 2 3 4; do
+  timeout 90 wine net start memdeltad >>"$T/netstart.log" 2>&1 </dev/null
+  wait_for 20 running && break
 done
+wait_for 60 running
 if running; then ok "net start: RUNNING"; else fail "net start: $(tr -d '\r' <"$T/netstart.log"), state $(state)"; fi
 health() { curl -sf "$URL/healthz" >"$T/health" 2>/dev/null; }
-wait_for 30 health && ok "the web server answers on 127.0.0.1:$PORT" || fail "no /healthz"
+wait_for 60 health && ok "the web server answers on 127.0.0.1:$PORT" || fail "no /healthz"
 
 # The program under watch: 64 MiB reserve-only, then 6 steps of 4 MiB, 1.5 s apart.
 wine ./winalloc.exe 4 6 1500 64 report.txt stop.txt >"$T/winalloc.out" 2>&1 &
@@ -149,6 +153,12 @@ if [ "$rc" -eq 0 ] && stopped && [ "${code:-x}" = 0 ]; then
   ok "net stop: STOPPED, exit code 0"
 else
   fail "net stop: rc $rc, state $(state), exit code ${code:-?}: $(tr -d '\r' <"$T/netstop.log")"
+fi
+if grep -q "watching process .* (winalloc.exe)" "$T/memdeltad.log" 2>/dev/null &&
+   grep -q "stop requested" "$T/memdeltad.log"; then
+  ok "log_file has the watch and the stop"
+else
+  fail "log_file: $(cat "$T/memdeltad.log" 2>&1 | tail -n 5)"
 fi
 ic=$(sqlite3 "$T/md.db" 'PRAGMA integrity_check' 2>&1)
 [ "$ic" = ok ] && ok "PRAGMA integrity_check: ok" || fail "integrity_check: $ic"
