@@ -40,8 +40,11 @@ if ! MD_WIN_BUILD="$W" bash "$S/packaging/windows/build.sh" >"$T/build.log" 2>&1
   exit 1
 fi
 
+# The persistent server first, so that the prefix's services.exe and every
+# later client share it (one service controller).
+mkdir -p "$WINEPREFIX"
+wineserver -p || skip "wineserver cannot start here"
 timeout 300 wineboot -i >"$T/wineboot.log" 2>&1 || { cat "$T/wineboot.log"; skip "wine cannot start here"; }
-wineserver -p
 timeout 60 wine cmd /c exit 0 >/dev/null 2>&1 </dev/null || skip "wine cannot run a program here"
 
 fails=0 passes=0
