@@ -321,6 +321,13 @@ main(int argc, char **argv)
 		return install(argc - 2, argv + 2);
 	if (argc == 2 && strcmp(argv[1], "--uninstall") == 0)
 		return uninstall();
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		fputs("Windows service:\n"
+		      "  memdeltad --install [--config FILE] [flags]   register the service "
+		      "memdeltad\n"
+		      "  memdeltad --uninstall                         stop and remove it\n"
+		      "  (net start memdeltad / net stop memdeltad; -f runs in this console)\n",
+		      stdout);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
