@@ -5,8 +5,9 @@
  * (GetProcessTimes, the identity snapshot/windows.c records), PrivateUsage
  * (GetProcessMemoryInfo) to rank the automatic top N, whether it opens with
  * PROCESS_QUERY_INFORMATION | PROCESS_VM_READ (what the collector needs), and
- * its command line (NtQueryInformationProcess ProcessCommandLineInformation,
- * Windows 8.1+) where readable, else the executable name.
+ * its command line where readable (NtQueryInformationProcess
+ * ProcessCommandLineInformation, Windows 8.1+; else the PEB's
+ * ProcessParameters, which is what wine answers), else the executable name.
  */
 #include "config.h"
 
@@ -32,31 +33,77 @@ to_utf8(const wchar_t *w, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-/* The command line of @h in UTF-8 (malloc'd), or NULL. */
+/* @n UTF-16 units at @w as UTF-8 (malloc'd), or NULL. */
+static char *
+utf16_dup(const wchar_t *w, int n)
+{
+	int len = WideCharToMultiByte(CP_UTF8, 0, w, n, NULL, 0, NULL, NULL);
+	char *out;
+
+	if (len <= 0)
+		return NULL;
+	out = malloc((size_t)len + 1);
+	if (out == NULL)
+		return NULL;
+	WideCharToMultiByte(CP_UTF8, 0, w, n, out, len, NULL, NULL);
+	out[len] = '\0';
+	return out;
+}
+
+/* The command line from the process's PEB (ProcessParameters->CommandLine,
+ * read with ReadProcessMemory): every Windows version, and wine, which does
+ * not answer ProcessCommandLineInformation. */
+static char *
+command_line_peb(HANDLE h)
+{
+	PROCESS_BASIC_INFORMATION pbi;
+	PEB peb;
+	RTL_USER_PROCESS_PARAMETERS upp;
+	wchar_t *w = NULL;
+	char *out = NULL;
+	ULONG got = 0;
+	SIZE_T n = 0;
+
+	if (NtQueryInformationProcess(h, ProcessBasicInformation, &pbi, sizeof(pbi), &got) != 0 ||
+	    pbi.PebBaseAddress == NULL)
+		goto out;
+	if (!ReadProcessMemory(h, pbi.PebBaseAddress, &peb, sizeof(peb), &n) || n != sizeof(peb) ||
+	    peb.ProcessParameters == NULL)
+		goto out;
+	if (!ReadProcessMemory(h, peb.ProcessParameters, &upp, sizeof(upp), &n) ||
+	    n != sizeof(upp) || upp.CommandLine.Buffer == NULL || upp.CommandLine.Length == 0)
+		goto out;
+	w = malloc(upp.CommandLine.Length);
+	if (w == NULL)
+		goto out;
+	if (!ReadProcessMemory(h, upp.CommandLine.Buffer, w, upp.CommandLine.Length, &n) ||
+	    n != upp.CommandLine.Length)
+		goto out;
+	out = utf16_dup(w, (int)(n / sizeof(wchar_t)));
+out:
+	free(w);
+	return out;
+}
+
+/* The command line of @h in UTF-8 (malloc'd), or NULL: the documented
+ * ProcessCommandLineInformation (Windows 8.1+) first, else the PEB. */
 static char *
 command_line(HANDLE h)
 {
 	ULONG need = 0;
 	UNICODE_STRING *us = NULL;
 	char *out = NULL;
-	int n;
 
 	us = malloc(sizeof(*us) + CMDLINE_MAX * sizeof(wchar_t));
 	if (us == NULL)
 		goto out;
 	if (NtQueryInformationProcess(h, (PROCESSINFOCLASS)CMDLINE_INFO_CLASS, us,
 	                              (ULONG)(sizeof(*us) + CMDLINE_MAX * sizeof(wchar_t)),
-	                              &need) != 0 ||
-	    us->Buffer == NULL)
-		goto out;
-	n = WideCharToMultiByte(CP_UTF8, 0, us->Buffer, us->Length / 2, NULL, 0, NULL, NULL);
-	if (n <= 0)
-		goto out;
-	out = malloc((size_t)n + 1);
-	if (out == NULL)
-		goto out;
-	WideCharToMultiByte(CP_UTF8, 0, us->Buffer, us->Length / 2, out, n, NULL, NULL);
-	out[n] = '\0';
+	                              &need) == 0 &&
+	    us->Buffer != NULL && us->Length > 0)
+		out = utf16_dup(us->Buffer, us->Length / 2);
+	else
+		out = command_line_peb(h);
 out:
 	free(us);
 	return out;

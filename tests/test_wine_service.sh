@@ -76,6 +76,10 @@ log_file = $(winpath "$T/memdeltad.log")
 
 [target winalloc]
 name = winalloc.exe
+
+# The same process by its command line (Toolhelp32 + the PEB, PCRE2's regex).
+[target winalloc-cmdline]
+cmdline = winalloc\\.exe"? +4 6 1500 64
 EOF
 URL="http://127.0.0.1:$PORT"
 cd "$T" || exit 1
@@ -109,6 +113,11 @@ sleep 3 # a snapshot after the last step
 curl -sf "$URL/api/v1/targets" >"$T/targets.json" || fail "GET /api/v1/targets"
 tid=$(python3 -c 'import json,sys; print(next(t["id"] for t in json.load(open(sys.argv[1]))["targets"] if t["name"] == "winalloc"))' "$T/targets.json" 2>/dev/null)
 [ -n "$tid" ] && ok "target winalloc has id $tid" || fail "no target winalloc: $(cat "$T/targets.json")"
+if python3 -c 'import json,sys; sys.exit(0 if any(t["name"] == "winalloc-cmdline" and t.get("last_snapshot") for t in json.load(open(sys.argv[1]))["targets"]) else 1)' "$T/targets.json" 2>/dev/null; then
+  ok "the cmdline= target matched winalloc.exe's command line"
+else
+  fail "cmdline= target without snapshots: $(cat "$T/targets.json" | head -c 600)"
+fi
 curl -sf "$URL/api/v1/targets/$tid/snapshots" >"$T/snaps.json" || fail "GET snapshots"
 read -r first last n < <(python3 -c '
 import json,sys
