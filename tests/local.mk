@@ -72,10 +72,14 @@ EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/fix
 	tests/e2e/mock-server.mjs tests/e2e/fake-memdeltad.mjs tests/e2e/screenshots.mjs
 
 # test_e2e.sh keeps playwright-core and its screenshots in the build tree.
-distclean-local: distclean-e2e
+distclean-local: distclean-e2e distclean-wine
 distclean-e2e:
 	-rm -rf tests/e2e-node tests/e2e-artifacts
 .PHONY: distclean-e2e
+# The wine tests cross-build in windows/ (packaging/windows/build.sh).
+distclean-wine:
+	-rm -rf windows
+.PHONY: distclean-wine
 
 # tests/win/: Windows programs for the tests under wine (win-collect writes
 # them; built only by a Windows cross-build: packaging/windows/build.sh).
