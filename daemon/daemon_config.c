@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -16,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
-#include <ini.h>
+#include "compat/compat.h"
+#include "compat/md_ini.h"
 
 #include "daemon/daemon_config.h"
 #include "snapshot/mderr.h"
@@ -26,16 +25,6 @@
 #define DAY_MS     (86400 * (int64_t)1000)
 #define MAX_DAYS   36500
 #define MAX_BUDGET 600000
-
-void
-config_env_from_process(struct config_env *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->state_directory = getenv("STATE_DIRECTORY");
-	e->xdg_state_home = getenv("XDG_STATE_HOME");
-	e->home = getenv("HOME");
-	e->is_root = geteuid() == 0;
-}
 
 int
 config_default_db(const struct config_env *e, char *buf, size_t len)
@@ -45,7 +34,9 @@ config_default_db(const struct config_env *e, char *buf, size_t len)
 
 	if (len > 0)
 		buf[0] = '\0';
-	if (sd != NULL && sd[0] != '\0') {
+	if (e->program_data != NULL && e->program_data[0] != '\0') {
+		n = snprintf(buf, len, "%s\\memdelta\\memdelta.db", e->program_data);
+	} else if (sd != NULL && sd[0] != '\0') {
 		/* systemd may list several directories separated by ':'. */
 		size_t first = strcspn(sd, ":");
 
@@ -319,6 +310,7 @@ enum key_id {
 	K_MAX_REGIONS,
 	K_LOG,
 	K_LOG_LEVEL,
+	K_LOG_FILE,
 	K_RAW_DAYS,
 	K_MINUTE_DAYS,
 	K_HOUR_DAYS,
@@ -384,6 +376,7 @@ static const struct key_def keys[] = {
         {"max_regions", K_MAX_REGIONS, 1, 1, 0},
         {"log", K_LOG, 1, 0, 0},
         {"log_level", K_LOG_LEVEL, 1, 0, 0},
+        {"log_file", K_LOG_FILE, 1, 0, 0},
         {"retention_raw_days", K_RAW_DAYS, 1, 0, 0},
         {"retention_minute_days", K_MINUTE_DAYS, 1, 0, 0},
         {"retention_hour_days", K_HOUR_DAYS, 1, 0, 0},
@@ -809,6 +802,8 @@ set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
 	switch (id) {
 	case K_DB:
 		return set_string(p, key, v, c->db, sizeof(c->db), 0);
+	case K_LOG_FILE:
+		return set_string(p, key, v, c->log_file, sizeof(c->log_file), 0);
 	case K_LISTEN:
 		if (config_parse_listen(v, c->listen_addr, sizeof(c->listen_addr), &c->port) != 0) {
 			perr(p, "listen: '%s' is not ADDR:PORT with a numeric address", v);
@@ -1157,7 +1152,7 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	f = fopen(path, "re");
+	f = fopen(path, "r" COMPAT_FOPEN_CLOEXEC);
 	if (f == NULL) {
 		if (err != NULL)
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));

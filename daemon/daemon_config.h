@@ -11,10 +11,10 @@
 #ifndef MEMDELTA_DAEMON_CONFIG_H
 #define MEMDELTA_DAEMON_CONFIG_H
 
-#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compat/md_regex.h"
 #include "daemon/log.h"
 #include "diff/trend.h"
 #include "snapshot/store.h"
@@ -100,6 +100,7 @@ struct config {
 	size_t max_regions;  /* default per-target region cap (0: none) */
 	enum log_sink log_sink;
 	enum log_level log_level;
+	char log_file[CONFIG_PATH_MAX]; /* log_file=: also append every line here ("": no) */
 	struct store_retention retention;
 	unsigned auto_top; /* processes watched when no target is configured */
 	struct config_target *targets;
@@ -126,12 +127,15 @@ struct config_env {
 	const char *xdg_state_home;  /* $XDG_STATE_HOME */
 	const char *home;            /* $HOME */
 	int is_root;
+	const char *program_data; /* Windows: %ProgramData% (NULL elsewhere) */
 };
 
-/* Fill @e from the environment and geteuid(). */
+/* Fill @e from the environment and geteuid() (os_posix.c); on Windows from
+ * %ProgramData% alone (os_windows.c). */
 void config_env_from_process(struct config_env *e);
 
-/* The default database path: $STATE_DIRECTORY/memdelta.db (its first entry),
+/* The default database path: on Windows %ProgramData%\memdelta\memdelta.db;
+ * else $STATE_DIRECTORY/memdelta.db (its first entry),
  * else /var/lib/memdelta/memdelta.db as root, else
  * $XDG_STATE_HOME/memdelta/memdelta.db, else ~/.local/state/memdelta/memdelta.db.
  * Returns 0, MD_ERR_NOTFOUND when no rule applies (no HOME), MD_ERR_INVAL

@@ -3,7 +3,7 @@
  *
  * log_error/log_warn/log_info/log_debug prefix every line with the level and
  * the calling function.  The sink is stderr (journald picks it up) until
- * log_init() selects syslog.
+ * log_init() selects the system log: syslog, or the Windows Event Log.
  */
 #ifndef MEMDELTA_LOG_H
 #define MEMDELTA_LOG_H
@@ -14,6 +14,10 @@ enum log_sink { LOG_SINK_STDERR = 0, LOG_SINK_SYSLOG };
 /* Choose the sink and the most verbose level written; @ident names the
  * program in syslog. */
 void log_init(enum log_sink sink, enum log_level level, const char *ident);
+/* Also append every line written from now on to @path, with a UTC time
+ * stamp (NULL or "": stop).  Returns 0, or -1 with errno when @path cannot
+ * be opened (the file sink is then off). */
+int log_set_file(const char *path);
 void log_write(enum log_level level, const char *func, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 

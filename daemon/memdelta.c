@@ -33,6 +33,7 @@ static const char usage_text[] =
         "usage: memdelta snapshot PID [--format=table|csv|json] [-o FILE] [--db FILE [--target "
         "NAME]]\n"
         "                         [--max-regions N] [--time-budget MS] [--proc-root DIR]\n"
+        "       memdelta snapshot --raw PID [-o FILE]\n"
         "       memdelta diff OLD.json NEW.json [--format=table|csv|json] [--no-color] [--all]\n"
         "       memdelta diff --db FILE SNAP_A SNAP_B [--format=table|csv|json] [--no-color] "
         "[--all]\n"
@@ -266,6 +267,7 @@ enum {
 	OPT_ALL,
 	OPT_INTERVAL,
 	OPT_COUNT,
+	OPT_RAW,
 };
 
 static const struct option long_opts[] = {
@@ -280,6 +282,7 @@ static const struct option long_opts[] = {
         {"all", no_argument, NULL, OPT_ALL},
         {"interval", required_argument, NULL, OPT_INTERVAL},
         {"count", required_argument, NULL, OPT_COUNT},
+        {"raw", no_argument, NULL, OPT_RAW},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -297,6 +300,7 @@ struct cli {
 	long interval_s;
 	long count;
 	int format_set;
+	int raw;
 };
 
 /* Parse the options of a subcommand; positional arguments stay in argv[optind..]. */
@@ -350,6 +354,9 @@ parse_opts(int argc, char **argv, struct cli *c)
 			if (parse_long(optarg, 1, 100000000, &c->count) != 0)
 				die_usage("--count: '%s' is not a positive number", optarg);
 			break;
+		case OPT_RAW:
+			c->raw = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -385,6 +392,45 @@ collect(const struct cli *c, int pid, struct snapshot **out)
 	return rc;
 }
 
+/* `snapshot --raw`: what the collector reads, unclassified, for fixtures.
+ * With -o FILE it goes to FILE.part first, renamed over FILE on success, so a
+ * failed read leaves an existing FILE as it was. */
+static int
+record_raw(const struct cli *c, int pid)
+{
+	char part[4096];
+	const char *path = c->output;
+	FILE *f;
+	int rc, status;
+
+	if (c->db != NULL || c->format_set || c->proc_root != NULL || c->max_regions > 0 ||
+	    c->time_budget_ms > 0)
+		die_usage("--raw takes only -o FILE");
+	if (path != NULL && strcmp(path, "-") != 0) {
+		if ((size_t)snprintf(part, sizeof(part), "%s.part", path) >= sizeof(part))
+			die_usage("-o: path too long");
+		path = part;
+	}
+	f = open_output(path);
+	rc = snapshot_record_raw(pid, f);
+	status = close_output(f, path);
+	if (rc != 0) {
+		report_collect_error(pid, rc);
+		if (path == part)
+			remove(part);
+		return EXIT_RUNTIME;
+	}
+	if (status == 0 && path == part && rename(part, c->output) != 0) {
+		/* Windows' rename() does not replace an existing file. */
+		if (remove(c->output) != 0 || rename(part, c->output) != 0) {
+			fprintf(stderr, "memdelta: cannot rename %s to %s: %s\n", part, c->output,
+			        strerror(errno));
+			status = EXIT_RUNTIME;
+		}
+	}
+	return status;
+}
+
 static int
 cmd_snapshot(int argc, char **argv)
 {
@@ -398,6 +444,8 @@ cmd_snapshot(int argc, char **argv)
 	if (argc - optind != 1)
 		die_usage("snapshot takes one process id");
 	pid = parse_pid(argv[optind]);
+	if (c.raw)
+		return record_raw(&c, pid);
 	if (c.db != NULL && open_store(c.db, 0, &st) != 0)
 		return EXIT_RUNTIME;
 	rc = collect(&c, pid, &s);

@@ -6,30 +6,30 @@
  * file is logged with its line and the old configuration stays.  Without -f
  * and outside systemd ($NOTIFY_SOCKET unset) it detaches classically; the
  * parent exits 0 only once the daemon is ready (1 when start-up failed).
+ * OS specifics sit behind daemon/os.h; main() is per OS (service.h): on
+ * Windows it is the service's entry point too.
  * docs/man/memdeltad.8 is the reference; exit status 0 on a clean stop, 1
  * when it cannot start, 2 for bad usage or a bad configuration.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/alerts.h"
 #include "daemon/daemon_config.h"
 #include "daemon/log.h"
+#include "daemon/os.h"
 #include "daemon/scheduler.h"
 #include "daemon/sdnotify.h"
 #include "daemon/sinks.h"
+#include "daemon/service.h"
 #include "snapshot/mderr.h"
 #include "snapshot/store.h"
 #include "web/web.h"
@@ -225,90 +225,8 @@ reload_config(void *arg)
 	return nc;
 }
 
-/* mkdir -p the directory of @path (mode 0750). */
-static int
-make_parent_dirs(const char *path)
-{
-	char dir[CONFIG_PATH_MAX];
-	char *slash;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -1;
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-/* Classic detach: the caller returns in the grandchild with @ready_fd to
- * write one byte to once ready; the original process waits for that byte
- * and exits 0, or 1 when the daemon died first. */
-static int
-detach(int *ready_fd)
-{
-	int p[2];
-	pid_t pid;
-	char b;
-
-	*ready_fd = -1;
-	if (pipe(p) != 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid > 0) {
-		ssize_t n;
-
-		close(p[1]);
-		do
-			n = read(p[0], &b, 1);
-		while (n < 0 && errno == EINTR);
-		_exit(n == 1 ? 0 : EXIT_START);
-	}
-	close(p[0]);
-	if (setsid() < 0)
-		_exit(EXIT_START);
-	pid = fork();
-	if (pid < 0)
-		_exit(EXIT_START);
-	if (pid > 0)
-		_exit(0);
-	umask(027);
-	*ready_fd = p[1];
-	return 0;
-}
-
-static void
-detach_done(int ready_fd)
-{
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (ready_fd >= 0) {
-		(void)!write(ready_fd, "r", 1);
-		close(ready_fd);
-	}
-}
-
 int
-main(int argc, char **argv)
+memdeltad_main(int argc, char **argv)
 {
 	struct daemon_state d;
 	struct opts o;
@@ -318,17 +236,16 @@ main(int argc, char **argv)
 	struct sched *s = NULL;
 	struct web_config wc;
 	struct sched_hooks hooks;
-	sigset_t sigs;
 	char err[CONFIG_ERR_MAX + 64], abs_db[CONFIG_PATH_MAX];
-	static char config_abs[PATH_MAX];
+	static char config_abs[CONFIG_PATH_MAX];
 	const char *why = NULL;
 	int rc, status = EXIT_START, ready_fd = -1;
 	int systemd = getenv("NOTIFY_SOCKET") != NULL;
 
 	parse_args(argc, argv, &o);
 	/* The file is read again on SIGHUP, after chdir("/") when detached. */
-	if (o.flags.config_path != NULL && o.flags.config_path[0] != '/') {
-		if (realpath(o.flags.config_path, config_abs) == NULL) {
+	if (o.flags.config_path != NULL && !os_path_is_absolute(o.flags.config_path)) {
+		if (os_abs_path(o.flags.config_path, config_abs, sizeof(config_abs)) != 0) {
 			fprintf(stderr, "memdeltad: %s: %s\n", o.flags.config_path,
 			        strerror(errno));
 			return EXIT_START;
@@ -353,8 +270,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* The database path must survive chdir("/") when detaching. */
-	if (c->db[0] != '/') {
-		char cwd[PATH_MAX];
+	if (!os_path_is_absolute(c->db)) {
+		char cwd[CONFIG_PATH_MAX];
 
 		if (getcwd(cwd, sizeof(cwd)) == NULL ||
 		    snprintf(abs_db, sizeof(abs_db), "%s/%s", cwd, c->db) >= (int)sizeof(abs_db)) {
@@ -364,32 +281,29 @@ main(int argc, char **argv)
 		snprintf(c->db, sizeof(c->db), "%s", abs_db);
 	}
 	log_init(c->log_sink, c->log_level, "memdeltad");
+	if (log_set_file(c->log_file) != 0)
+		log_warn("log_file %s: %s", c->log_file, strerror(errno));
 	if (c->token[0] != '\0' && o.flags.config_path != NULL) {
-		struct stat sb;
-
-		if (stat(o.flags.config_path, &sb) == 0 && (sb.st_mode & S_IROTH))
+		if (os_world_readable(o.flags.config_path))
 			log_warn("%s holds the access token and is readable by every user "
 			         "(chmod o-r)",
 			         o.flags.config_path);
 	}
 	if (!o.foreground && !systemd) {
-		if (detach(&ready_fd) != 0) {
+		if (os_detach(&ready_fd) != 0) {
 			fprintf(stderr, "memdeltad: cannot detach: %s\n", strerror(errno));
 			goto out;
 		}
-		if (chdir("/") != 0)
+		if (ready_fd >= 0 && chdir("/") != 0)
 			goto out;
 	}
-	/* Signals are taken synchronously by the scheduler; every thread
-	 * (the web server's too) inherits the mask. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* Stop and reload requests are taken synchronously by the scheduler. */
+	if (os_events_init() != 0) {
+		log_error("cannot set up the stop and reload requests");
+		goto out;
+	}
 
-	if (make_parent_dirs(c->db) != 0)
+	if (os_make_parent_dirs(c->db) != 0)
 		log_warn("cannot create the directory of %s: %s", c->db, strerror(errno));
 	rc = store_open(c->db, 0, &st);
 	if (rc != 0) {
@@ -429,13 +343,13 @@ main(int argc, char **argv)
 	if (ready_fd >= 0) {
 		if (c->log_sink == LOG_SINK_STDERR)
 			log_init(LOG_SINK_SYSLOG, c->log_level, "memdeltad");
-		detach_done(ready_fd);
+		os_detach_done(ready_fd);
 		ready_fd = -1;
 		d.detached = 1;
 	}
 	hooks.reload = reload_config;
 	hooks.arg = &d;
-	rc = sched_run(s, &sigs, &hooks);
+	rc = sched_run(s, &hooks);
 	status = rc == 0 ? 0 : EXIT_START;
 	log_info("stopped");
 out:

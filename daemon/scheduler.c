@@ -15,7 +15,7 @@
  * counts the slots it skipped as missed.  A tick collects with the target's
  * region cap and time budget, stores the snapshot in one transaction and
  * reports health.  When no tick is due soon, retention pruning runs in short
- * steps.  Signals are taken synchronously between ticks.
+ * steps.  Stop and reload requests (os.h) are taken between ticks.
  */
 #include "config.h"
 
@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "daemon/alerts.h"
 #include "daemon/log.h"
+#include "daemon/os.h"
 #include "daemon/scheduler.h"
 #include "daemon/sdnotify.h"
 #include "daemon/targets.h"
@@ -566,7 +566,7 @@ sched_new(const struct config *c, struct store *st, struct web *w, struct sched 
 		return MD_ERR_NOMEM;
 	s->st = st;
 	s->w = w;
-	s->self_pid = (int)getpid();
+	s->self_pid = os_getpid();
 	s->rng = (uint64_t)now_ms() ^ ((uint64_t)s->self_pid << 32) ^ 0x9e3779b97f4a7c15ull;
 	s->health.storage_ok = 1;
 	s->health.started_ms = now_ms();
@@ -606,17 +606,6 @@ rescan_period(const struct sched *s)
 		if (interval_ns(s->tgts[i]) < p)
 			p = interval_ns(s->tgts[i]);
 	return p;
-}
-
-static int
-stop_pending(const sigset_t *sigs)
-{
-	sigset_t pend;
-
-	if (sigpending(&pend) != 0)
-		return 0;
-	return (sigismember(&pend, SIGTERM) && sigismember(sigs, SIGTERM)) ||
-	       (sigismember(&pend, SIGINT) && sigismember(sigs, SIGINT));
 }
 
 static void
@@ -663,7 +652,7 @@ reload(struct sched *s, const struct sched_hooks *h, uint64_t now)
 }
 
 int
-sched_run(struct sched *s, const sigset_t *sigs, const struct sched_hooks *h)
+sched_run(struct sched *s, const struct sched_hooks *h)
 {
 	uint64_t wd = sd_watchdog_usec();
 
@@ -677,9 +666,8 @@ sched_run(struct sched *s, const sigset_t *sigs, const struct sched_hooks *h)
 	report(s);
 	for (;;) {
 		uint64_t now = mono_ns(), deadline;
-		struct timespec ts;
-		siginfo_t si;
-		int sig, ticked = 0;
+		enum os_event ev;
+		int ticked = 0;
 
 		watchdog(s, now);
 		if (now >= s->next_rescan_ns) {
@@ -699,7 +687,7 @@ sched_run(struct sched *s, const sigset_t *sigs, const struct sched_hooks *h)
 			tick(s, &s->watches[i], mono_ns());
 			ticked = 1;
 			watchdog(s, mono_ns());
-			if (stop_pending(sigs))
+			if (os_stop_pending())
 				break;
 		}
 		if (ticked)
@@ -713,29 +701,17 @@ sched_run(struct sched *s, const sigset_t *sigs, const struct sched_hooks *h)
 		if (s->wd_period_ns != 0 && s->next_wd_ns < deadline)
 			deadline = s->next_wd_ns;
 		if ((s->prune_more || now >= s->next_prune_ns) &&
-		    deadline > now + PRUNE_MIN_IDLE_NS && !stop_pending(sigs)) {
+		    deadline > now + PRUNE_MIN_IDLE_NS && !os_stop_pending()) {
 			prune_step(s, now);
 			deadline = now; /* look at the signals, then loop */
 		}
-		if (deadline > now + 1000) {
-			ts.tv_sec = (time_t)((deadline - now) / NS_PER_S);
-			ts.tv_nsec = (long)((deadline - now) % NS_PER_S);
-		} else {
-			ts.tv_sec = 0;
-			ts.tv_nsec = 0;
-		}
-		sig = sigtimedwait(sigs, &si, &ts);
-		if (sig < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("sigtimedwait: %s", strerror(errno));
-			continue;
-		}
-		if (sig == SIGTERM || sig == SIGINT) {
-			log_info("signal %d: stopping", sig);
+		ev = os_event_wait(deadline > now + 1000 ? deadline - now : 0);
+		if (ev == OS_EVENT_STOP) {
+			log_info("stop requested: stopping");
 			(void)sd_notify_send("STOPPING=1");
 			break;
 		}
-		if (sig == SIGHUP)
+		if (ev == OS_EVENT_RELOAD)
 			reload(s, h, mono_ns());
 	}
 	report(s);

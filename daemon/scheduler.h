@@ -3,13 +3,12 @@
  * matched against the process list, or the automatic top N plus memdeltad
  * itself), when (jittered ticks per target, missed ticks counted), with what
  * budget, and the store writes, retention pruning between ticks, health
- * reports to the web server, the systemd watchdog and the signals
- * (SIGTERM/SIGINT stop after the current transaction, SIGHUP reloads).
+ * reports to the web server, the systemd watchdog and the stop and reload
+ * requests of os.h (SIGTERM/SIGINT or the Windows service's stop control
+ * stop after the current transaction, SIGHUP reloads).
  */
 #ifndef MEMDELTA_SCHEDULER_H
 #define MEMDELTA_SCHEDULER_H
-
-#include <signal.h>
 
 #include "daemon/daemon_config.h"
 #include "snapshot/store.h"
@@ -35,11 +34,11 @@ void sched_free(struct sched *s);
  * and take the runtime's trend and alert members from it. */
 void sched_set_alerts(struct sched *s, struct alerts *a);
 
-/* Run until SIGTERM or SIGINT.  The signals in @sigs (SIGTERM, SIGINT,
- * SIGHUP) must be blocked in every thread; they are taken with
- * sigtimedwait() between ticks, so a snapshot being written always
- * completes.  Sends WATCHDOG=1 at half of $WATCHDOG_USEC and RELOADING=1 /
- * READY=1 around a reload.  Returns 0 after a stop signal. */
-int sched_run(struct sched *s, const sigset_t *sigs, const struct sched_hooks *h);
+/* Run until a stop is requested.  os_events_init() must have been called
+ * before any thread started; the requests are taken with os_event_wait()
+ * between ticks, so a snapshot being written always completes.  Sends
+ * WATCHDOG=1 at half of $WATCHDOG_USEC and RELOADING=1 / READY=1 around a
+ * reload.  Returns 0 after a stop request. */
+int sched_run(struct sched *s, const struct sched_hooks *h);
 
 #endif

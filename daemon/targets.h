@@ -1,9 +1,9 @@
 /*
  * targets.h - which processes memdeltad watches: the process list read from
- * /proc, and the pure matching of configured targets (by pid, executable
- * name or command-line regex) and of the automatic "top N by committed
- * private memory" choice against such a list.  Reading is split from
- * matching so that the tests give synthetic process lists.
+ * /proc (Linux) or a Toolhelp32 snapshot (Windows), and the pure matching of configured targets (by
+ * pid, executable name or command-line regex) and of the automatic "top N by committed private
+ * memory" choice against such a list.  Reading is split from matching so that the tests give
+ * synthetic process lists.
  */
 #ifndef MEMDELTA_TARGETS_H
 #define MEMDELTA_TARGETS_H
@@ -15,8 +15,9 @@
 
 struct proc_info {
 	int pid;
-	uint64_t start_time;    /* stat field 22 */
-	char comm[64];          /* /proc/PID/comm (15 characters at most on Linux) */
+	uint64_t start_time;    /* stat field 22; Windows: creation FILETIME */
+	char comm[64];          /* /proc/PID/comm (15 characters at most on Linux);
+	                           Windows: the executable's name, "w3wp.exe" */
 	char argv0_base[256];   /* basename of argv[0] ("" for kernel threads) */
 	char exe_base[256];     /* basename of /proc/PID/exe ("" when unreadable) */
 	char *cmdline;          /* arguments joined by spaces; never NULL */
@@ -29,8 +30,11 @@ struct proc_list {
 	size_t n;
 };
 
-/* Read every process under @proc_root ("/proc" when NULL).  Processes that
- * exit during the scan are skipped; kernel threads (no VmData) are left out.
+/* Read every process under @proc_root ("/proc" when NULL; Windows: every
+ * process of the Toolhelp32 snapshot, @proc_root must be NULL, private_bytes
+ * is PrivateUsage, cmdline the command line where the process can be
+ * queried, else its executable name).  Processes that exit during the scan
+ * are skipped; kernel threads (no VmData) are left out.
  * Returns 0 and *out (free with proc_list_free), or MD_ERR_IO / MD_ERR_NOMEM. */
 int proc_list_read(const char *proc_root, struct proc_list *out);
 void proc_list_free(struct proc_list *l);

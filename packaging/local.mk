@@ -20,3 +20,6 @@ EXTRA_DIST += %D%/systemd/memdeltad.service.in %D%/debian
 
 # distcheck installs under a scratch prefix: keep the unit inside it.
 AM_DISTCHECK_CONFIGURE_FLAGS = --with-systemdsystemunitdir='$${libdir}/systemd/system'
+
+# The Windows cross-build (docs/platforms.md).
+EXTRA_DIST += %D%/windows/build.sh

@@ -40,6 +40,8 @@ const struct snapshot_flag_name snapshot_flag_names[] = {
         {SNAPSHOT_NO_THREAD_SP, "no_thread_sp"},
         {SNAPSHOT_TOTALS_ONLY, "totals_only"},
         {SNAPSHOT_NO_HEAP_LIST, "no_heap_list"},
+        {SNAPSHOT_NO_THREAD_STACKS, "no_thread_stacks"},
+        {SNAPSHOT_NO_WORKING_SET, "no_working_set"},
 };
 const size_t snapshot_flag_name_count =
         sizeof(snapshot_flag_names) / sizeof(snapshot_flag_names[0]);

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "snapshot/mderr.h"
 
@@ -58,11 +59,16 @@ enum {
 	        1u << 1, /* thread stack pointers unreadable: stacks inferred from layout only */
 	SNAPSHOT_TOTALS_ONLY =
 	        1u << 2, /* no region list could be read, totals only (Windows protected process) */
-	SNAPSHOT_NO_HEAP_LIST = 1u << 3, /* OS heap list unavailable: heaps not identified */
+	SNAPSHOT_NO_HEAP_LIST = 1u << 3,     /* OS heap list unavailable: heaps not identified */
+	SNAPSHOT_NO_THREAD_STACKS = 1u << 4, /* Windows: some thread stack ranges (TEBs) unreadable:
+	                                        those stacks show as Private Data */
+	SNAPSHOT_NO_WORKING_SET =
+	        1u << 5, /* Windows: QueryWorkingSetEx not read: resident columns are 0 */
 };
 
 /* Names of the SNAPSHOT_* flags as JSON and the API write them, in bit
- * order: "truncated", "no_thread_sp", "totals_only", "no_heap_list". */
+ * order: "truncated", "no_thread_sp", "totals_only", "no_heap_list",
+ * "no_thread_stacks", "no_working_set". */
 struct snapshot_flag_name {
 	unsigned bit;
 	const char *name;
@@ -203,5 +209,13 @@ int region_prot_parse(const char *str, unsigned *out);
  *   MD_ERR_PARSE, MD_ERR_IO, MD_ERR_NOMEM, MD_ERR_UNSUPPORTED.
  * @opts may be NULL for defaults. */
 int snapshot_collect(int pid, const struct snapshot_opts *opts, struct snapshot **out);
+
+/* Write what the platform's collector reads about process @pid, unclassified,
+ * to @out, so it can be kept as a test fixture: on Windows the
+ * "memdelta-winraw 1" text form (snapshot/windows_regions.h); on Linux
+ * PID/stat, PID/status, PID/cmdline and PID/smaps under /proc, each after a
+ * "==> NAME <==" line.  Returns 0, MD_ERR_NOPROC, MD_ERR_PERM, MD_ERR_IO,
+ * MD_ERR_NOMEM, or MD_ERR_UNSUPPORTED where there is no collector. */
+int snapshot_record_raw(int pid, FILE *out);
 
 #endif

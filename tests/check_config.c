@@ -27,7 +27,7 @@
 
 #define DAY_MS (86400 * (int64_t)1000)
 
-static const struct config_env no_env = {NULL, NULL, "/home/u", 0};
+static const struct config_env no_env = {NULL, NULL, "/home/u", 0, NULL};
 
 /* Load @text into a fresh config; returns the status, @err filled. */
 static int
@@ -57,7 +57,7 @@ assert_bad(const char *text, unsigned line, const char *what)
 
 START_TEST(test_config_default_db__state_directory_first)
 {
-	struct config_env e = {"/var/lib/memdelta:/var/lib/other", "/x", "/home/u", 1};
+	struct config_env e = {"/var/lib/memdelta:/var/lib/other", "/x", "/home/u", 1, NULL};
 	char buf[256];
 
 	ck_assert_int_eq(config_default_db(&e, buf, sizeof(buf)), 0);
@@ -71,7 +71,7 @@ END_TEST
 
 START_TEST(test_config_default_db__root_then_xdg_then_home)
 {
-	struct config_env e = {NULL, "/xdg", "/home/u", 1};
+	struct config_env e = {NULL, "/xdg", "/home/u", 1, NULL};
 	char buf[256];
 
 	ck_assert_int_eq(config_default_db(&e, buf, sizeof(buf)), 0);
@@ -90,9 +90,23 @@ START_TEST(test_config_default_db__root_then_xdg_then_home)
 }
 END_TEST
 
+START_TEST(test_config_default_db__windows_program_data)
+{
+	/* Windows: %ProgramData%\memdelta, whatever else is set. */
+	struct config_env e = {"/run/sd", "/xdg", "/home/u", 1, "C:\\ProgramData"};
+	char buf[256];
+
+	ck_assert_int_eq(config_default_db(&e, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "C:\\ProgramData\\memdelta\\memdelta.db");
+	e.program_data = "";
+	ck_assert_int_eq(config_default_db(&e, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/run/sd/memdelta.db");
+}
+END_TEST
+
 START_TEST(test_config_default_db__too_small)
 {
-	struct config_env e = {NULL, "/xdg", NULL, 0};
+	struct config_env e = {NULL, "/xdg", NULL, 0, NULL};
 	char buf[10];
 
 	ck_assert_int_eq(config_default_db(&e, buf, sizeof(buf)), MD_ERR_INVAL);
@@ -105,7 +119,7 @@ END_TEST
 START_TEST(test_config_init__defaults)
 {
 	struct config c;
-	struct config_env e = {NULL, NULL, NULL, 0};
+	struct config_env e = {NULL, NULL, NULL, 0, NULL};
 
 	config_init(&c, &no_env);
 	ck_assert_str_eq(c.db, "/home/u/.local/state/memdelta/memdelta.db");
@@ -786,6 +800,7 @@ config_suite(void)
 	tcase_add_test(tc, test_config_default_db__state_directory_first);
 	tcase_add_test(tc, test_config_default_db__root_then_xdg_then_home);
 	tcase_add_test(tc, test_config_default_db__too_small);
+	tcase_add_test(tc, test_config_default_db__windows_program_data);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("config_init");
 	tcase_add_test(tc, test_config_init__defaults);

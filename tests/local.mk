@@ -41,6 +41,20 @@ tests_check_alerts_SOURCES = %D%/check_alerts.c %D%/testutil.c %D%/testutil.h
 tests_check_alerts_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
 tests_check_alerts_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
 
+# The Windows classifier on recorded region lists; runs on every platform.
+check_PROGRAMS += tests/check_windows_regions
+TESTS += tests/check_windows_regions
+# compat/ini.c (the INI reader of builds without libinih) on every platform.
+check_PROGRAMS += tests/check_ini
+TESTS += tests/check_ini
+tests_check_ini_SOURCES = %D%/check_ini.c compat/ini.c
+tests_check_ini_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
+tests_check_ini_LDADD = $(CHECK_LIBS)
+
+tests_check_windows_regions_SOURCES = %D%/check_windows_regions.c %D%/testutil.c %D%/testutil.h
+tests_check_windows_regions_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_windows_regions_LDADD = $(TESTS_LDADD)
+
 tests_check_snapshot_SOURCES = %D%/check_snapshot.c %D%/testutil.c %D%/testutil.h
 tests_check_snapshot_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_snapshot_LDADD = $(TESTS_LDADD)
@@ -84,7 +98,27 @@ EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/tes
 	tests/e2e/mock-server.mjs tests/e2e/fake-memdeltad.mjs tests/e2e/screenshots.mjs
 
 # test_e2e.sh keeps playwright-core and its screenshots in the build tree.
-distclean-local: distclean-e2e
+distclean-local: distclean-e2e distclean-wine
 distclean-e2e:
 	-rm -rf tests/e2e-node tests/e2e-artifacts
 .PHONY: distclean-e2e
+# The wine tests cross-build in windows/ (packaging/windows/build.sh).
+distclean-wine:
+	-rm -rf windows
+.PHONY: distclean-wine
+
+# tests/win/: Windows programs for the tests under wine (win-collect writes
+# them; built only by a Windows cross-build: packaging/windows/build.sh).
+if PLATFORM_WINDOWS
+check_PROGRAMS += tests/win/winalloc
+tests_win_winalloc_SOURCES = %D%/win/winalloc.c
+tests_win_winalloc_CFLAGS = -O1 -Wall
+tests_win_winalloc_LDADD =
+tests_win_winalloc_LDFLAGS = -static
+endif
+EXTRA_DIST += tests/win/winalloc.c
+
+# Under wine: the Windows service end to end, and the Check programs
+# cross-built and run as .exe (both skip with 77 where wine cannot run).
+TESTS += tests/test_wine.sh tests/test_wine_service.sh
+EXTRA_DIST += tests/test_wine.sh tests/test_wine_service.sh

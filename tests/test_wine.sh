@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# test_wine.sh - the Check unit tests cross-built for Windows and run under
+# wine64, each .exe in a private WINEPREFIX (packaging/windows/build.sh makes
+# the cross-build tree $MD_BUILDDIR/windows and reuses its dependency cache).
+# Run: check_snapshot, check_diff, check_store (a real SQLite file on the
+# wine drive), check_windows_regions, check_ini (compat/ini.c, the daemon's
+# INI reader on Windows), and check_snapshot_linux's parser and
+# classifier cases, one CK_RUN_CASE each (its snapshot_collect case drives the
+# Linux collector on recorded /proc trees; on Windows snapshot_collect is the
+# VirtualQueryEx collector).
+# Not run: check_live (live Linux processes and /proc), check_web (its client
+# uses POSIX sockets) and check_config (its sd_notify case needs AF_UNIX
+# datagrams and its proc_list_read case a /proc tree).  Skips (77) when wine
+# cannot run; MD_SKIP_WINE=1 skips too.
+set -u
+
+S=${MD_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+B=${MD_BUILDDIR:-.}
+skip() { echo "SKIP: $*"; exit 77; }
+[ "${MD_SKIP_WINE:-0}" = 1 ] && skip "MD_SKIP_WINE=1"
+for c in wine wineboot wineserver; do
+  command -v "$c" >/dev/null || skip "$c not installed (.ci/deps, packaging/windows/build.sh)"
+done
+tests=(check_snapshot check_diff check_store check_windows_regions check_snapshot_linux check_ini)
+# Runs: EXE or EXE:TCASE (Check's CK_RUN_CASE).
+runs=(check_snapshot check_diff check_store check_windows_regions check_ini
+      check_snapshot_linux:smaps_parse_buffer check_snapshot_linux:smaps_parse_line
+      check_snapshot_linux:linux_parse_small check_snapshot_linux:linux_classify)
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-winunit-XXXXXX")
+export WINEPREFIX="$T/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+cleanup() { wineserver -k 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+
+W="$B/windows"
+if ! MD_WIN_BUILD="$W" bash "$S/packaging/windows/build.sh" >"$T/build.log" 2>&1 ||
+   ! make -s -C "$W" -j2 $(printf 'tests/%s.exe ' "${tests[@]}") >>"$T/build.log" 2>&1; then
+  tail -n 30 "$T/build.log"
+  echo "FAIL - the Windows build of the unit tests"
+  exit 1
+fi
+
+# The persistent server first, so that the prefix's services.exe and every
+# later client share it (one service controller).
+mkdir -p "$WINEPREFIX"
+wineserver -p || skip "wineserver cannot start here"
+timeout 300 wineboot -i >"$T/wineboot.log" 2>&1 || { cat "$T/wineboot.log"; skip "wine cannot start here"; }
+timeout 60 wine cmd /c exit 0 >/dev/null 2>&1 </dev/null || skip "wine cannot run a program here"
+
+fails=0 passes=0
+for r in "${runs[@]}"; do
+  t=${r%%:*} case=""
+  [ "$t" = "$r" ] || case=${r#*:}
+  # Output to a file: wine's service processes would hold a pipe open.
+  ( [ -n "$case" ] && export CK_RUN_CASE="$case"
+    MD_FIXTURES="Z:$S/tests/fixtures" TMP="Z:$T" \
+      timeout 600 wine "$W/tests/$t.exe" >"$T/run.log" 2>&1 </dev/null )
+  rc=$?
+  summary=$(tr -d '\r' <"$T/run.log" | grep -E '^[0-9]+%: Checks' | tail -n1)
+  if [ "$rc" -eq 0 ] && [ -n "$summary" ]; then
+    passes=$((passes + 1)); echo "ok - $r.exe: $summary"
+  else
+    fails=$((fails + 1)); echo "FAIL - $r (exit $rc)"; tr -d '\r' <"$T/run.log" | tail -n 20
+  fi
+done
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
