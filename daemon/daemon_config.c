@@ -16,8 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "compat/compat.h"
-#include "compat/md_ini.h"
+#include "snapshot/compat/compat.h"
+#include "snapshot/compat/md_ini.h"
 
 #include "daemon/daemon_config.h"
 #include "snapshot/mderr.h"

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "compat/md_regex.h"
+#include "snapshot/compat/md_regex.h"
 #include "daemon/log.h"
 #include "diff/trend.h"
 #include "snapshot/store.h"

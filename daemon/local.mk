@@ -23,7 +23,7 @@ libmemdelta_daemon_a_SOURCES = \
 	%D%/sinks.c %D%/sinks.h
 libmemdelta_daemon_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(CURL_CFLAGS)
 if !HAVE_INIH
-libmemdelta_daemon_a_SOURCES += compat/ini.c
+libmemdelta_daemon_a_SOURCES += snapshot/compat/ini.c
 endif
 # One file per OS behind os.h, targets.h (the process list) and sdnotify.h
 # (the service manager: systemd, or the Windows service controller).

@@ -19,7 +19,7 @@
 #include <tlhelp32.h>
 #include <winternl.h>
 
-#include "compat/compat.h"
+#include "snapshot/compat/compat.h"
 #include "daemon/targets.h"
 #include "snapshot/mderr.h"
 

@@ -1,10 +1,10 @@
 /*
- * check_ini.c - compat/ini.c, the INI reader of builds without libinih (the
+ * check_ini.c - snapshot/compat/ini.c, the INI reader of builds without libinih (the
  * Windows build): built and run on every platform (natively too, where the
  * daemon itself uses libinih), so that both readers accept the same files.
  * The handler records every call; the assertions are on the calls and the
  * returned line numbers.  The same file linked with Debian's libinih 55
- * (-linih instead of compat/ini.c) passes too: the expectations are inih's.
+ * (-linih instead of snapshot/compat/ini.c) passes too: the expectations are inih's.
  */
 #include "config.h"
 
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compat/md_ini.h"
+#include "snapshot/compat/md_ini.h"
 
 struct lines {
 	const char *text;

@@ -44,10 +44,10 @@ tests_check_alerts_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
 # The Windows classifier on recorded region lists; runs on every platform.
 check_PROGRAMS += tests/check_windows_regions
 TESTS += tests/check_windows_regions
-# compat/ini.c (the INI reader of builds without libinih) on every platform.
+# snapshot/compat/ini.c (the INI reader of builds without libinih) on every platform.
 check_PROGRAMS += tests/check_ini
 TESTS += tests/check_ini
-tests_check_ini_SOURCES = %D%/check_ini.c compat/ini.c
+tests_check_ini_SOURCES = %D%/check_ini.c snapshot/compat/ini.c
 tests_check_ini_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
 tests_check_ini_LDADD = $(CHECK_LIBS)
 

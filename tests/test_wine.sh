@@ -3,7 +3,7 @@
 # wine64, each .exe in a private WINEPREFIX (packaging/windows/build.sh makes
 # the cross-build tree $MD_BUILDDIR/windows and reuses its dependency cache).
 # Run: check_snapshot, check_diff, check_store (a real SQLite file on the
-# wine drive), check_windows_regions, check_ini (compat/ini.c, the daemon's
+# wine drive), check_windows_regions, check_ini (snapshot/compat/ini.c, the daemon's
 # INI reader on Windows), and check_snapshot_linux's parser and
 # classifier cases, one CK_RUN_CASE each (its snapshot_collect case drives the
 # Linux collector on recorded /proc trees; on Windows snapshot_collect is the

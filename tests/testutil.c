@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compat/compat.h"
+#include "snapshot/compat/compat.h"
 #include "tests/testutil.h"
 
 const char *

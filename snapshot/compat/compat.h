@@ -1,7 +1,7 @@
 /*
  * compat.h - the POSIX pieces that one of memdelta's platforms lacks (tmux's
- * compat/ layer in small): configure checks each function and builds the
- * replacement in compat/ only where it is missing (MinGW-w64 has no getline,
+ * snapshot/compat/ layer in small): configure checks each function and builds the
+ * replacement in snapshot/compat/ only where it is missing (MinGW-w64 has no getline,
  * strndup, mkdtemp or fmemopen), and this header declares it.  Include it after the
  * system headers; it also brings inet_pton (arpa/inet.h; ws2tcpip.h on
  * Windows) and the "e" (close-on-exec) fopen flag where the C library takes it.

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat/compat.h"
+#include "snapshot/compat/compat.h"
 
 char *
 strndup(const char *s, size_t n)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "compat/compat.h"
+#include "snapshot/compat/compat.h"
 
 ssize_t
 getline(char **lineptr, size_t *n, FILE *f)

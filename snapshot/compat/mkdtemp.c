@@ -20,7 +20,7 @@
 #define get_pid()   getpid()
 #endif
 
-#include "compat/compat.h"
+#include "snapshot/compat/compat.h"
 
 char *
 mkdtemp(char *tmpl)

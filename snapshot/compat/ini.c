@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compat/md_ini.h"
+#include "snapshot/compat/md_ini.h"
 
 #define LINE_MAX_BYTES 200
 #define NAME_MAX_BYTES 50

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compat/compat.h"
+#include "snapshot/compat/compat.h"
 
 FILE *
 fmemopen(void *buf, size_t size, const char *mode)

@@ -1,6 +1,6 @@
 /*
  * md_ini.h - the INI reader: libinih's ini_parse_stream where libinih is
- * available (Debian's libinih-dev), else compat/ini.c, our own reader with the
+ * available (Debian's libinih-dev), else snapshot/compat/ini.c, our own reader with the
  * same contract and inih's default syntax (used by the Windows build: the
  * libinih source package cannot be fetched on the build machines).
  */
