@@ -7,7 +7,7 @@ libmemdelta_a_SOURCES += \
 	%D%/linux_smaps.c %D%/linux_smaps.h
 
 if PLATFORM_LINUX
-libmemdelta_a_SOURCES += %D%/linux.c
+libmemdelta_a_SOURCES += %D%/linux.c %D%/linux_probe.c
 endif
 if PLATFORM_WINDOWS
 libmemdelta_a_SOURCES += %D%/unsupported.c

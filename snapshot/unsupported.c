@@ -1,8 +1,11 @@
 /*
  * unsupported.c - snapshot_collect() for platforms without a collector: the
  * parsers, the store, the diff and the CLI's offline commands still work.
+ * snapshot_probe() is unsupported too, so the daemon always collects.
  */
 #include "config.h"
+
+#include <string.h>
 
 #include "snapshot/snapshot.h"
 
@@ -11,4 +14,19 @@ snapshot_collect(int pid, const struct snapshot_opts *opts, struct snapshot **ou
 {
 	*out = NULL;
 	return MD_ERR_UNSUPPORTED;
+}
+
+int
+snapshot_probe(int pid, const struct snapshot_opts *opts, struct snapshot_probe *out)
+{
+	(void)pid;
+	(void)opts;
+	memset(out, 0, sizeof(*out));
+	return MD_ERR_UNSUPPORTED;
+}
+
+int
+snapshot_probe_equal(const struct snapshot_probe *a, const struct snapshot_probe *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
 }
