@@ -29,6 +29,10 @@
 #define CONFIG_DEFAULT_AUTO_RESCAN 60
 #define CONFIG_MAX_INTERVAL_S      86400
 
+/* A full read of smaps at least every this many ticks (scheduler.c). */
+#define CONFIG_DEFAULT_FULL_READ_EVERY 6
+#define CONFIG_MAX_FULL_READ_EVERY     100000
+
 enum target_kind {
 	TARGET_PID = 0, /* one process id */
 	TARGET_NAME,    /* executable name: comm, basename of argv[0] or of /proc/PID/exe */
@@ -46,6 +50,8 @@ struct config_target {
 	unsigned budget_ms;  /* 0: the global budget */
 	size_t max_regions;  /* 0: no limit */
 	unsigned line;       /* where the section starts (0 for flags) */
+	/* 0: the global full_read_every */
+	unsigned full_read_every;
 };
 
 struct config {
@@ -58,6 +64,10 @@ struct config {
 	unsigned interval_s; /* default per-target interval */
 	unsigned budget_ms;  /* default per-target time budget */
 	size_t max_regions;  /* default per-target region cap (0: none) */
+	/* Between two full reads of smaps, a tick whose cheap probe equals the
+	 * last full read's stores that snapshot again; a full read happens at
+	 * least every full_read_every ticks (1: every tick, no probing). */
+	unsigned full_read_every;
 	enum log_sink log_sink;
 	enum log_level log_level;
 	struct store_retention retention;

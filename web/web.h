@@ -61,6 +61,8 @@ struct web_target_runtime {
 	uint64_t last_cost_ns; /* collect + store of the last tick */
 	unsigned interval_s;
 	int watching;	       /* 1 while a live process matches the target */
+	uint64_t full_reads;   /* ticks that read the whole region list (smaps) */
+	uint64_t probe_hits;   /* ticks whose cheap probe matched: last snapshot stored again */
 };
 
 struct web;
