@@ -98,14 +98,15 @@ read_stat(const char *root, int pid, struct linux_stat *st)
 	return linux_parse_stat(buf, (size_t)len, st);
 }
 
-/* Stream PID/smaps through the parser in READ_CHUNK reads. */
+/* Stream PID/smaps through the parser in READ_CHUNK reads (Linux hands
+ * out at most a page of smaps per read() call, whatever the buffer). */
 static int
 read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct smaps_parser *parser,
            int *truncated)
 {
 	char path[4096];
 	char *buf = NULL;
-	size_t have = 0, next_poll = BUDGET_POLL;
+	size_t have = 0, used, next_poll = BUDGET_POLL;
 	ssize_t got;
 	int fd = -1, rc;
 
@@ -122,8 +123,6 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 		goto out;
 	}
 	for (;;) {
-		char *s, *end, *nl;
-
 		got = read(fd, buf + have, READ_CHUNK - have);
 		if (got < 0) {
 			if (errno == EINTR)
@@ -133,23 +132,22 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 		}
 		if (got == 0)
 			break;
-		end = buf + have + got;
-		for (s = buf; (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
-			rc = smaps_parse_line(parser, s, (size_t)(nl - s));
-			if (rc == 1) {
-				*truncated = 1;
-				rc = 0;
-				goto out;
-			}
-			if (rc != 0)
-				goto out;
+		have += (size_t)got;
+		rc = smaps_parse_chunk(parser, buf, have, &used);
+		if (rc == 1) {
+			*truncated = 1;
+			rc = 0;
+			goto out;
 		}
-		have = (size_t)(end - s);
+		if (rc != 0)
+			goto out;
+		have -= used;
 		if (have == READ_CHUNK) {
 			rc = MD_ERR_PARSE; /* a 64 KiB line: not smaps */
 			goto out;
 		}
-		memmove(buf, s, have);
+		if (have > 0)
+			memmove(buf, buf + used, have);
 		if (opts->over_budget != NULL && parser->n_vmas >= next_poll) {
 			next_poll = parser->n_vmas + BUDGET_POLL;
 			if (opts->over_budget(opts->budget_arg)) {
@@ -168,11 +166,8 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 	}
 	rc = smaps_parse_finish(parser);
 out:
-	if (rc == 0 && *truncated) {
-		/* Drop a record whose lines were not all read. */
-		if (parser->n_vmas > 0 && smaps_parse_finish(parser) != 0)
-			parser->n_vmas--;
-	}
+	if (rc == 0 && *truncated)
+		rc = smaps_parse_stop(parser);
 	free(buf);
 	if (fd >= 0)
 		close(fd);
@@ -305,7 +300,7 @@ snapshot_collect(int pid, const struct snapshot_opts *opts_in, struct snapshot *
 	int rc, truncated = 0, denied = 0;
 
 	*out = NULL;
-	smaps_parser_init(&parser, NULL, opts->max_regions);
+	smaps_parser_init_regions(&parser, NULL, opts->max_regions);
 	if (pid <= 0)
 		return MD_ERR_NOPROC;
 	rc = read_stat(root, pid, &st);
@@ -319,7 +314,7 @@ snapshot_collect(int pid, const struct snapshot_opts *opts_in, struct snapshot *
 	rc = snapshot_new(&s);
 	if (rc != 0)
 		return rc;
-	parser.snap = s;
+	smaps_parser_init_regions(&parser, s, opts->max_regions);
 	rc = read_smaps(root, pid, opts, &parser, &truncated);
 	if (rc != 0)
 		goto out;
@@ -356,7 +351,7 @@ snapshot_collect(int pid, const struct snapshot_opts *opts_in, struct snapshot *
 		goto out;
 	}
 
-	rc = linux_classify(s, parser.vmas, parser.n_vmas, sps, n_sps, pid);
+	rc = linux_classify_regions(s, &parser, sps, n_sps, pid);
 	if (rc != 0)
 		goto out;
 	s->pid = pid;
