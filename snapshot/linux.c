@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "snapshot/linux_smaps.h"
@@ -26,6 +27,15 @@
 #define READ_CHUNK (64u * 1024u)
 /* How many VMAs between two polls of the caller's time budget. */
 #define BUDGET_POLL 1024
+/* A smaps record is a header and at least its Size: and VmFlags: lines:
+ * more than this many bytes, so a read of N bytes holds at most N / it. */
+#define RECORD_MIN_BYTES 64
+/* Room for this many records is made at first: enough that the region
+ * array and the extras are allocations of their own, which grow without
+ * being copied. */
+#define ROOM_MIN 4096
+/* Room is faulted in ahead of the parser this many bytes at a time. */
+#define PREFAULT_STEP (64u * 1024u)
 
 static int
 errno_status(int err)
@@ -98,6 +108,67 @@ read_stat(const char *root, int pid, struct linux_stat *st)
 	return linux_parse_stat(buf, (size_t)len, st);
 }
 
+/* Room for the records the parser appends, made ahead of it. */
+struct room {
+	size_t ready;    /* records whose memory is faulted in */
+	int no_prefault; /* MADV_POPULATE_WRITE failed: let pages fault */
+	size_t page_size;
+};
+
+/* Fault in the pages of bytes [from, to) of @base in one call (Linux 5.14+):
+ * cheaper than a page fault per page, several times so in a virtual machine
+ * (docs/performance.md).  The memory is ours and left as it is.  Returns 0
+ * or -1 when the kernel cannot. */
+static int
+prefault(const struct room *rm, void *base, size_t from, size_t to)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t mask = (uintptr_t)rm->page_size - 1;
+	uintptr_t a = ((uintptr_t)base + from) & ~mask;
+	uintptr_t b = ((uintptr_t)base + to + mask) & ~mask;
+
+	if (b <= a)
+		return 0;
+	return madvise((void *)a, (size_t)(b - a), MADV_POPULATE_WRITE) == 0 ? 0 : -1;
+#else
+	return -1;
+#endif
+}
+
+/* Before the parser reads @bytes more: room for every record they can hold,
+ * and the next PREFAULT_STEP of it faulted in. */
+static int
+keep_room(struct smaps_parser *p, size_t bytes, struct room *rm)
+{
+	struct snapshot *s = p->snap;
+	size_t need = s->n_regions - p->first_region + 2 + bytes / RECORD_MIN_BYTES;
+	size_t upto;
+	int rc;
+
+	if (need > p->cap_extras || p->first_region + need > s->cap_regions) {
+		size_t want = p->cap_extras * 2;
+
+		if (want < need)
+			want = need;
+		if (want < ROOM_MIN)
+			want = ROOM_MIN;
+		rc = smaps_parser_reserve(p, want);
+		if (rc != 0)
+			return rc;
+	}
+	if (rm->no_prefault || need <= rm->ready)
+		return 0;
+	upto = need + PREFAULT_STEP / sizeof(struct region);
+	if (upto > p->cap_extras)
+		upto = p->cap_extras;
+	if (prefault(rm, s->regions, (p->first_region + rm->ready) * sizeof(struct region),
+	             (p->first_region + upto) * sizeof(struct region)) != 0 ||
+	    prefault(rm, p->extras, rm->ready * sizeof(*p->extras), upto * sizeof(*p->extras)) != 0)
+		rm->no_prefault = 1;
+	rm->ready = upto;
+	return 0;
+}
+
 /* Stream PID/smaps through the parser in READ_CHUNK reads (Linux hands
  * out at most a page of smaps per read() call, whatever the buffer). */
 static int
@@ -107,10 +178,14 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 	char path[4096];
 	char *buf = NULL;
 	size_t have = 0, used, next_poll = BUDGET_POLL;
+	struct room room = {0, 0, 4096};
 	ssize_t got;
+	long page = sysconf(_SC_PAGESIZE);
 	int fd = -1, rc;
 
 	*truncated = 0;
+	if (page > 0 && (page & (page - 1)) == 0)
+		room.page_size = (size_t)page;
 	rc = proc_path(path, sizeof(path), root, pid, "smaps");
 	if (rc != 0)
 		return rc;
@@ -133,6 +208,9 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 		if (got == 0)
 			break;
 		have += (size_t)got;
+		rc = keep_room(parser, have, &room);
+		if (rc != 0)
+			goto out;
 		rc = smaps_parse_chunk(parser, buf, have, &used);
 		if (rc == 1) {
 			*truncated = 1;
