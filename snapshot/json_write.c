@@ -39,7 +39,9 @@ out_flush(struct json_out *o)
 	o->len = 0;
 }
 
-/* Make room for @need more bytes; returns 0 or sets the status. */
+/* Make room for @need more bytes; returns 0 or sets the status.  With a
+ * flush callback the buffer is handed over when it passes 64 KiB or when
+ * it would have to grow, so it stays at 64 KiB unless one piece is larger. */
 static int
 out_reserve(struct json_out *o, size_t need)
 {
@@ -50,12 +52,12 @@ out_reserve(struct json_out *o, size_t need)
 		return o->status;
 	if (o->cap - o->len >= need)
 		return 0;
-	if (o->flush != NULL && o->len >= JSON_OUT_FLUSH_AT) {
+	if (o->flush != NULL && o->len > 0) {
 		out_flush(o);
 		if (o->status != 0 || o->cap - o->len >= need)
 			return o->status;
 	}
-	cap = o->cap ? o->cap : 16384;
+	cap = o->cap ? o->cap : (o->flush != NULL ? JSON_OUT_FLUSH_AT : 16384);
 	while (cap - o->len < need) {
 		if (cap > SIZE_MAX / 2) {
 			o->status = MD_ERR_NOMEM;
