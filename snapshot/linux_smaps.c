@@ -552,6 +552,7 @@ smaps_parse_line(struct smaps_parser *p, const char *line, size_t len)
 
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SMAPS_FIXED_LAYOUT 1
+#define ONES               0x0101010101010101ull /* one in every byte */
 /* The value of a line in Linux's fixed layout ("Key:" padded to 16 bytes,
  * the number right-aligned in 8, " kB\n"): bytes 16-23 of the line are
  * spaces, then one to eight digits.  Returns 1 and the number, or 0 when
@@ -561,9 +562,18 @@ smaps_parse_line(struct smaps_parser *p, const char *line, size_t len)
 static int
 fixed_value(const char *s, uint64_t *out)
 {
-	const uint64_t ones = 0x0101010101010101ull;
+	const uint64_t ones = ONES;
 	uint64_t w = load64(s), t = w ^ (ones * ' '), m, z, v;
 
+	/* Mostly seven spaces and one digit. */
+	if ((t & 0x00ffffffffffffffull) == 0) {
+		unsigned d = (unsigned)(t >> 56) - ('0' ^ ' ');
+
+		if (d > 9)
+			return 0;
+		*out = d;
+		return 1;
+	}
 	if (t == 0)
 		return 0;                       /* spaces only */
 	m = ~0ull << (__builtin_ctzll(t) & ~7); /* the bytes from the first non-space on */
@@ -587,33 +597,75 @@ smaps_parse_chunk(struct smaps_parser *p, const char *buf, size_t len, size_t *u
 {
 	const char *s = buf, *end = buf + len, *nl;
 	int rc = 0;
+#if SMAPS_FIXED_LAYOUT
+	/* The parser's state in locals while on the fast path (stores through
+	 * a counter pointer could otherwise alias them). */
+	struct smaps_vma *v = p->n_vmas > 0 ? p->rec : NULL;
+	size_t line = p->line;
+	unsigned next = p->next_key;
+#endif
 
 	while (s < end) {
 #if SMAPS_FIXED_LAYOUT
 		/* Most lines are "Key:<pad to 16>%8lu kB\n", 28 bytes: known by
 		 * their first 16 bytes and their last 4, read without looking
-		 * for the newline.  Anything else takes the general path. */
-		if (end - s >= 28 && load32(s + 24) == load32(" kB\n") && p->n_vmas > 0) {
-			uint64_t val;
-			int k = key_match(p, s);
+		 * for the newline; keys we do not use are skipped on their
+		 * first 16 bytes.  Anything else takes the general path. */
+		if (v != NULL && end - s >= 28 && s[0] >= 'A' && s[0] <= 'Z') {
+			const struct smaps_key *key = &smaps_keys[next < N_KEYS ? next : 0];
+			uint64_t a = load64(s), b = load64(s + 8), val;
 
-			if (k >= 0 && k != VMFLAGS_KEY && fixed_value(s + 16, &val)) {
-				struct smaps_vma *v = p->rec;
+			/* The key expected next, else any. */
+			if (load64(key->text) == a && load64(key->text + 8) == b) {
+				next = (unsigned)(key - smaps_keys) + 1;
+			} else {
+				int k;
 
+				if (a == load64("VmFlags:"))
+					goto general;
+				p->next_key = next;
+				k = key_match(p, s);
+				next = p->next_key;
+				if (k < 0)
+					goto general;
+				key = &smaps_keys[k];
+			}
+			if (key->kind == KEY_COUNTER || key->kind == KEY_SIZE) {
+				if (load32(s + 24) != load32(" kB\n") || !fixed_value(s + 16, &val))
+					goto general;
 				val *= 1024;
-				if (smaps_keys[k].kind == KEY_COUNTER) {
-					*(uint64_t *)(void *)((char *)v + smaps_keys[k].off) += val;
-				} else if (smaps_keys[k].kind == KEY_SIZE) {
+				if (key->kind == KEY_COUNTER) {
+					*(uint64_t *)(void *)((char *)v + key->off) += val;
+				} else {
 					if (val != v->end - v->start)
 						goto general; /* reported there */
 					v->seen |= SEEN_SIZE;
 				}
-				p->line++;
+				line++;
 				s += 28;
+				continue;
+			}
+			if (key->kind == KEY_IGNORED) {
+				uint64_t x = load64(s + 16) ^ ONES * '\n';
+
+				/* No newline in bytes 16-23 of a " kB\n" line: 28 bytes. */
+				if (load32(s + 24) == load32(" kB\n") &&
+				    ((x - ONES) & ~x & ONES * 0x80) == 0) {
+					line++;
+					s += 28;
+					continue;
+				}
+				nl = memchr(s + 16, '\n', (size_t)(end - s - 16));
+				if (nl == NULL)
+					break;
+				line++;
+				s = nl + 1;
 				continue;
 			}
 		}
 	general:
+		p->line = line;
+		p->next_key = next;
 #endif
 		nl = memchr(s, '\n', (size_t)(end - s));
 		if (nl == NULL)
@@ -622,7 +674,18 @@ smaps_parse_chunk(struct smaps_parser *p, const char *buf, size_t len, size_t *u
 		if (rc != 0)
 			break;
 		s = nl + 1;
+#if SMAPS_FIXED_LAYOUT
+		v = p->n_vmas > 0 ? p->rec : NULL;
+		line = p->line;
+		next = p->next_key;
+#endif
 	}
+#if SMAPS_FIXED_LAYOUT
+	if (rc == 0) {
+		p->line = line;
+		p->next_key = next;
+	}
+#endif
 	*used = (size_t)(s - buf);
 	return rc;
 }
