@@ -150,11 +150,11 @@ measure_floor() {
     p=$(awk '{ print $2 }' "$T/rt$i")
     c=$(cpu_of "$B/bench/smaps_floor" "$p" "$ITER")
     tot=$(awk -v a="$tot" -v b="$c" 'BEGIN { print a + b }')
-    c=$(cpu_of "$B/bench/probe_cost" "$p" "$ITER")
+    c=$("$B/bench/probe_cost" "$p" "$ITER" | sed -n 's/.*cpu_ns_mean=\([0-9]*\).*/\1/p')
     ptot=$(awk -v a="$ptot" -v b="$c" 'BEGIN { print a + b }')
   done
   # CPU ms for one read of every target's smaps, and for one probe of each
-  awk -v a="$tot" -v b="$ptot" -v n="$ITER" 'BEGIN { printf "%.2f %.2f\n", a * 1000 / n, b * 1000 / n }'
+  awk -v a="$tot" -v b="$ptot" -v n="$ITER" 'BEGIN { printf "%.2f %.2f\n", a * 1000 / n, b / 1e6 }'
 }
 
 run_daemon probe "$FULL_EVERY" "$DURATION"
@@ -206,8 +206,8 @@ report() {
   echo "The floor, on the same processes in the same run: CPU time of reading all $TARGETS smaps" \
     "files once is $floor_ms ms (\`smaps_floor PID $ITER\` per process, user + system from" \
     "GNU time, divided by $ITER), i.e. **$(per10 "$floor_ms") % of one core** at one read per" \
-    "${INTERVAL} s; the probe memdeltad takes instead costs $probe_ms ms for all $TARGETS" \
-    "($(per10 "$probe_ms") % of a core per ${INTERVAL} s)."
+    "${INTERVAL} s; the probe memdeltad takes instead costs $probe_ms ms of CPU for all $TARGETS" \
+    "(\`probe_cost PID $ITER\` per process, its own CPU clock; $(per10 "$probe_ms") % of a core per ${INTERVAL} s)."
   echo "One target, in-process: \`$probe_line\`; \`$floor_line\`."
   echo
   echo "Goals (issue 3), first row: at most 1 % of one core over the run:" \

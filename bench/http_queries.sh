@@ -17,7 +17,8 @@
 #   - one snapshot: /api/v1/snapshots/ID (2,000 regions).
 # It reports the median and the 90th percentile of RUNS requests after one
 # warm-up request each (the first request of a server thread opens its
-# SQLite handle).
+# SQLite handle), and then, in the same run, bench/store_queries on the same
+# file: the same queries at the store level, without HTTP and JSON.
 #
 # Usage: bench/http_queries.sh BUILDDIR
 # Environment: RUNS (default 50), DB (a database built earlier by
@@ -138,6 +139,15 @@ overview_page() {
   row "one snapshot (2,000 regions)" "$SNAP"
   for i in $(seq 0 10); do overview_page; done | stats >"$T/ov"
   echo "| overview page: target list + $n_targets sparklines, one after the other | \`/api/v1/targets\` + $n_targets x \`timeline?points=80\` | $(awk '{ print $1 " | " $2 " | " $3 }' "$T/ov") pages | - |"
+  kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+  SPID=''
+  "$B/bench/store_queries" "$DB" >"$T/store" 2>&1 || true
+  sq() { sed -n "s/^$1=//p" "$T/store"; }
+  echo
+  echo "The same queries at the store level right after (\`bench/store_queries\` on the same file," \
+    "median of 15, no HTTP, no JSON): timeline $(sq timeline_24h_500_ms) ms," \
+    "two snapshots 12 h apart read and diffed $(sq get2_diff_12h_ms) ms," \
+    "50 target summaries $(sq target_summaries_50_ms) ms. Load average then $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "<!-- bench/http_queries.sh results: end -->"
 } | tee "$T/report.md"
 
