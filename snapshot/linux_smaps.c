@@ -341,9 +341,9 @@ commit_record(struct smaps_parser *p)
 }
 
 /* Header line @line; its first @hex_len bytes are the hex digits of the
- * start address, followed by '-'. */
+ * start address @start (its low 64 bits), followed by '-'. */
 static int
-parse_header(struct smaps_parser *p, const char *line, size_t len, size_t hex_len)
+parse_header(struct smaps_parser *p, const char *line, size_t len, size_t hex_len, uint64_t start)
 {
 	static const char deleted[] = " (deleted)";
 	const char *s = line, *end = line + len, *path;
@@ -380,8 +380,9 @@ parse_header(struct smaps_parser *p, const char *line, size_t len, size_t hex_le
 	memset(v, 0, sizeof(*v));
 	v->path = "";
 
-	if (hex_len > 16 || scan_hex(&s, s + hex_len, &v->start) != 0 || *s++ != '-' ||
-	    scan_hex(&s, end, &v->end) != 0 || v->end <= v->start)
+	v->start = start;
+	s += hex_len + 1;
+	if (hex_len > 16 || scan_hex(&s, end, &v->end) != 0 || v->end <= v->start)
 		return parse_fail(p, "bad address range in header line");
 	if (end - s < 6 || *s++ != ' ')
 		return parse_fail(p, "short header line");
@@ -429,6 +430,37 @@ parse_vmflags(const char *s, const char *end)
 {
 	unsigned f = 0;
 
+	/* Linux prints " xx" per flag: step over them three bytes at a time
+	 * while that holds; the loop below takes whatever else there is. */
+	while (end - s >= 3 && s[0] == ' ' && s[1] >= 'a' && s[1] <= 'z' && s[2] >= 'a' &&
+	       s[2] <= 'z' && (end - s == 3 || s[3] == ' ')) {
+		switch ((s[1] << 8) | s[2]) {
+		case ('a' << 8) | 'c':
+			f |= VMF_AC;
+			break;
+		case ('g' << 8) | 'd':
+			f |= VMF_GD;
+			break;
+		case ('n' << 8) | 'r':
+			f |= VMF_NR;
+			break;
+		case ('s' << 8) | 'h':
+			f |= VMF_SH;
+			break;
+		case ('e' << 8) | 'x':
+			f |= VMF_EX;
+			break;
+		case ('w' << 8) | 'r':
+			f |= VMF_WR;
+			break;
+		case ('l' << 8) | 'o':
+			f |= VMF_LO;
+			break;
+		default:
+			break;
+		}
+		s += 3;
+	}
 	while (s < end) {
 		s = skip_spaces(s, end);
 		if (end - s >= 2 && (end - s == 2 || s[2] == ' ')) {
@@ -532,6 +564,8 @@ parse_key(struct smaps_parser *p, const char *line, size_t len)
 int
 smaps_parse_line(struct smaps_parser *p, const char *line, size_t len)
 {
+	uint64_t start;
+	unsigned d;
 	size_t i;
 
 	p->line++;
@@ -542,11 +576,11 @@ smaps_parse_line(struct smaps_parser *p, const char *line, size_t len)
 	if (len > 0 && line[0] >= 'A' && line[0] <= 'Z')
 		return parse_key(p, line, len);
 	/* A header starts "hex-hex"; key lines never have a '-' after hex
-	 * digits only. */
-	for (i = 0; i < len && hex_value1[(unsigned char)line[i]] != 0; i++)
-		;
+	 * digits only.  The start address is read on the way. */
+	for (i = 0, start = 0; i < len && (d = hex_value1[(unsigned char)line[i]]) != 0; i++)
+		start = (start << 4) | (d - 1);
 	if (i > 0 && i < len && line[i] == '-')
-		return parse_header(p, line, len, i);
+		return parse_header(p, line, len, i, start);
 	return parse_key(p, line, len);
 }
 

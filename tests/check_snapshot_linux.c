@@ -235,6 +235,41 @@ START_TEST(test_smaps_parse_buffer__tolerated)
 }
 END_TEST
 
+START_TEST(test_smaps_parse_buffer__vmflags_forms)
+{
+	/* Linux's " xx" per flag, a flag at the very end without a space,
+	 * and irregular spacing (a tab is no separator of its own). */
+	static const struct {
+		const char *flags;
+		unsigned want;
+	} cases[] = {
+	        {"VmFlags: rd wr mr mw me ac sd ", VMF_WR | VMF_AC},
+	        {"VmFlags: rd ex mr mw me nr gd lo sh", VMF_EX | VMF_NR | VMF_GD | VMF_LO | VMF_SH},
+	        {"VmFlags:  ac\tnr  gd xyz wr", VMF_GD | VMF_WR},
+	        {"VmFlags: ac ACwr ex", VMF_AC | VMF_EX},
+	        {"VmFlags:", 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct text t = {0};
+		struct parsed p;
+
+		text_add(&t,
+		         "00400000-00401000 rw-p 00000000 00:00 0 \nSize:                  4 "
+		         "kB\n%s\n",
+		         cases[i].flags);
+		parse_text(&p, t.buf, t.len);
+		ck_assert_int_eq(p.rc, 0);
+		ck_assert_msg(p.parser.vmas[0].vmflags == cases[i].want,
+		              "\"%s\": 0x%x, expected 0x%x", cases[i].flags,
+		              p.parser.vmas[0].vmflags, cases[i].want);
+		parsed_done(&p);
+		free(t.buf);
+	}
+}
+END_TEST
+
 START_TEST(test_smaps_parse_line__max_vmas)
 {
 	struct text t = {0};
@@ -935,6 +970,7 @@ linux_suite(void)
 	tcase_add_test(tc, test_smaps_parse_buffer__errors);
 	tcase_add_test(tc, test_smaps_parse_buffer__tolerated);
 	tcase_add_test(tc, test_smaps_parse_buffer__malformed_fixtures);
+	tcase_add_test(tc, test_smaps_parse_buffer__vmflags_forms);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smaps_parse_line");
 	tcase_add_test(tc, test_smaps_parse_line__max_vmas);
