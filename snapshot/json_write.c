@@ -154,7 +154,15 @@ put_u64(char *p, uint64_t v)
 	}
 	end = p + dec_digits(v);
 	q = end;
-	/* Two digits per division. */
+	/* Four digits per division, then two. */
+	while (v >= 10000) {
+		unsigned r = (unsigned)(v % 10000);
+
+		v /= 10000;
+		q -= 4;
+		memcpy(q, pairs + (r / 100) * 2, 2);
+		memcpy(q + 2, pairs + (r % 100) * 2, 2);
+	}
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100) * 2;
 
@@ -348,7 +356,8 @@ put_name(char *p, const char *name)
 static void
 write_region(struct json_out *o, const struct region *r, int first)
 {
-	char prot[PROT_STR_MAX], *p;
+	char prot[PROT_STR_MAX], *p, *base;
+	size_t base_len;
 
 	if (o->cap - o->len < REGION_FIXED_MAX && out_reserve(o, REGION_FIXED_MAX) != 0)
 		return;
@@ -356,13 +365,20 @@ write_region(struct json_out *o, const struct region *r, int first)
 	if (!first)
 		*p++ = ',';
 	PUT_LIT(p, "{\"base\":");
+	base = p;
 	p = put_u64(p, r->base);
+	base_len = (size_t)(p - base);
 	PUT_LIT(p, ",\"base_hex\":\"0x");
 	p = put_hex(p, r->base);
 	PUT_LIT(p, "\",\"size\":");
 	p = put_u64(p, r->size);
 	PUT_LIT(p, ",\"allocation_base\":");
-	p = put_u64(p, r->allocation_base);
+	if (r->allocation_base == r->base) { /* always so on Linux */
+		memcpy(p, base, base_len);
+		p += base_len;
+	} else {
+		p = put_u64(p, r->allocation_base);
+	}
 	/* The names of types, states and protections are plain ASCII
 	 * letters, '_' and '-': nothing to escape. */
 	PUT_LIT(p, ",\"type\":");
