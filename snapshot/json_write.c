@@ -15,7 +15,7 @@
 
 #include "snapshot/json.h"
 
-#define JSON_OUT_FLUSH_AT (64u * 1024u)
+#define JSON_OUT_FLUSH_CAP (32u * 1024u)
 
 void
 json_out_init(struct json_out *o, int (*flush)(void *arg, const char *data, size_t len),
@@ -40,8 +40,9 @@ out_flush(struct json_out *o)
 }
 
 /* Make room for @need more bytes; returns 0 or sets the status.  With a
- * flush callback the buffer is handed over when it passes 64 KiB or when
- * it would have to grow, so it stays at 64 KiB unless one piece is larger. */
+ * flush callback the buffer is handed over whenever it would have to grow:
+ * it stays at 32 KiB (so never passes 64 KiB) unless one piece is larger.
+ * Fresh pages cost a page fault each, dearer than a few more writes. */
 static int
 out_reserve(struct json_out *o, size_t need)
 {
@@ -57,7 +58,7 @@ out_reserve(struct json_out *o, size_t need)
 		if (o->status != 0 || o->cap - o->len >= need)
 			return o->status;
 	}
-	cap = o->cap ? o->cap : (o->flush != NULL ? JSON_OUT_FLUSH_AT : 16384);
+	cap = o->cap ? o->cap : (o->flush != NULL ? JSON_OUT_FLUSH_CAP : 16384);
 	while (cap - o->len < need) {
 		if (cap > SIZE_MAX / 2) {
 			o->status = MD_ERR_NOMEM;
