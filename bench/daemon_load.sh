@@ -222,6 +222,8 @@ if [ -n "$DOC" ]; then
 import re, sys
 doc, rep = sys.argv[1], open(sys.argv[2]).read()
 text = open(doc).read()
+if "<!-- bench/daemon_load.sh results: end -->" not in rep:
+    sys.exit("report incomplete: %s left alone" % doc)
 start = text.find("<!-- bench/daemon_load.sh results -->")
 end = text.find("<!-- bench/daemon_load.sh results: end -->")
 body = rep[rep.find("<!-- bench/daemon_load.sh results -->"):]

@@ -49,6 +49,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 DB=${DB:-$T/day.db}
+reused=0
+[ -e "$DB" ] && reused=1
 t0=$(date +%s)
 "$B/bench/store_queries" --build-only "$DB" >"$T/build" || {
   echo "store_queries --build-only failed" >&2
@@ -125,7 +127,7 @@ overview_page() {
     "(a shared machine)."
   echo
   echo "Database: $(val snapshots) snapshots of the 2,000-region target over 24 hours (restarted" \
-    "halfway) and $((n_targets - 1)) other targets, ${db_mb} MB (built in ${build_s} s or reused)." \
+    "halfway) and $((n_targets - 1)) other targets, ${db_mb} MB ($([ "$reused" = 1 ] && echo "built by an earlier run" || echo "built in ${build_s} s"))." \
     "Server: \`bench/http_serve\` (web_start on the file, its default 2 threads, read-only" \
     "handles). Each figure: curl's \`time_total\` of $RUNS requests on one kept-alive" \
     "connection, after one warm-up request."
@@ -139,7 +141,7 @@ overview_page() {
   row "one snapshot (2,000 regions)" "$SNAP"
   for i in $(seq 0 10); do overview_page; done | stats >"$T/ov"
   echo "| overview page: target list + $n_targets sparklines, one after the other | \`/api/v1/targets\` + $n_targets x \`timeline?points=80\` | $(awk '{ print $1 " | " $2 " | " $3 }' "$T/ov") pages | - |"
-  kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+  kill "$SPID" 2>/dev/null && { wait "$SPID" 2>/dev/null || true; }
   SPID=''
   "$B/bench/store_queries" "$DB" >"$T/store" 2>&1 || true
   sq() { sed -n "s/^$1=//p" "$T/store"; }
@@ -157,6 +159,8 @@ import sys
 doc, rep = sys.argv[1], open(sys.argv[2]).read()
 text = open(doc).read()
 b, e = "<!-- bench/http_queries.sh results -->", "<!-- bench/http_queries.sh results: end -->"
+if e not in rep:
+    sys.exit("report incomplete: %s left alone" % doc)
 start, end = text.find(b), text.find(e)
 if start >= 0 and end > start:
     text = text[:start] + rep + text[end + len(e) + 1:]
