@@ -689,6 +689,12 @@ smaps_parse_chunk(struct smaps_parser *p, const char *buf, size_t len, size_t *u
 					s += 28;
 					continue;
 				}
+				/* "THPeligible:    %8d\n": 25 bytes. */
+				if (s[24] == '\n' && ((x - ONES) & ~x & ONES * 0x80) == 0) {
+					line++;
+					s += 25;
+					continue;
+				}
 				nl = memchr(s + 16, '\n', (size_t)(end - s - 16));
 				if (nl == NULL)
 					break;
