@@ -404,8 +404,13 @@ write_region(struct json_out *o, const struct region *r, int first)
 	PUT_LIT(p, ",\"locked\":");
 	p = put_u64(p, r->locked);
 	PUT_LIT(p, ",\"detail\":");
+	if (r->detail == NULL || r->detail[0] == '\0') { /* most anonymous regions */
+		PUT_LIT(p, "\"\"}");
+		o->len = (size_t)(p - o->buf);
+		return;
+	}
 	o->len = (size_t)(p - o->buf);
-	json_out_string(o, r->detail != NULL ? r->detail : "");
+	json_out_string(o, r->detail);
 	OUT_LIT(o, "}");
 }
 
