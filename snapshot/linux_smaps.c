@@ -645,13 +645,14 @@ smaps_parse_chunk(struct smaps_parser *p, const char *buf, size_t len, size_t *u
 		 * their first 16 bytes and their last 4, read without looking
 		 * for the newline; keys we do not use are skipped on their
 		 * first 16 bytes.  Anything else takes the general path. */
-		if (v != NULL && end - s >= 28 && s[0] >= 'A' && s[0] <= 'Z') {
-			const struct smaps_key *key = &smaps_keys[next < N_KEYS ? next : 0];
+		while (v != NULL && end - s >= 28 && s[0] >= 'A' && s[0] <= 'Z') {
+			unsigned i = next < N_KEYS ? next : 0;
+			const struct smaps_key *key = &smaps_keys[i];
 			uint64_t a = load64(s), b = load64(s + 8), val;
 
 			/* The key expected next, else any. */
 			if (load64(key->text) == a && load64(key->text + 8) == b) {
-				next = (unsigned)(key - smaps_keys) + 1;
+				next = i + 1;
 			} else {
 				int k;
 
@@ -697,7 +698,7 @@ smaps_parse_chunk(struct smaps_parser *p, const char *buf, size_t len, size_t *u
 				}
 				nl = memchr(s + 16, '\n', (size_t)(end - s - 16));
 				if (nl == NULL)
-					break;
+					goto general; /* the line is not all here */
 				line++;
 				s = nl + 1;
 				continue;
