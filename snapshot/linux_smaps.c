@@ -425,6 +425,14 @@ parse_header(struct smaps_parser *p, const char *line, size_t len, size_t hex_le
 	return 0;
 }
 
+/* The VMF_* bit of each two-letter flag, by its letters. */
+static const unsigned char vmflag_bits[26][26] = {
+        ['a' - 'a']['c' - 'a'] = VMF_AC, ['g' - 'a']['d' - 'a'] = VMF_GD,
+        ['n' - 'a']['r' - 'a'] = VMF_NR, ['s' - 'a']['h' - 'a'] = VMF_SH,
+        ['e' - 'a']['x' - 'a'] = VMF_EX, ['w' - 'a']['r' - 'a'] = VMF_WR,
+        ['l' - 'a']['o' - 'a'] = VMF_LO,
+};
+
 static unsigned
 parse_vmflags(const char *s, const char *end)
 {
@@ -432,33 +440,9 @@ parse_vmflags(const char *s, const char *end)
 
 	/* Linux prints " xx" per flag: step over them three bytes at a time
 	 * while that holds; the loop below takes whatever else there is. */
-	while (end - s >= 3 && s[0] == ' ' && s[1] >= 'a' && s[1] <= 'z' && s[2] >= 'a' &&
-	       s[2] <= 'z' && (end - s == 3 || s[3] == ' ')) {
-		switch ((s[1] << 8) | s[2]) {
-		case ('a' << 8) | 'c':
-			f |= VMF_AC;
-			break;
-		case ('g' << 8) | 'd':
-			f |= VMF_GD;
-			break;
-		case ('n' << 8) | 'r':
-			f |= VMF_NR;
-			break;
-		case ('s' << 8) | 'h':
-			f |= VMF_SH;
-			break;
-		case ('e' << 8) | 'x':
-			f |= VMF_EX;
-			break;
-		case ('w' << 8) | 'r':
-			f |= VMF_WR;
-			break;
-		case ('l' << 8) | 'o':
-			f |= VMF_LO;
-			break;
-		default:
-			break;
-		}
+	while (end - s >= 3 && s[0] == ' ' && (unsigned char)(s[1] - 'a') < 26 &&
+	       (unsigned char)(s[2] - 'a') < 26 && (end - s == 3 || s[3] == ' ')) {
+		f |= vmflag_bits[s[1] - 'a'][s[2] - 'a'];
 		s += 3;
 	}
 	while (s < end) {
