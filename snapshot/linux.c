@@ -169,6 +169,23 @@ keep_room(struct smaps_parser *p, size_t bytes, struct room *rm)
 	return 0;
 }
 
+/* Give back the room made ahead of the parser: up to PREFAULT_STEP of it is
+ * faulted in, and the daemon keeps snapshots.  (A smaller block for an
+ * allocation of its own is the same mapping cut short: nothing copied.) */
+static void
+shrink_regions(struct snapshot *s)
+{
+	struct region *nr;
+
+	if (s->n_regions == 0 || s->n_regions == s->cap_regions)
+		return;
+	nr = realloc(s->regions, s->n_regions * sizeof(*nr));
+	if (nr != NULL) {
+		s->regions = nr;
+		s->cap_regions = s->n_regions;
+	}
+}
+
 /* Stream PID/smaps through the parser in READ_CHUNK reads (Linux hands
  * out at most a page of smaps per read() call, whatever the buffer). */
 static int
@@ -432,6 +449,7 @@ snapshot_collect(int pid, const struct snapshot_opts *opts_in, struct snapshot *
 	rc = linux_classify_regions(s, &parser, sps, n_sps, pid);
 	if (rc != 0)
 		goto out;
+	shrink_regions(s);
 	s->pid = pid;
 	s->start_time = st.start_time;
 	ticks = sysconf(_SC_CLK_TCK);

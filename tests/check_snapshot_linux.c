@@ -933,6 +933,24 @@ START_TEST(test_snapshot_collect__fixture_threads)
 }
 END_TEST
 
+START_TEST(test_snapshot_collect__no_room_kept)
+{
+	/* The collector makes room ahead of the parser; a snapshot it
+	 * returns holds no more than its regions (the daemon keeps them). */
+	struct snapshot_opts opts;
+	struct snapshot *s = NULL;
+	char root[4096];
+
+	snprintf(root, sizeof(root), "%s", test_fixture("threads"));
+	memset(&opts, 0, sizeof(opts));
+	opts.proc_root = root;
+	ck_assert_int_eq(snapshot_collect(17298, &opts, &s), 0);
+	ck_assert_uint_gt(s->n_regions, 10);
+	ck_assert_uint_eq(s->cap_regions, s->n_regions);
+	snapshot_free(s);
+}
+END_TEST
+
 START_TEST(test_snapshot_collect__fixture_shm_deleted)
 {
 	check_recorded_set("shm_deleted", 7);
@@ -996,6 +1014,7 @@ linux_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("snapshot_collect");
 	tcase_add_test(tc, test_snapshot_collect__fixture_threads);
+	tcase_add_test(tc, test_snapshot_collect__no_room_kept);
 	tcase_add_test(tc, test_snapshot_collect__fixture_shm_deleted);
 	tcase_add_test(tc, test_snapshot_collect__fixture_reserve);
 	tcase_add_test(tc, test_snapshot_collect__fixture_missing_pid);
