@@ -14,6 +14,7 @@
 #                       (default: docs/performance.md next to this script; DOC= to skip)
 #   TIMER=hyperfine|bash  force the timer (default: hyperfine, installed with apt-get when
 #                       missing and possible; else a bash loop on $EPOCHREALTIME)
+#   FAULT_RUNS=5        runs of `perf stat -e page-faults` per command (0: skip; needs perf)
 #
 # Every figure is the median over ROUNDS x RUNS wall-clock samples of one process each
 # (fork, exec, run, exit), except "floor, in-process", which is the median time of one
@@ -21,7 +22,7 @@
 set -euo pipefail
 
 usage() {
-	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,17s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -33,6 +34,7 @@ SIZES=${SIZES:-"1000 10000"}
 ROUNDS=${ROUNDS:-5}
 RUNS=${RUNS:-10}
 FLOOR_ITER=${FLOOR_ITER:-100}
+FAULT_RUNS=${FAULT_RUNS:-5}
 DOC=${DOC-$SRC/docs/performance.md}
 TIMER=${TIMER:-hyperfine}
 
@@ -116,6 +118,15 @@ spread() {
 
 ms() { [ -n "$1" ] && awk -v s="$1" 'BEGIN { printf "%.3f", s * 1000 }' || printf 'n/a'; }
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || printf 'n/a'; }
+
+# faults CMD: mean page faults of one run of CMD (a shell-quoted command line), from
+# `perf stat`; empty when perf cannot count them.  Page faults are most of what a
+# process pays the kernel beyond the read itself (see docs/performance.md).
+faults() {
+	[ "$FAULT_RUNS" -gt 0 ] && command -v perf >/dev/null || return 0
+	eval "perf stat -x, -e page-faults -r $FAULT_RUNS -- $1" 2>&1 >/dev/null |
+		awk -F, '$3 == "page-faults" && $1 ~ /^[0-9.]+$/ { printf "%.0f", $1 }' || true
+}
 
 # time_round ROUND SAMPLES NAME=CMD...: time every command RUNS times, in an order rotated
 # by ROUND, and append "name round seconds" lines to SAMPLES (and "name user sys" to
@@ -235,6 +246,8 @@ for K in $SIZES; do
 		ns=${ns%% *}
 		awk -v r="$r" -v ns="$ns" 'BEGIN { printf "floor_loop %s %.9f\n", r, ns / 1e9 }' >>"$samples"
 	done
+	declare -A FAULTS=()
+	for s in "${specs[@]}"; do FAULTS[${s%%=*}]=$(faults "${s#*=}"); done
 	records=${line#*records=}
 	records=${records%% *}
 	bytes=${line#*bytes=}
@@ -258,7 +271,7 @@ for K in $SIZES; do
 			"$samples.cpu")
 		cnt=$(awk -v n="$name" '$1 == n' "$samples" | wc -l)
 		MED[$name.$NREG]=$med
-		DETAIL+="| $NREG | $name | $(ms "$med") | $(spread "$name" "$samples") | $cpu | $cnt |"$'\n'
+		DETAIL+="| $NREG | $name | $(ms "$med") | $(spread "$name" "$samples") | $cpu | ${FAULTS[$name]:-n/a} | $cnt |"$'\n'
 	done
 	[ -n "$FIRST_K" ] || FIRST_K=$NREG
 	LAST_K=$NREG
@@ -298,11 +311,12 @@ REPORT=$WORK/report.md
 	printf '%s' "$TARGETS"
 	[ -z "$MD_NOTE" ] || { echo; echo "Notes:"; echo; printf '%s' "$MD_NOTE"; }
 	echo
-	echo "Per command: median, lowest-highest of the per-round medians, and mean user and"
-	echo "system CPU time per run (from hyperfine; n/a otherwise)."
+	echo "Per command: median, lowest-highest of the per-round medians, mean user and"
+	echo "system CPU time per run (from hyperfine; n/a otherwise), and page faults per run"
+	echo "(mean of $FAULT_RUNS runs under \`perf stat\`; n/a without perf)."
 	echo
-	echo "| regions | command | median ms | round medians ms | user ms | sys ms | samples |"
-	echo "|---:|---|---:|---:|---:|---:|---:|"
+	echo "| regions | command | median ms | round medians ms | user ms | sys ms | page faults | samples |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 	printf '%s' "$DETAIL"
 	echo
 	if [ -n "$FIRST_K" ] && [ "$FIRST_K" != "$LAST_K" ]; then

@@ -12,6 +12,10 @@
  * 50 ms each.  Output is one name=value per line (times in ms).
  * Usage: bench/store_queries [DBPATH] (default: a new temporary directory,
  * removed afterwards; an existing DBPATH is reused as it is).
+ * bench/store_queries --build-only DBPATH builds DBPATH when it does not
+ * exist and prints what a client needs to ask for the same queries
+ * (app_target=, diff_a=, diff_b= snapshot ids 12 hours apart, from_ms=,
+ * to_ms=), then exits: bench/http_queries.sh times them over HTTP.
  */
 #include "config.h"
 
@@ -365,9 +369,16 @@ main(int argc, char **argv)
 	uint64_t bytes = 0;
 	int64_t target = 0;
 	struct stat sb;
-	int rc = 0, own_dir = 0, built = 0, i, status = EXIT_FAILURE;
+	int rc = 0, own_dir = 0, built = 0, build_only = 0, i, status = EXIT_FAILURE;
 
-	if (argc > 1) {
+	if (argc > 1 && strcmp(argv[1], "--build-only") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "usage: %s --build-only DBPATH\n", argv[0]);
+			return EXIT_FAILURE;
+		}
+		build_only = 1;
+		(void)snprintf(path, sizeof(path), "%s", argv[2]);
+	} else if (argc > 1) {
 		(void)snprintf(path, sizeof(path), "%s", argv[1]);
 	} else {
 		if (mkdtemp(dir) == NULL) {
@@ -400,6 +411,14 @@ main(int argc, char **argv)
 	if (rc != 0)
 		goto out;
 	printf("snapshots=%zu\ndb_bytes=%" PRIu64 "\n", n_info, bytes);
+	if (build_only) {
+		printf("app_target=%" PRId64 "\ndiff_a=%" PRId64 "\ndiff_b=%" PRId64
+		       "\nfrom_ms=%" PRId64 "\nto_ms=%" PRId64 "\n",
+		       target, info[N_SNAPSHOTS / 4].id, info[N_SNAPSHOTS * 3 / 4].id, T0_MS,
+		       T0_MS + (int64_t)N_SNAPSHOTS * STEP_MS);
+		status = EXIT_SUCCESS;
+		goto out;
+	}
 	for (i = 0; rc == 0 && i < RUNS; i++) {
 		t = now_ms();
 		rc = run_timeline(ro, target, &points);

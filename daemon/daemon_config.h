@@ -30,6 +30,10 @@
 #define CONFIG_DEFAULT_AUTO_RESCAN 60
 #define CONFIG_MAX_INTERVAL_S      86400
 
+/* A full read of smaps at least every this many ticks (scheduler.c). */
+#define CONFIG_DEFAULT_FULL_READ_EVERY 6
+#define CONFIG_MAX_FULL_READ_EVERY     100000
+
 /* Alert defaults (docs/alerts.md); the detector's are trend_params_defaults(). */
 #define CONFIG_DEFAULT_EVAL_INTERVAL_S 60
 #define CONFIG_DEFAULT_TOP_REGIONS     10
@@ -86,6 +90,7 @@ struct config_target {
 	unsigned line;              /* where the section starts (0 for flags) */
 	struct alert_params alerts; /* the alert keys set in the section ... */
 	uint64_t alert_keys_set;    /* ... one bit per key (see config_target_alerts) */
+	unsigned full_read_every;   /* 0: the global full_read_every */
 };
 
 struct config {
@@ -98,6 +103,10 @@ struct config {
 	unsigned interval_s; /* default per-target interval */
 	unsigned budget_ms;  /* default per-target time budget */
 	size_t max_regions;  /* default per-target region cap (0: none) */
+	/* Between two full reads of smaps, a tick whose cheap probe equals the
+	 * last full read's stores that snapshot again; a full read happens at
+	 * least every full_read_every ticks (1: every tick, no probing). */
+	unsigned full_read_every;
 	enum log_sink log_sink;
 	enum log_level log_level;
 	char log_file[CONFIG_PATH_MAX]; /* log_file=: also append every line here ("": no) */

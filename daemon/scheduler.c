@@ -12,9 +12,14 @@
  * Each watch ticks on its own phase: the first tick at a random offset in
  * its interval, then every interval plus a small random jitter, so that many
  * targets do not sample in step.  A tick that starts a whole interval late
- * counts the slots it skipped as missed.  A tick collects with the target's
- * region cap and time budget, stores the snapshot in one transaction and
- * reports health.  When no tick is due soon, retention pruning runs in short
+ * counts the slots it skipped as missed.  A tick first takes the cheap probe
+ * (snapshot_probe: the region structure and the memory totals); when it
+ * equals the probe taken with the watch's last full read, fewer than
+ * full_read_every ticks ago, the last snapshot is stored again with the new
+ * time (the store then writes the snapshot row and its totals only).  Else
+ * the tick collects with the target's region cap and time budget, stores
+ * the snapshot in one transaction and keeps it for the next ticks.  Every
+ * tick reports health.  When no tick is due soon, retention pruning runs in short
  * steps.  Stop and reload requests (os.h) are taken between ticks.
  */
 #include "config.h"
@@ -49,7 +54,9 @@ struct tgt {
 	unsigned interval_s;
 	unsigned budget_ms;
 	size_t max_regions;
+	unsigned full_read_every;
 	uint64_t ticks, missed, last_cost_ns;
+	uint64_t full_reads, probe_hits;
 	size_t n_watches;
 	uint64_t last_regions;
 };
@@ -64,6 +71,10 @@ struct watch {
 	int trunc_logged;
 	int dead; /* exited or replaced: removed at the next rescan */
 	int seen; /* scratch for rescans */
+	/* The last full read, stored again while the probe matches. */
+	struct snapshot *last;
+	struct snapshot_probe last_probe;
+	unsigned since_full; /* ticks since that read */
 };
 
 struct sched {
@@ -136,6 +147,8 @@ tgt_settings(struct sched *s, struct tgt *t, const struct config_target *ct)
 	t->interval_s = ct != NULL && ct->interval_s ? ct->interval_s : s->cfg->interval_s;
 	t->budget_ms = ct != NULL && ct->budget_ms ? ct->budget_ms : s->cfg->budget_ms;
 	t->max_regions = ct != NULL && ct->max_regions ? ct->max_regions : s->cfg->max_regions;
+	t->full_read_every =
+	        ct != NULL && ct->full_read_every ? ct->full_read_every : s->cfg->full_read_every;
 }
 
 static void
@@ -180,9 +193,18 @@ tgt_add(struct sched *s, const char *name, const struct config_target *ct)
 	return t;
 }
 
+/* Free what watch @w owns. */
+static void
+watch_forget(struct watch *w)
+{
+	snapshot_free(w->last);
+	w->last = NULL;
+}
+
 static void
 watch_remove(struct sched *s, size_t i)
 {
+	watch_forget(&s->watches[i]);
 	s->watches[i].t->n_watches--;
 	s->watches[i] = s->watches[--s->n_watches];
 }
@@ -360,6 +382,56 @@ storage_state(struct sched *s, int rc)
 	s->health.storage_ok = 0;
 }
 
+/* After store_put_snapshot of @snap for target @t returned @rc (the snapshot
+ * id @sid): the storage state, health, and the alert engine, which sees every
+ * stored snapshot, full reads and probe repeats alike. */
+static void
+stored(struct sched *s, struct tgt *t, int rc, int64_t sid, const struct snapshot *snap)
+{
+	storage_state(s, rc);
+	if (rc != 0)
+		return;
+	s->health.snapshots_written++;
+	s->health.last_snapshot_ms = snap->time_ms;
+	t->last_regions = snap->n_regions;
+	if (s->alerts != NULL) {
+		struct alert_params ap;
+
+		config_target_alerts(s->cfg, t->ct, &ap);
+		alerts_on_snapshot(s->alerts, t->target_id, t->name, &ap, sid, snap);
+	}
+}
+
+/* The cheap path of a tick (ARCHITECTURE.md, "Sampling cost").  Probes the
+ * process into *probe (*probe_ok 1 when that worked); when the probe equals
+ * the one of the watch's last full read and that read is fewer than
+ * full_read_every ticks old, stores the last snapshot again with the new
+ * time and returns 1.  Returns 0 when a full read is due; its errors (the
+ * process exited, ...) are left for the full read to report. */
+static int
+tick_repeat(struct sched *s, struct watch *w, uint64_t t0, struct snapshot_probe *probe,
+            int *probe_ok)
+{
+	struct tgt *t = w->t;
+	int64_t sid = 0;
+	int rc;
+
+	*probe_ok = 0;
+	if (t->full_read_every <= 1 || snapshot_probe(w->pid, NULL, probe) != 0)
+		return 0;
+	*probe_ok = 1;
+	if (w->last == NULL || w->since_full + 1 >= t->full_read_every ||
+	    !snapshot_probe_equal(probe, &w->last_probe))
+		return 0;
+	w->last->time_ms = now_ms();
+	w->last->collect_ns = mono_ns() - t0;
+	rc = store_put_snapshot(s->st, t->target_id, w->last, &sid);
+	stored(s, t, rc, sid, w->last);
+	w->since_full++;
+	t->probe_hits++;
+	return 1;
+}
+
 /* One tick of watch @w. */
 static void
 tick(struct sched *s, struct watch *w, uint64_t now)
@@ -367,10 +439,11 @@ tick(struct sched *s, struct watch *w, uint64_t now)
 	struct tgt *t = w->t;
 	struct snapshot_opts opts;
 	struct snapshot *snap = NULL;
+	struct snapshot_probe probe;
 	struct budget b;
 	uint64_t iv = interval_ns(t), t0;
 	int64_t sid = 0;
-	int rc;
+	int rc, probe_ok;
 
 	/* Missed slots: the tick starts at least one whole interval late. */
 	if (now >= w->base_ns + iv) {
@@ -388,9 +461,11 @@ tick(struct sched *s, struct watch *w, uint64_t now)
 	tgt_ensure_id(s, t);
 	if (t->target_id == 0)
 		return;
+	t0 = mono_ns();
+	if (tick_repeat(s, w, t0, &probe, &probe_ok))
+		goto out;
 	memset(&opts, 0, sizeof(opts));
 	opts.max_regions = t->max_regions;
-	t0 = mono_ns();
 	b.deadline_ns = t0 + (uint64_t)t->budget_ms * NS_PER_MS;
 	opts.over_budget = over_budget;
 	opts.budget_arg = &b;
@@ -430,18 +505,18 @@ tick(struct sched *s, struct watch *w, uint64_t now)
 		        t->name, w->pid, snap->n_regions, t->budget_ms, t->max_regions);
 		w->trunc_logged = 1;
 	}
+	t->full_reads++;
 	rc = store_put_snapshot(s->st, t->target_id, snap, &sid);
-	storage_state(s, rc);
-	if (rc == 0) {
-		s->health.snapshots_written++;
-		s->health.last_snapshot_ms = snap->time_ms;
-		t->last_regions = snap->n_regions;
-		if (s->alerts != NULL) {
-			struct alert_params ap;
-
-			config_target_alerts(s->cfg, t->ct, &ap);
-			alerts_on_snapshot(s->alerts, t->target_id, t->name, &ap, sid, snap);
-		}
+	stored(s, t, rc, sid, snap);
+	/* Kept for the next ticks, with the probe taken before the read (a
+	 * change during the read then shows as a probe mismatch). */
+	snapshot_free(w->last);
+	w->last = NULL;
+	if (rc == 0 && probe_ok) {
+		w->last = snap;
+		w->last_probe = probe;
+		w->since_full = 0;
+		snap = NULL;
 	}
 out:
 	t->ticks++;
@@ -469,6 +544,8 @@ report(struct sched *s)
 		rt[i].ticks = t->ticks;
 		rt[i].ticks_missed = t->missed;
 		rt[i].last_cost_ns = t->last_cost_ns;
+		rt[i].full_reads = t->full_reads;
+		rt[i].probe_hits = t->probe_hits;
 		rt[i].interval_s = t->interval_s;
 		rt[i].watching = t->n_watches > 0;
 		rt[i].regions = t->last_regions;
@@ -543,6 +620,7 @@ apply_config(struct sched *s, const struct config *c)
 			if (old[j] != NULL && s->watches[i].t == old[j])
 				gone = 1;
 		if (gone) {
+			watch_forget(&s->watches[i]);
 			s->watches[i] = s->watches[--s->n_watches];
 			continue;
 		}
@@ -593,6 +671,8 @@ sched_free(struct sched *s)
 	for (size_t i = 0; i < s->n_tgts; i++)
 		free(s->tgts[i]);
 	free(s->tgts);
+	for (size_t i = 0; i < s->n_watches; i++)
+		watch_forget(&s->watches[i]);
 	free(s->watches);
 	free(s);
 }

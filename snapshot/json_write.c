@@ -4,7 +4,9 @@
  * without building the tree.  Strings are escaped exactly as cJSON escapes
  * them (\" \\ \b \f \n \r \t, other control bytes as \u00xx, everything else
  * byte for byte) and integers are written exact over 64 bits, so both forms
- * are byte-identical (tests/check_snapshot.c holds them to it).
+ * are byte-identical (tests/check_snapshot.c holds them to it).  A region is
+ * most of the output, so it is written through a cursor into room reserved
+ * once for all its fixed-size parts, with integers formatted in place.
  */
 #include "config.h"
 
@@ -13,7 +15,7 @@
 
 #include "snapshot/json.h"
 
-#define JSON_OUT_FLUSH_AT (64u * 1024u)
+#define JSON_OUT_FLUSH_CAP (32u * 1024u)
 
 void
 json_out_init(struct json_out *o, int (*flush)(void *arg, const char *data, size_t len),
@@ -37,7 +39,10 @@ out_flush(struct json_out *o)
 	o->len = 0;
 }
 
-/* Make room for @need more bytes; returns 0 or sets the status. */
+/* Make room for @need more bytes; returns 0 or sets the status.  With a
+ * flush callback the buffer is handed over whenever it would have to grow:
+ * it stays at 32 KiB (so never passes 64 KiB) unless one piece is larger.
+ * Fresh pages cost a page fault each, dearer than a few more writes. */
 static int
 out_reserve(struct json_out *o, size_t need)
 {
@@ -48,12 +53,12 @@ out_reserve(struct json_out *o, size_t need)
 		return o->status;
 	if (o->cap - o->len >= need)
 		return 0;
-	if (o->flush != NULL && o->len >= JSON_OUT_FLUSH_AT) {
+	if (o->flush != NULL && o->len > 0) {
 		out_flush(o);
 		if (o->status != 0 || o->cap - o->len >= need)
 			return o->status;
 	}
-	cap = o->cap ? o->cap : 16384;
+	cap = o->cap ? o->cap : (o->flush != NULL ? JSON_OUT_FLUSH_CAP : 16384);
 	while (cap - o->len < need) {
 		if (cap > SIZE_MAX / 2) {
 			o->status = MD_ERR_NOMEM;
@@ -97,34 +102,105 @@ json_out_raw(struct json_out *o, const char *data, size_t len)
 
 #define OUT_LIT(o, lit) json_out_raw((o), (lit), sizeof(lit) - 1)
 
-void
-json_out_u64(struct json_out *o, uint64_t v)
+/* 10^0 .. 10^19. */
+static const uint64_t pow10_u64[20] = {
+        1ull,
+        10ull,
+        100ull,
+        1000ull,
+        10000ull,
+        100000ull,
+        1000000ull,
+        10000000ull,
+        100000000ull,
+        1000000000ull,
+        10000000000ull,
+        100000000000ull,
+        1000000000000ull,
+        10000000000000ull,
+        100000000000000ull,
+        1000000000000000ull,
+        10000000000000000ull,
+        100000000000000000ull,
+        1000000000000000000ull,
+        10000000000000000000ull,
+};
+
+/* Decimal digits of @v (1 to 20): log10 from the bit length (1233 / 4096
+ * is just under log10(2)), then one comparison. */
+static unsigned
+dec_digits(uint64_t v)
+{
+	unsigned t;
+
+	if (v < 10)
+		return 1;
+	t = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;
+	return t + (v >= pow10_u64[t]);
+}
+
+/* Write @v in decimal at @p (room for 20 bytes); returns the end. */
+static char *
+put_u64(char *p, uint64_t v)
 {
 	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
 	                            "25262728293031323334353637383940414243444546474849"
 	                            "50515253545556575859606162636465666768697071727374"
 	                            "75767778798081828384858687888990919293949596979899";
-	char tmp[20];
-	size_t n = sizeof(tmp);
+	char *end, *q;
 
-	if (o->cap - o->len < sizeof(tmp) && out_reserve(o, sizeof(tmp)) != 0)
-		return;
-	/* Two digits per division. */
+	if (v < 10) {
+		*p = (char)('0' + v);
+		return p + 1;
+	}
+	end = p + dec_digits(v);
+	q = end;
+	/* Four digits per division, then two. */
+	while (v >= 10000) {
+		unsigned r = (unsigned)(v % 10000);
+
+		v /= 10000;
+		q -= 4;
+		memcpy(q, pairs + (r / 100) * 2, 2);
+		memcpy(q + 2, pairs + (r % 100) * 2, 2);
+	}
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100) * 2;
 
 		v /= 100;
-		tmp[--n] = pairs[d + 1];
-		tmp[--n] = pairs[d];
+		q -= 2;
+		memcpy(q, pairs + d, 2);
 	}
 	if (v >= 10) {
-		tmp[--n] = pairs[v * 2 + 1];
-		tmp[--n] = pairs[v * 2];
+		memcpy(q - 2, pairs + v * 2, 2);
 	} else {
-		tmp[--n] = (char)('0' + v);
+		q[-1] = (char)('0' + v);
 	}
-	memcpy(o->buf + o->len, tmp + n, sizeof(tmp) - n);
-	o->len += sizeof(tmp) - n;
+	return end;
+}
+
+/* Write @v in lower-case hex without leading zeros at @p (room for 16
+ * bytes); returns the end. */
+static char *
+put_hex(char *p, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned n = v == 0 ? 1 : (unsigned)(67 - __builtin_clzll(v)) / 4;
+	char *end = p + n;
+
+	do {
+		*--end = hex[v & 15];
+		v >>= 4;
+	} while (v != 0);
+	return p + n;
+}
+
+void
+json_out_u64(struct json_out *o, uint64_t v)
+{
+	if (o->cap - o->len < 20 && out_reserve(o, 20) != 0)
+		return;
+	o->len = (size_t)(put_u64(o->buf + o->len, v) - o->buf);
 }
 
 void
@@ -143,50 +219,59 @@ json_out_string(struct json_out *o, const char *str)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
+	char *p;
 	size_t run;
 
 	OUT_LIT(o, "\"");
-	while (*s) {
-		/* Copy the longest run that needs no escape in one go. */
+	for (;;) {
+		/* The longest run that needs no escape, then one escape (at
+		 * most 6 bytes) or the closing quote. */
 		for (run = 0; s[run] >= 0x20 && s[run] != '"' && s[run] != '\\'; run++)
 			;
-		if (run > 0) {
-			json_out_raw(o, (const char *)s, run);
-			s += run;
-			continue;
-		}
+		if (o->cap - o->len < run + 6 && out_reserve(o, run + 6) != 0)
+			return;
+		p = o->buf + o->len;
+		memcpy(p, s, run);
+		p += run;
+		s += run;
 		switch (*s) {
+		case '\0':
+			*p++ = '"';
+			o->len = (size_t)(p - o->buf);
+			return;
 		case '"':
-			OUT_LIT(o, "\\\"");
+			memcpy(p, "\\\"", 2);
 			break;
 		case '\\':
-			OUT_LIT(o, "\\\\");
+			memcpy(p, "\\\\", 2);
 			break;
 		case '\b':
-			OUT_LIT(o, "\\b");
+			memcpy(p, "\\b", 2);
 			break;
 		case '\f':
-			OUT_LIT(o, "\\f");
+			memcpy(p, "\\f", 2);
 			break;
 		case '\n':
-			OUT_LIT(o, "\\n");
+			memcpy(p, "\\n", 2);
 			break;
 		case '\r':
-			OUT_LIT(o, "\\r");
+			memcpy(p, "\\r", 2);
 			break;
 		case '\t':
-			OUT_LIT(o, "\\t");
+			memcpy(p, "\\t", 2);
 			break;
 		default: {
 			char u[6] = {'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]};
 
-			json_out_raw(o, u, sizeof(u));
+			memcpy(p, u, sizeof(u));
+			p += sizeof(u) - 2;
 			break;
 		}
 		}
+		p += 2;
 		s++;
+		o->len = (size_t)(p - o->buf);
 	}
-	OUT_LIT(o, "\"");
 }
 
 /* "name":<u64> with the separator before it. */
@@ -246,39 +331,86 @@ write_totals(struct json_out *o, const struct snapshot_totals *t)
 	OUT_LIT(o, "}");
 }
 
-static void
-write_region(struct json_out *o, const struct region *r)
-{
-	static const char hex[] = "0123456789abcdef";
-	char prot[PROT_STR_MAX], hexbuf[20];
-	uint64_t v = r->base;
-	size_t n = sizeof(hexbuf);
+/* Room for everything of a region but its detail: the member names (about
+ * 200 bytes), 11 integers of up to 20 digits, 16 hex digits, and the type,
+ * state and protection names (under 16 bytes each). */
+#define REGION_FIXED_MAX 512
 
-	MEMBER_U64(o, "{\"base\":", r->base);
-	do {
-		hexbuf[--n] = hex[v & 15];
-		v >>= 4;
-	} while (v != 0);
-	OUT_LIT(o, ",\"base_hex\":\"0x");
-	json_out_raw(o, hexbuf + n, sizeof(hexbuf) - n);
-	MEMBER_U64(o, "\",\"size\":", r->size);
-	MEMBER_U64(o, ",\"allocation_base\":", r->allocation_base);
-	OUT_LIT(o, ",\"type\":");
-	json_out_string(o, region_type_name(r->type));
-	OUT_LIT(o, ",\"state\":");
-	json_out_string(o, region_state_name(r->state));
+/* Copy literal @lit at cursor @p and advance it. */
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
+
+/* A name known to need no escaping, between quotes. */
+static char *
+put_name(char *p, const char *name)
+{
+	size_t n = strlen(name);
+
+	*p++ = '"';
+	memcpy(p, name, n);
+	p += n;
+	*p++ = '"';
+	return p;
+}
+
+/* One element of the regions array, with the comma before it unless
+ * @first. */
+static void
+write_region(struct json_out *o, const struct region *r, int first)
+{
+	char prot[PROT_STR_MAX], *p, *base;
+	size_t base_len;
+
+	if (o->cap - o->len < REGION_FIXED_MAX && out_reserve(o, REGION_FIXED_MAX) != 0)
+		return;
+	p = o->buf + o->len;
+	if (!first)
+		*p++ = ',';
+	PUT_LIT(p, "{\"base\":");
+	base = p;
+	p = put_u64(p, r->base);
+	base_len = (size_t)(p - base);
+	PUT_LIT(p, ",\"base_hex\":\"0x");
+	p = put_hex(p, r->base);
+	PUT_LIT(p, "\",\"size\":");
+	p = put_u64(p, r->size);
+	PUT_LIT(p, ",\"allocation_base\":");
+	if (r->allocation_base == r->base) { /* always so on Linux */
+		memcpy(p, base, base_len);
+		p += base_len;
+	} else {
+		p = put_u64(p, r->allocation_base);
+	}
+	/* The names of types, states and protections are plain ASCII
+	 * letters, '_' and '-': nothing to escape. */
+	PUT_LIT(p, ",\"type\":");
+	p = put_name(p, region_type_name(r->type));
+	PUT_LIT(p, ",\"state\":");
+	p = put_name(p, region_state_name(r->state));
 	region_prot_format(r->protection, prot);
-	OUT_LIT(o, ",\"protection\":");
-	json_out_string(o, prot);
-	MEMBER_U64(o, ",\"committed\":", r->committed);
-	MEMBER_U64(o, ",\"resident\":", r->resident);
-	MEMBER_U64(o, ",\"private\":", r->private_resident);
-	MEMBER_U64(o, ",\"shared\":", r->shared_resident);
-	MEMBER_U64(o, ",\"pss\":", r->pss);
-	MEMBER_U64(o, ",\"swap\":", r->swap);
-	MEMBER_U64(o, ",\"locked\":", r->locked);
-	OUT_LIT(o, ",\"detail\":");
-	json_out_string(o, r->detail != NULL ? r->detail : "");
+	PUT_LIT(p, ",\"protection\":");
+	p = put_name(p, prot);
+	PUT_LIT(p, ",\"committed\":");
+	p = put_u64(p, r->committed);
+	PUT_LIT(p, ",\"resident\":");
+	p = put_u64(p, r->resident);
+	PUT_LIT(p, ",\"private\":");
+	p = put_u64(p, r->private_resident);
+	PUT_LIT(p, ",\"shared\":");
+	p = put_u64(p, r->shared_resident);
+	PUT_LIT(p, ",\"pss\":");
+	p = put_u64(p, r->pss);
+	PUT_LIT(p, ",\"swap\":");
+	p = put_u64(p, r->swap);
+	PUT_LIT(p, ",\"locked\":");
+	p = put_u64(p, r->locked);
+	PUT_LIT(p, ",\"detail\":");
+	if (r->detail == NULL || r->detail[0] == '\0') { /* most anonymous regions */
+		PUT_LIT(p, "\"\"}");
+		o->len = (size_t)(p - o->buf);
+		return;
+	}
+	o->len = (size_t)(p - o->buf);
+	json_out_string(o, r->detail);
 	OUT_LIT(o, "}");
 }
 
@@ -326,11 +458,8 @@ snapshot_json_write(const struct snapshot *s, struct json_out *o)
 	if (s->collect_ns != 0)
 		MEMBER_U64(o, ",\"collect_ns\":", s->collect_ns);
 	OUT_LIT(o, ",\"regions\":[");
-	for (i = 0; i < s->n_regions; i++) {
-		if (i > 0)
-			OUT_LIT(o, ",");
-		write_region(o, &s->regions[i]);
-	}
+	for (i = 0; i < s->n_regions; i++)
+		write_region(o, &s->regions[i], i == 0);
 	OUT_LIT(o, "],\"totals\":");
 	snapshot_totals(s, &totals);
 	write_totals(o, &totals);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "snapshot/linux_smaps.h"
@@ -26,6 +27,15 @@
 #define READ_CHUNK (64u * 1024u)
 /* How many VMAs between two polls of the caller's time budget. */
 #define BUDGET_POLL 1024
+/* A smaps record is a header and at least its Size: and VmFlags: lines:
+ * more than this many bytes, so a read of N bytes holds at most N / it. */
+#define RECORD_MIN_BYTES 64
+/* Room for this many records is made at first: enough that the region
+ * array and the extras are allocations of their own, which grow without
+ * being copied. */
+#define ROOM_MIN 4096
+/* Room is faulted in ahead of the parser this many bytes at a time. */
+#define PREFAULT_STEP (64u * 1024u)
 
 static int
 errno_status(int err)
@@ -98,18 +108,101 @@ read_stat(const char *root, int pid, struct linux_stat *st)
 	return linux_parse_stat(buf, (size_t)len, st);
 }
 
-/* Stream PID/smaps through the parser in READ_CHUNK reads. */
+/* Room for the records the parser appends, made ahead of it. */
+struct room {
+	size_t ready;    /* records whose memory is faulted in */
+	int no_prefault; /* MADV_POPULATE_WRITE failed: let pages fault */
+	size_t page_size;
+};
+
+/* Fault in the pages of bytes [from, to) of @base in one call (Linux 5.14+):
+ * cheaper than a page fault per page, several times so in a virtual machine
+ * (docs/performance.md).  The memory is ours and left as it is.  Returns 0
+ * or -1 when the kernel cannot. */
+static int
+prefault(const struct room *rm, void *base, size_t from, size_t to)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t mask = (uintptr_t)rm->page_size - 1;
+	uintptr_t a = ((uintptr_t)base + from) & ~mask;
+	uintptr_t b = ((uintptr_t)base + to + mask) & ~mask;
+
+	if (b <= a)
+		return 0;
+	return madvise((void *)a, (size_t)(b - a), MADV_POPULATE_WRITE) == 0 ? 0 : -1;
+#else
+	return -1;
+#endif
+}
+
+/* Before the parser reads @bytes more: room for every record they can hold,
+ * and the next PREFAULT_STEP of it faulted in. */
+static int
+keep_room(struct smaps_parser *p, size_t bytes, struct room *rm)
+{
+	struct snapshot *s = p->snap;
+	size_t need = s->n_regions - p->first_region + 2 + bytes / RECORD_MIN_BYTES;
+	size_t upto;
+	int rc;
+
+	if (need > p->cap_extras || p->first_region + need > s->cap_regions) {
+		size_t want = p->cap_extras * 2;
+
+		if (want < need)
+			want = need;
+		if (want < ROOM_MIN)
+			want = ROOM_MIN;
+		rc = smaps_parser_reserve(p, want);
+		if (rc != 0)
+			return rc;
+	}
+	if (rm->no_prefault || need <= rm->ready)
+		return 0;
+	upto = need + PREFAULT_STEP / sizeof(struct region);
+	if (upto > p->cap_extras)
+		upto = p->cap_extras;
+	if (prefault(rm, s->regions, (p->first_region + rm->ready) * sizeof(struct region),
+	             (p->first_region + upto) * sizeof(struct region)) != 0 ||
+	    prefault(rm, p->extras, rm->ready * sizeof(*p->extras), upto * sizeof(*p->extras)) != 0)
+		rm->no_prefault = 1;
+	rm->ready = upto;
+	return 0;
+}
+
+/* Give back the room made ahead of the parser: up to PREFAULT_STEP of it is
+ * faulted in, and the daemon keeps snapshots.  (A smaller block for an
+ * allocation of its own is the same mapping cut short: nothing copied.) */
+static void
+shrink_regions(struct snapshot *s)
+{
+	struct region *nr;
+
+	if (s->n_regions == 0 || s->n_regions == s->cap_regions)
+		return;
+	nr = realloc(s->regions, s->n_regions * sizeof(*nr));
+	if (nr != NULL) {
+		s->regions = nr;
+		s->cap_regions = s->n_regions;
+	}
+}
+
+/* Stream PID/smaps through the parser in READ_CHUNK reads (Linux hands
+ * out at most a page of smaps per read() call, whatever the buffer). */
 static int
 read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct smaps_parser *parser,
            int *truncated)
 {
 	char path[4096];
 	char *buf = NULL;
-	size_t have = 0, next_poll = BUDGET_POLL;
+	size_t have = 0, used, next_poll = BUDGET_POLL;
+	struct room room = {0, 0, 4096};
 	ssize_t got;
+	long page = sysconf(_SC_PAGESIZE);
 	int fd = -1, rc;
 
 	*truncated = 0;
+	if (page > 0 && (page & (page - 1)) == 0)
+		room.page_size = (size_t)page;
 	rc = proc_path(path, sizeof(path), root, pid, "smaps");
 	if (rc != 0)
 		return rc;
@@ -122,8 +215,6 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 		goto out;
 	}
 	for (;;) {
-		char *s, *end, *nl;
-
 		got = read(fd, buf + have, READ_CHUNK - have);
 		if (got < 0) {
 			if (errno == EINTR)
@@ -133,23 +224,25 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 		}
 		if (got == 0)
 			break;
-		end = buf + have + got;
-		for (s = buf; (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
-			rc = smaps_parse_line(parser, s, (size_t)(nl - s));
-			if (rc == 1) {
-				*truncated = 1;
-				rc = 0;
-				goto out;
-			}
-			if (rc != 0)
-				goto out;
+		have += (size_t)got;
+		rc = keep_room(parser, have, &room);
+		if (rc != 0)
+			goto out;
+		rc = smaps_parse_chunk(parser, buf, have, &used);
+		if (rc == 1) {
+			*truncated = 1;
+			rc = 0;
+			goto out;
 		}
-		have = (size_t)(end - s);
+		if (rc != 0)
+			goto out;
+		have -= used;
 		if (have == READ_CHUNK) {
 			rc = MD_ERR_PARSE; /* a 64 KiB line: not smaps */
 			goto out;
 		}
-		memmove(buf, s, have);
+		if (have > 0)
+			memmove(buf, buf + used, have);
 		if (opts->over_budget != NULL && parser->n_vmas >= next_poll) {
 			next_poll = parser->n_vmas + BUDGET_POLL;
 			if (opts->over_budget(opts->budget_arg)) {
@@ -168,11 +261,8 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 	}
 	rc = smaps_parse_finish(parser);
 out:
-	if (rc == 0 && *truncated) {
-		/* Drop a record whose lines were not all read. */
-		if (parser->n_vmas > 0 && smaps_parse_finish(parser) != 0)
-			parser->n_vmas--;
-	}
+	if (rc == 0 && *truncated)
+		rc = smaps_parse_stop(parser);
 	free(buf);
 	if (fd >= 0)
 		close(fd);
@@ -305,7 +395,7 @@ snapshot_collect(int pid, const struct snapshot_opts *opts_in, struct snapshot *
 	int rc, truncated = 0, denied = 0;
 
 	*out = NULL;
-	smaps_parser_init(&parser, NULL, opts->max_regions);
+	smaps_parser_init_regions(&parser, NULL, opts->max_regions);
 	if (pid <= 0)
 		return MD_ERR_NOPROC;
 	rc = read_stat(root, pid, &st);
@@ -319,7 +409,7 @@ snapshot_collect(int pid, const struct snapshot_opts *opts_in, struct snapshot *
 	rc = snapshot_new(&s);
 	if (rc != 0)
 		return rc;
-	parser.snap = s;
+	smaps_parser_init_regions(&parser, s, opts->max_regions);
 	rc = read_smaps(root, pid, opts, &parser, &truncated);
 	if (rc != 0)
 		goto out;
@@ -356,9 +446,10 @@ snapshot_collect(int pid, const struct snapshot_opts *opts_in, struct snapshot *
 		goto out;
 	}
 
-	rc = linux_classify(s, parser.vmas, parser.n_vmas, sps, n_sps, pid);
+	rc = linux_classify_regions(s, &parser, sps, n_sps, pid);
 	if (rc != 0)
 		goto out;
+	shrink_regions(s);
 	s->pid = pid;
 	s->start_time = st.start_time;
 	ticks = sysconf(_SC_CLK_TCK);

@@ -4,9 +4,14 @@
  * the Linux mapping of ARCHITECTURE.md (documented in docs/linux-mapping.md).
  *
  * No I/O here: snapshot/linux.c reads the files and hands over buffers, so
- * the same code runs on recorded fixtures in the tests.  The parser is fed one
- * line at a time and keeps only the VMA array; it is written for speed (one
- * pass, no scanf) because reading smaps is the daemon's main sampling cost.
+ * the same code runs on recorded fixtures in the tests.  The smaps parser is
+ * written for speed because reading smaps is the daemon's main sampling cost
+ * (docs/performance.md): one pass, no scanf; the lines Linux prints in its
+ * fixed layout ("Key:" padded to 16 bytes, an 8-wide number, " kB") are
+ * recognised by their first 16 and last 4 bytes without a newline search,
+ * the key expected next tried first; and in region mode a record goes
+ * straight into the snapshot's region array, with a small side record for
+ * the classifier, instead of a per-VMA copy of every field.
  */
 #include "config.h"
 
@@ -41,11 +46,45 @@ smaps_parser_init(struct smaps_parser *p, struct snapshot *snap, size_t max_vmas
 }
 
 void
+smaps_parser_init_regions(struct smaps_parser *p, struct snapshot *snap, size_t max_vmas)
+{
+	smaps_parser_init(p, snap, max_vmas);
+	p->to_regions = 1;
+	p->first_region = snap != NULL ? snap->n_regions : 0;
+}
+
+void
 smaps_parser_done(struct smaps_parser *p)
 {
 	free(p->vmas);
 	p->vmas = NULL;
 	p->n_vmas = p->cap_vmas = 0;
+	free(p->extras);
+	p->extras = NULL;
+	p->cap_extras = 0;
+	p->rec = NULL;
+	p->pending = 0;
+}
+
+int
+smaps_parser_reserve(struct smaps_parser *p, size_t n)
+{
+	struct smaps_vma_extra *nx;
+	int rc;
+
+	if (n > SIZE_MAX / sizeof(*nx) || p->first_region > SIZE_MAX - n)
+		return MD_ERR_NOMEM;
+	rc = snapshot_reserve(p->snap, p->first_region + n);
+	if (rc != 0)
+		return rc;
+	if (n <= p->cap_extras)
+		return 0;
+	nx = realloc(p->extras, n * sizeof(*nx));
+	if (nx == NULL)
+		return MD_ERR_NOMEM;
+	p->extras = nx;
+	p->cap_extras = n;
+	return 0;
 }
 
 static int
@@ -74,27 +113,19 @@ static const unsigned char key_char[256] = {
         ['_'] = 1,
 };
 
-static int
-hexval(char c)
-{
-	return (int)hex_value1[(unsigned char)c] - 1;
-}
-
 /* Parse hex digits at *pos up to @end; at least one digit, at most 16. */
 static int
 scan_hex(const char **pos, const char *end, uint64_t *out)
 {
 	const char *s = *pos;
 	uint64_t v = 0;
-	int n = 0, d;
+	unsigned d;
 
-	while (s < end && (d = hexval(*s)) >= 0) {
-		if (++n > 16)
-			return -1;
-		v = (v << 4) | (uint64_t)d;
+	while (s < end && (d = hex_value1[(unsigned char)*s]) != 0) {
+		v = (v << 4) | (d - 1);
 		s++;
 	}
-	if (n == 0)
+	if (s == *pos || s - *pos > 16)
 		return -1;
 	*pos = s;
 	*out = v;
@@ -130,34 +161,189 @@ skip_spaces(const char *s, const char *end)
 	return s;
 }
 
-/* Does the first token look like "hex-hex"?  Key lines never contain '-'
- * before their ':' among hex digits only. */
+/* An 8-byte load at any alignment (memcpy compiles to one mov). */
+static uint64_t
+load64(const char *s)
+{
+	uint64_t v;
+
+	memcpy(&v, s, sizeof(v));
+	return v;
+}
+
+static uint32_t
+load32(const char *s)
+{
+	uint32_t v;
+
+	memcpy(&v, s, sizeof(v));
+	return v;
+}
+
+/* What a key line means to the parser. */
+enum key_kind {
+	KEY_UNKNOWN = 0, /* not printed by any kernel we know: validate, skip */
+	KEY_IGNORED,     /* a kernel key we do not use */
+	KEY_COUNTER,     /* a "N kB" counter we keep */
+	KEY_SIZE,
+	KEY_VMFLAGS,
+};
+
+/* The keys of a smaps record, in the order Linux 6.x prints them (so that
+ * the key expected next is nearly always the one on the next line).  text
+ * is the key and its colon padded with spaces to 16 bytes: what Linux
+ * prints before a value of up to 8 digits ("Rss:" + 12 spaces, then
+ * "%8lu kB"). */
+struct smaps_key {
+	char text[17];
+	unsigned char len;  /* of the key, without the colon */
+	unsigned char kind; /* enum key_kind */
+	unsigned char off;  /* KEY_COUNTER: offset of the counter in struct smaps_vma */
+};
+
+#define CTR(field) KEY_COUNTER, offsetof(struct smaps_vma, field)
+static const struct smaps_key smaps_keys[] = {
+        {"Size:           ", 4, KEY_SIZE, 0},
+        {"KernelPageSize: ", 14, KEY_IGNORED, 0},
+        {"MMUPageSize:    ", 11, KEY_IGNORED, 0},
+        {"Rss:            ", 3, CTR(rss)},
+        {"Pss:            ", 3, CTR(pss)},
+        {"Pss_Dirty:      ", 9, KEY_IGNORED, 0},
+        {"Shared_Clean:   ", 12, CTR(shared_resident)},
+        {"Shared_Dirty:   ", 12, CTR(shared_resident)},
+        {"Private_Clean:  ", 13, CTR(private_resident)},
+        {"Private_Dirty:  ", 13, CTR(private_resident)},
+        {"Referenced:     ", 10, KEY_IGNORED, 0},
+        {"Anonymous:      ", 9, KEY_IGNORED, 0},
+        {"KSM:            ", 3, KEY_IGNORED, 0},
+        {"LazyFree:       ", 8, KEY_IGNORED, 0},
+        {"AnonHugePages:  ", 13, KEY_IGNORED, 0},
+        {"ShmemPmdMapped: ", 14, KEY_IGNORED, 0},
+        {"FilePmdMapped:  ", 13, KEY_IGNORED, 0},
+        {"Shared_Hugetlb: ", 14, CTR(shared_resident)},
+        {"Private_Hugetlb:", 15, CTR(private_resident)},
+        {"Swap:           ", 4, CTR(swap)},
+        {"SwapPss:        ", 7, KEY_IGNORED, 0},
+        {"Locked:         ", 6, CTR(locked)},
+        {"THPeligible:    ", 11, KEY_IGNORED, 0},
+        {"ProtectionKey:  ", 13, KEY_IGNORED, 0},
+        {"VmFlags:        ", 7, KEY_VMFLAGS, 0},
+};
+#undef CTR
+#define N_KEYS      (sizeof(smaps_keys) / sizeof(smaps_keys[0]))
+#define VMFLAGS_KEY ((int)N_KEYS - 1)
+
+/* The key whose 16-byte text starts line @s (at least 16 bytes), or -1.
+ * The key expected next is tried first. */
 static int
-is_header(const char *line, size_t len)
+key_match(struct smaps_parser *p, const char *s)
+{
+	uint64_t a = load64(s), b = load64(s + 8);
+	unsigned i = p->next_key, j;
+
+	for (j = 0; j < N_KEYS; j++, i++) {
+		if (i >= N_KEYS)
+			i = 0;
+		if (load64(smaps_keys[i].text) == a && load64(smaps_keys[i].text + 8) == b) {
+			p->next_key = i + 1;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* The key @k of @klen bytes in the table, or -1. */
+static int
+key_lookup(const char *k, size_t klen)
 {
 	size_t i;
 
-	for (i = 0; i < len && hexval(line[i]) >= 0; i++)
-		;
-	return i > 0 && i < len && line[i] == '-';
+	for (i = 0; i < N_KEYS; i++)
+		if (smaps_keys[i].len == klen && memcmp(smaps_keys[i].text, k, klen) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Store value @val (bytes) of key @k in the record being read. */
+static int
+key_store(struct smaps_parser *p, int k, uint64_t val)
+{
+	struct smaps_vma *v = p->rec;
+
+	if (smaps_keys[k].kind == KEY_SIZE) {
+		if (val != v->end - v->start)
+			return parse_fail(p, "Size: does not match the header's address range");
+		v->seen |= SEEN_SIZE;
+	} else if (smaps_keys[k].kind == KEY_COUNTER) {
+		/* private and shared sum three keys each */
+		*(uint64_t *)(void *)((char *)v + smaps_keys[k].off) += val;
+	}
+	return 0;
 }
 
 static int
 check_record_complete(struct smaps_parser *p)
 {
-	const struct smaps_vma *v;
-
-	if (p->n_vmas == 0)
+	if (p->n_vmas == 0 || p->rec == NULL)
 		return 0;
-	v = &p->vmas[p->n_vmas - 1];
-	if ((v->seen & (SEEN_SIZE | SEEN_VMFLAGS)) != (SEEN_SIZE | SEEN_VMFLAGS))
+	if ((p->rec->seen & (SEEN_SIZE | SEEN_VMFLAGS)) != (SEEN_SIZE | SEEN_VMFLAGS))
 		return parse_fail(
 		        p, "truncated record: no Size: or VmFlags: line before the next header");
 	return 0;
 }
 
+/* Region mode: append the finished record to the snapshot as a region
+ * whose type, state, committed bytes and detail linux_classify_regions()
+ * decides, and its struct smaps_vma_extra. */
+static void
+fill_region(struct region *r, struct smaps_vma_extra *x, const struct smaps_vma *v)
+{
+	r->base = v->start;
+	r->size = v->end - v->start;
+	r->allocation_base = v->start;
+	r->type = REGION_PRIVATE;
+	r->state = STATE_COMMIT;
+	r->protection = v->perms;
+	r->committed = 0;
+	r->resident = v->rss;
+	r->private_resident = v->private_resident;
+	r->shared_resident = v->shared_resident;
+	r->pss = v->pss;
+	r->swap = v->swap;
+	r->locked = v->locked;
+	r->detail = v->path;
+	x->inode = v->inode;
+	x->path = v->path;
+	x->dev_major = v->dev_major;
+	x->dev_minor = v->dev_minor;
+	x->vmflags = v->vmflags;
+}
+
 static int
-parse_header(struct smaps_parser *p, const char *line, size_t len)
+commit_record(struct smaps_parser *p)
+{
+	struct snapshot *s = p->snap;
+	size_t k;
+	int rc;
+
+	if (!p->pending)
+		return 0;
+	k = s->n_regions - p->first_region;
+	if (s->n_regions == s->cap_regions || k == p->cap_extras) {
+		rc = smaps_parser_reserve(p, k < 128 ? 256 : k * 2);
+		if (rc != 0)
+			return rc;
+	}
+	fill_region(&s->regions[s->n_regions], &p->extras[k], &p->cur);
+	s->n_regions++;
+	p->pending = 0;
+	return 0;
+}
+
+/* Header line @line; its first @hex_len bytes are the hex digits of the
+ * start address @start (its low 64 bits), followed by '-'. */
+static int
+parse_header(struct smaps_parser *p, const char *line, size_t len, size_t hex_len, uint64_t start)
 {
 	static const char deleted[] = " (deleted)";
 	const char *s = line, *end = line + len, *path;
@@ -171,24 +357,32 @@ parse_header(struct smaps_parser *p, const char *line, size_t len)
 		return rc;
 	if (p->max_vmas != 0 && p->n_vmas >= p->max_vmas)
 		return 1;
-	if (p->n_vmas == p->cap_vmas) {
-		size_t cap = p->cap_vmas ? p->cap_vmas * 2 : 256;
-		struct smaps_vma *nv;
+	if (p->to_regions) {
+		rc = commit_record(p);
+		if (rc != 0)
+			return rc;
+		v = &p->cur;
+	} else {
+		if (p->n_vmas == p->cap_vmas) {
+			size_t cap = p->cap_vmas ? p->cap_vmas * 2 : 256;
+			struct smaps_vma *nv;
 
-		if (cap > SIZE_MAX / sizeof(*nv))
-			return MD_ERR_NOMEM;
-		nv = realloc(p->vmas, cap * sizeof(*nv));
-		if (nv == NULL)
-			return MD_ERR_NOMEM;
-		p->vmas = nv;
-		p->cap_vmas = cap;
+			if (cap > SIZE_MAX / sizeof(*nv))
+				return MD_ERR_NOMEM;
+			nv = realloc(p->vmas, cap * sizeof(*nv));
+			if (nv == NULL)
+				return MD_ERR_NOMEM;
+			p->vmas = nv;
+			p->cap_vmas = cap;
+		}
+		v = &p->vmas[p->n_vmas];
 	}
-	v = &p->vmas[p->n_vmas];
 	memset(v, 0, sizeof(*v));
 	v->path = "";
 
-	if (scan_hex(&s, end, &v->start) != 0 || s >= end || *s++ != '-' ||
-	    scan_hex(&s, end, &v->end) != 0 || v->end <= v->start)
+	v->start = start;
+	s += hex_len + 1;
+	if (hex_len > 16 || scan_hex(&s, end, &v->end) != 0 || v->end <= v->start)
 		return parse_fail(p, "bad address range in header line");
 	if (end - s < 6 || *s++ != ' ')
 		return parse_fail(p, "short header line");
@@ -225,14 +419,32 @@ parse_header(struct smaps_parser *p, const char *line, size_t len)
 			return MD_ERR_NOMEM;
 	}
 	p->n_vmas++;
+	p->rec = v;
+	p->pending = p->to_regions;
+	p->next_key = 0;
 	return 0;
 }
+
+/* The VMF_* bit of each two-letter flag, by its letters. */
+static const unsigned char vmflag_bits[26][26] = {
+        ['a' - 'a']['c' - 'a'] = VMF_AC, ['g' - 'a']['d' - 'a'] = VMF_GD,
+        ['n' - 'a']['r' - 'a'] = VMF_NR, ['s' - 'a']['h' - 'a'] = VMF_SH,
+        ['e' - 'a']['x' - 'a'] = VMF_EX, ['w' - 'a']['r' - 'a'] = VMF_WR,
+        ['l' - 'a']['o' - 'a'] = VMF_LO,
+};
 
 static unsigned
 parse_vmflags(const char *s, const char *end)
 {
 	unsigned f = 0;
 
+	/* Linux prints " xx" per flag: step over them three bytes at a time
+	 * while that holds; the loop below takes whatever else there is. */
+	while (end - s >= 3 && s[0] == ' ' && (unsigned char)(s[1] - 'a') < 26 &&
+	       (unsigned char)(s[2] - 'a') < 26 && (end - s == 3 || s[3] == ' ')) {
+		f |= vmflag_bits[s[1] - 'a'][s[2] - 'a'];
+		s += 3;
+	}
 	while (s < end) {
 		s = skip_spaces(s, end);
 		if (end - s >= 2 && (end - s == 2 || s[2] == ' ')) {
@@ -268,113 +480,30 @@ parse_vmflags(const char *s, const char *end)
 	return f;
 }
 
-#define KEY_IS(k, klen, lit) ((klen) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
-
-/* What a key line means to the parser. */
-enum key_kind {
-	KEY_UNKNOWN = 0, /* not printed by any kernel we know: validate, skip */
-	KEY_IGNORED,     /* a kernel key we do not use */
-	KEY_COUNTER,     /* a "N kB" counter we keep */
-	KEY_SIZE,
-	KEY_VMFLAGS,
-};
-
-/* Identify key @k of @klen bytes; for KEY_COUNTER, *dst is where it goes.
- * Keys of Linux 6.x smaps; dispatch on length keeps this a few compares. */
-static enum key_kind
-key_lookup(struct smaps_vma *v, const char *k, size_t klen, uint64_t **dst)
-{
-	*dst = NULL;
-	switch (klen) {
-	case 3:
-		if (memcmp(k, "Rss", 3) == 0)
-			return (*dst = &v->rss), KEY_COUNTER;
-		if (memcmp(k, "Pss", 3) == 0)
-			return (*dst = &v->pss), KEY_COUNTER;
-		if (memcmp(k, "KSM", 3) == 0)
-			return KEY_IGNORED;
-		break;
-	case 4:
-		if (memcmp(k, "Size", 4) == 0)
-			return KEY_SIZE;
-		if (memcmp(k, "Swap", 4) == 0)
-			return (*dst = &v->swap), KEY_COUNTER;
-		break;
-	case 6:
-		if (memcmp(k, "Locked", 6) == 0)
-			return (*dst = &v->locked), KEY_COUNTER;
-		break;
-	case 7:
-		if (memcmp(k, "VmFlags", 7) == 0)
-			return KEY_VMFLAGS;
-		if (memcmp(k, "SwapPss", 7) == 0)
-			return KEY_IGNORED;
-		break;
-	case 8:
-		if (memcmp(k, "LazyFree", 8) == 0)
-			return KEY_IGNORED;
-		break;
-	case 9:
-		if (memcmp(k, "Pss_Dirty", 9) == 0 || memcmp(k, "Anonymous", 9) == 0 ||
-		    memcmp(k, "Pss_Anon_", 9) == 0)
-			return KEY_IGNORED;
-		break;
-	case 10:
-		if (memcmp(k, "Referenced", 10) == 0 || memcmp(k, "Pss_Shmem_", 10) == 0)
-			return KEY_IGNORED;
-		break;
-	case 11:
-		if (memcmp(k, "MMUPageSize", 11) == 0 || memcmp(k, "THPeligible", 11) == 0)
-			return KEY_IGNORED;
-		break;
-	case 12:
-		if (memcmp(k, "Shared_Clean", 12) == 0)
-			return (*dst = &v->shared_resident), KEY_COUNTER;
-		if (memcmp(k, "Shared_Dirty", 12) == 0)
-			return (*dst = &v->shared_resident), KEY_COUNTER;
-		break;
-	case 13:
-		if (memcmp(k, "Private_Clean", 13) == 0)
-			return (*dst = &v->private_resident), KEY_COUNTER;
-		if (memcmp(k, "Private_Dirty", 13) == 0)
-			return (*dst = &v->private_resident), KEY_COUNTER;
-		if (memcmp(k, "AnonHugePages", 13) == 0 || memcmp(k, "FilePmdMapped", 13) == 0 ||
-		    memcmp(k, "ProtectionKey", 13) == 0)
-			return KEY_IGNORED;
-		break;
-	case 14:
-		if (memcmp(k, "Shared_Hugetlb", 14) == 0)
-			return (*dst = &v->shared_resident), KEY_COUNTER;
-		if (memcmp(k, "KernelPageSize", 14) == 0 || memcmp(k, "ShmemPmdMapped", 14) == 0)
-			return KEY_IGNORED;
-		break;
-	case 15:
-		if (memcmp(k, "Private_Hugetlb", 15) == 0)
-			return (*dst = &v->private_resident), KEY_COUNTER;
-		break;
-	default:
-		break;
-	}
-	return KEY_UNKNOWN;
-}
-
 static int
 parse_key(struct smaps_parser *p, const char *line, size_t len)
 {
-	const char *colon = memchr(line, ':', len), *s, *end = line + len;
-	struct smaps_vma *v;
-	enum key_kind kind;
-	uint64_t *dst, val, scale;
-	size_t klen;
+	const char *colon, *s, *end = line + len;
+	uint64_t val, scale;
+	int k;
 
-	if (colon == NULL || colon == line)
-		return parse_fail(p, "line is neither a header nor a \"Key: value\" line");
+	if (len >= 8 && load64(line) == load64("VmFlags:")) {
+		k = VMFLAGS_KEY;
+		colon = line + 7;
+		p->next_key = 0; /* a header comes next */
+	} else if (len >= 16 && (k = key_match(p, line)) >= 0) {
+		colon = line + smaps_keys[k].len;
+	} else {
+		colon = memchr(line, ':', len);
+		if (colon == NULL || colon == line)
+			return parse_fail(p, "line is neither a header nor a \"Key: value\" line");
+		k = key_lookup(line, (size_t)(colon - line));
+		if (k >= 0)
+			p->next_key = (unsigned)k + 1;
+	}
 	if (p->n_vmas == 0)
 		return parse_fail(p, "\"Key: value\" line before any header line");
-	v = &p->vmas[p->n_vmas - 1];
-	klen = (size_t)(colon - line);
-	kind = key_lookup(v, line, klen, &dst);
-	switch (kind) {
+	switch (k < 0 ? KEY_UNKNOWN : smaps_keys[k].kind) {
 	case KEY_IGNORED:
 		return 0;
 	case KEY_UNKNOWN:
@@ -387,11 +516,10 @@ parse_key(struct smaps_parser *p, const char *line, size_t len)
 				        p, "line is neither a header nor a \"Key: value\" line");
 		return 0;
 	case KEY_VMFLAGS:
-		v->vmflags = (unsigned short)parse_vmflags(colon + 1, end);
-		v->seen |= SEEN_VMFLAGS;
+		p->rec->vmflags = (unsigned short)parse_vmflags(colon + 1, end);
+		p->rec->seen |= SEEN_VMFLAGS;
 		return 0;
-	case KEY_SIZE:
-	case KEY_COUNTER:
+	default:
 		break;
 	}
 	/* "Key:   <padding>N kB": the value is right-aligned, so read it
@@ -414,20 +542,16 @@ parse_key(struct smaps_parser *p, const char *line, size_t len)
 	 * (what lies between the colon and it is padding). */
 	if (s != colon + 1 && s[-1] != ' ' && s[-1] != '\t')
 		return parse_fail(p, "value is not a number");
-	val *= 1024;
-	if (kind == KEY_SIZE) {
-		if (val != v->end - v->start)
-			return parse_fail(p, "Size: does not match the header's address range");
-		v->seen |= SEEN_SIZE;
-	} else {
-		*dst += val; /* private and shared sum three keys each */
-	}
-	return 0;
+	return key_store(p, k, val * 1024);
 }
 
 int
 smaps_parse_line(struct smaps_parser *p, const char *line, size_t len)
 {
+	uint64_t start;
+	unsigned d;
+	size_t i;
+
 	p->line++;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
@@ -435,33 +559,196 @@ smaps_parse_line(struct smaps_parser *p, const char *line, size_t len)
 	 * lowercase hex. */
 	if (len > 0 && line[0] >= 'A' && line[0] <= 'Z')
 		return parse_key(p, line, len);
-	if (is_header(line, len))
-		return parse_header(p, line, len);
+	/* A header starts "hex-hex"; key lines never have a '-' after hex
+	 * digits only.  The start address is read on the way. */
+	for (i = 0, start = 0; i < len && (d = hex_value1[(unsigned char)line[i]]) != 0; i++)
+		start = (start << 4) | (d - 1);
+	if (i > 0 && i < len && line[i] == '-')
+		return parse_header(p, line, len, i, start);
 	return parse_key(p, line, len);
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SMAPS_FIXED_LAYOUT 1
+#define ONES               0x0101010101010101ull /* one in every byte */
+/* The value of a line in Linux's fixed layout ("Key:" padded to 16 bytes,
+ * the number right-aligned in 8, " kB\n"): bytes 16-23 of the line are
+ * spaces, then one to eight digits.  Returns 1 and the number, or 0 when
+ * the 8 bytes at @s are anything else.  Eight digits at once, as one
+ * little-endian word: leading spaces become '0', then neighbouring digits
+ * are combined in pairs, pairs in fours, fours into the number. */
+static int
+fixed_value(const char *s, uint64_t *out)
+{
+	const uint64_t ones = ONES;
+	uint64_t w = load64(s), t = w ^ (ones * ' '), m, z, v;
+
+	/* Mostly seven spaces and one digit. */
+	if ((t & 0x00ffffffffffffffull) == 0) {
+		unsigned d = (unsigned)(t >> 56) - ('0' ^ ' ');
+
+		if (d > 9)
+			return 0;
+		*out = d;
+		return 1;
+	}
+	if (t == 0)
+		return 0;                       /* spaces only */
+	m = ~0ull << (__builtin_ctzll(t) & ~7); /* the bytes from the first non-space on */
+	z = (w & m) | (ones * '0' & ~m);
+	if ((z & ones * 0xf0) != ones * 0x30 || ((z + ones * 6) & ones * 0xf0) != ones * 0x30)
+		return 0; /* not all digits */
+	v = z - ones * '0';
+	v = v * 10 + (v >> 8); /* bytes 0, 2, 4, 6: two digits each */
+	v &= 0x00ff00ff00ff00ffull;
+	v = v * 100 + (v >> 16); /* 16-bit lanes 0 and 2: four digits each */
+	v &= 0x0000ffff0000ffffull;
+	*out = (v & 0xffffffffull) * 10000 + (v >> 32);
+	return 1;
+}
+#else
+#define SMAPS_FIXED_LAYOUT 0
+#endif
+
+int
+smaps_parse_chunk(struct smaps_parser *p, const char *buf, size_t len, size_t *used)
+{
+	const char *s = buf, *end = buf + len, *nl;
+	int rc = 0;
+#if SMAPS_FIXED_LAYOUT
+	/* The parser's state in locals while on the fast path (stores through
+	 * a counter pointer could otherwise alias them). */
+	struct smaps_vma *v = p->n_vmas > 0 ? p->rec : NULL;
+	size_t line = p->line;
+	unsigned next = p->next_key;
+#endif
+
+	while (s < end) {
+#if SMAPS_FIXED_LAYOUT
+		/* Most lines are "Key:<pad to 16>%8lu kB\n", 28 bytes: known by
+		 * their first 16 bytes and their last 4, read without looking
+		 * for the newline; keys we do not use are skipped on their
+		 * first 16 bytes.  Anything else takes the general path. */
+		while (v != NULL && end - s >= 28 && s[0] >= 'A' && s[0] <= 'Z') {
+			unsigned i = next < N_KEYS ? next : 0;
+			const struct smaps_key *key = &smaps_keys[i];
+			uint64_t a = load64(s), b = load64(s + 8), val;
+
+			/* The key expected next, else any. */
+			if (load64(key->text) == a && load64(key->text + 8) == b) {
+				next = i + 1;
+			} else {
+				int k;
+
+				if (a == load64("VmFlags:"))
+					goto general;
+				p->next_key = next;
+				k = key_match(p, s);
+				next = p->next_key;
+				if (k < 0)
+					goto general;
+				key = &smaps_keys[k];
+			}
+			if (key->kind == KEY_COUNTER || key->kind == KEY_SIZE) {
+				if (load32(s + 24) != load32(" kB\n") || !fixed_value(s + 16, &val))
+					goto general;
+				val *= 1024;
+				if (key->kind == KEY_COUNTER) {
+					*(uint64_t *)(void *)((char *)v + key->off) += val;
+				} else {
+					if (val != v->end - v->start)
+						goto general; /* reported there */
+					v->seen |= SEEN_SIZE;
+				}
+				line++;
+				s += 28;
+				continue;
+			}
+			if (key->kind == KEY_IGNORED) {
+				uint64_t x = load64(s + 16) ^ ONES * '\n';
+
+				/* No newline in bytes 16-23 of a " kB\n" line: 28 bytes. */
+				if (load32(s + 24) == load32(" kB\n") &&
+				    ((x - ONES) & ~x & ONES * 0x80) == 0) {
+					line++;
+					s += 28;
+					continue;
+				}
+				/* "THPeligible:    %8d\n": 25 bytes. */
+				if (s[24] == '\n' && ((x - ONES) & ~x & ONES * 0x80) == 0) {
+					line++;
+					s += 25;
+					continue;
+				}
+				nl = memchr(s + 16, '\n', (size_t)(end - s - 16));
+				if (nl == NULL)
+					goto general; /* the line is not all here */
+				line++;
+				s = nl + 1;
+				continue;
+			}
+		}
+	general:
+		p->line = line;
+		p->next_key = next;
+#endif
+		nl = memchr(s, '\n', (size_t)(end - s));
+		if (nl == NULL)
+			break;
+		rc = smaps_parse_line(p, s, (size_t)(nl - s));
+		if (rc != 0)
+			break;
+		s = nl + 1;
+#if SMAPS_FIXED_LAYOUT
+		v = p->n_vmas > 0 ? p->rec : NULL;
+		line = p->line;
+		next = p->next_key;
+#endif
+	}
+#if SMAPS_FIXED_LAYOUT
+	if (rc == 0) {
+		p->line = line;
+		p->next_key = next;
+	}
+#endif
+	*used = (size_t)(s - buf);
+	return rc;
 }
 
 int
 smaps_parse_finish(struct smaps_parser *p)
 {
-	return check_record_complete(p);
+	int rc = check_record_complete(p);
+
+	if (rc == 0 && p->to_regions)
+		rc = commit_record(p);
+	return rc;
+}
+
+int
+smaps_parse_stop(struct smaps_parser *p)
+{
+	if (p->n_vmas == 0 || p->rec == NULL)
+		return 0;
+	if ((p->rec->seen & (SEEN_SIZE | SEEN_VMFLAGS)) == (SEEN_SIZE | SEEN_VMFLAGS))
+		return p->to_regions ? commit_record(p) : 0;
+	p->n_vmas--; /* drop a record whose lines were not all read */
+	p->pending = 0;
+	return 0;
 }
 
 int
 smaps_parse_buffer(struct smaps_parser *p, const char *buf, size_t len)
 {
-	const char *s = buf, *end = buf + len, *nl;
+	size_t used;
 	int rc;
 
-	while (s < end) {
-		nl = memchr(s, '\n', (size_t)(end - s));
-		if (nl == NULL) {
-			p->line++;
-			return parse_fail(p, "truncated line: the file does not end in a newline");
-		}
-		rc = smaps_parse_line(p, s, (size_t)(nl - s));
-		if (rc != 0)
-			return rc;
-		s = nl + 1;
+	rc = smaps_parse_chunk(p, buf, len, &used);
+	if (rc != 0)
+		return rc;
+	if (used < len) {
+		p->line++;
+		return parse_fail(p, "truncated line: the file does not end in a newline");
 	}
 	return smaps_parse_finish(p);
 }
@@ -645,21 +932,21 @@ starts_with(const char *s, const char *prefix)
 }
 
 static int
-is_anonymous(const struct smaps_vma *v)
+is_anonymous(const struct smaps_vma_extra *x)
 {
-	return v->inode == 0 && (v->path[0] == '\0' || v->path[0] == '[');
+	return x->inode == 0 && (x->path[0] == '\0' || x->path[0] == '[');
 }
 
 static int
-is_plain_anon(const struct smaps_vma *v)
+is_plain_anon(const struct smaps_vma_extra *x)
 {
-	return v->inode == 0 && v->path[0] == '\0';
+	return x->inode == 0 && x->path[0] == '\0';
 }
 
 static int
-is_accessible(const struct smaps_vma *v)
+is_accessible(const struct region *r)
 {
-	return (v->perms & (PROT_BIT_READ | PROT_BIT_WRITE | PROT_BIT_EXEC)) != 0;
+	return (r->protection & (PROT_BIT_READ | PROT_BIT_WRITE | PROT_BIT_EXEC)) != 0;
 }
 
 /* Shared memory objects that VMMap would call Shareable. */
@@ -694,12 +981,6 @@ anon_name_type(const char *path)
 	return REGION_PRIVATE;
 }
 
-struct verdict {
-	enum region_type type;
-	const char *detail; /* NULL: the path */
-	int committed;      /* count as committed although the kernel did not charge it */
-};
-
 /* Thread whose stack pointer lies in [start, end), or -1. */
 static int
 sp_owner(const struct linux_thread_sp *sps, size_t n, uint64_t start, uint64_t end)
@@ -717,11 +998,12 @@ sp_owner(const struct linux_thread_sp *sps, size_t n, uint64_t start, uint64_t e
 	return lo < n && sps[lo].sp < end ? sps[lo].tid : -1;
 }
 
-static int set_detail(struct snapshot *s, struct verdict *vd, const char *fmt, ...)
+static int set_detail(struct snapshot *s, struct region *r, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* r->detail = the formatted text, in @s's arena. */
 static int
-set_detail(struct snapshot *s, struct verdict *vd, const char *fmt, ...)
+set_detail(struct snapshot *s, struct region *r, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
@@ -734,79 +1016,86 @@ set_detail(struct snapshot *s, struct verdict *vd, const char *fmt, ...)
 		return MD_ERR_INVAL;
 	if ((size_t)n >= sizeof(buf))
 		n = (int)sizeof(buf) - 1;
-	vd->detail = snapshot_strdup(s, buf, (size_t)n);
-	return vd->detail == NULL ? MD_ERR_NOMEM : 0;
+	r->detail = snapshot_strdup(s, buf, (size_t)n);
+	return r->detail == NULL ? MD_ERR_NOMEM : 0;
 }
 
-/* First pass: what each VMA is on its own. */
+/* First pass: what each VMA is on its own.  Sets r->type, and r->detail to
+ * a label, or to NULL when the final pass decides it. */
 static int
-classify_one(struct snapshot *s, const struct smaps_vma *v, const struct file_id *images,
-             size_t n_images, int main_tid, struct verdict *vd)
+classify_one(struct snapshot *s, struct region *r, const struct smaps_vma_extra *x,
+             const struct file_id *images, size_t n_images, int main_tid)
 {
-	vd->detail = NULL;
-	if (v->path[0] == '[') {
-		if (strcmp(v->path, "[heap]") == 0) {
-			vd->type = REGION_HEAP;
-			vd->detail = "[heap] (brk)";
-		} else if (strcmp(v->path, "[stack]") == 0) {
-			vd->type = REGION_STACK;
-			return set_detail(s, vd, "[stack] main thread, tid %d", main_tid);
-		} else if (starts_with(v->path, "[anon_shmem:")) {
-			vd->type = REGION_SHAREABLE;
-		} else if (starts_with(v->path, "[anon:")) {
-			vd->type = anon_name_type(v->path);
-		} else if (starts_with(v->path, "[vdso]") || starts_with(v->path, "[vvar") ||
-		           starts_with(v->path, "[vsyscall]")) {
-			vd->type = REGION_IMAGE; /* the kernel's vDSO image and its data */
+	const char *path = x->path;
+
+	r->detail = NULL;
+	if (path[0] == '[') {
+		if (strcmp(path, "[heap]") == 0) {
+			r->type = REGION_HEAP;
+			r->detail = "[heap] (brk)";
+		} else if (strcmp(path, "[stack]") == 0) {
+			r->type = REGION_STACK;
+			return set_detail(s, r, "[stack] main thread, tid %d", main_tid);
+		} else if (starts_with(path, "[anon_shmem:")) {
+			r->type = REGION_SHAREABLE;
+		} else if (starts_with(path, "[anon:")) {
+			r->type = anon_name_type(path);
+		} else if (starts_with(path, "[vdso]") || starts_with(path, "[vvar") ||
+		           starts_with(path, "[vsyscall]")) {
+			r->type = REGION_IMAGE; /* the kernel's vDSO image and its data */
 		} else {
-			vd->type = REGION_PRIVATE; /* [uprobes] and future names */
+			r->type = REGION_PRIVATE; /* [uprobes] and future names */
 		}
 		return 0;
 	}
-	if ((v->perms & PROT_BIT_SHARED) && is_shareable_path(v->path)) {
-		vd->type = REGION_SHAREABLE;
-		if (v->path[0] == '\0')
-			vd->detail = "[shared anonymous]";
-		else if (strcmp(v->path, "/dev/zero (deleted)") == 0)
-			vd->detail = "/dev/zero (deleted): shared anonymous memory";
+	if ((r->protection & PROT_BIT_SHARED) && is_shareable_path(path)) {
+		r->type = REGION_SHAREABLE;
+		if (path[0] == '\0')
+			r->detail = "[shared anonymous]";
+		else if (strcmp(path, "/dev/zero (deleted)") == 0)
+			r->detail = "/dev/zero (deleted): shared anonymous memory";
 		return 0;
 	}
-	if (v->path[0] == '\0' && v->inode == 0) {
-		vd->type = REGION_PRIVATE;
+	if (path[0] == '\0' && x->inode == 0) {
+		r->type = REGION_PRIVATE;
 		return 0;
 	}
 	/* File-backed: Image when the same file also has an executable
 	 * mapping in this process (an ELF object), else Mapped File. */
 	{
-		struct file_id key = {v->dev_major, v->dev_minor, v->inode};
+		struct file_id key = {x->dev_major, x->dev_minor, x->inode};
 
-		vd->type = bsearch(&key, images, n_images, sizeof(*images), file_id_cmp) != NULL
-		                   ? REGION_IMAGE
-		                   : REGION_MAPPED;
+		r->type = bsearch(&key, images, n_images, sizeof(*images), file_id_cmp) != NULL
+		                  ? REGION_IMAGE
+		                  : REGION_MAPPED;
 	}
 	return 0;
 }
 
-int
-linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
-               const struct linux_thread_sp *sps_in, size_t n_sps, int main_tid)
+/* Classify regions @r[0..n) in place, @x[i] being what else is known of
+ * @r[i]; their committed bytes are 0 on entry. */
+static int
+classify(struct snapshot *s, struct region *r, const struct smaps_vma_extra *x, size_t n,
+         const struct linux_thread_sp *sps_in, size_t n_sps, int main_tid)
 {
 	struct file_id *images = NULL;
 	struct linux_thread_sp *sps = NULL;
-	struct verdict *vd = NULL;
 	size_t i, n_images = 0;
 	int rc = MD_ERR_NOMEM;
 
-	vd = calloc(n ? n : 1, sizeof(*vd));
-	images = malloc((n ? n : 1) * sizeof(*images));
+	for (i = 0; i < n; i++)
+		if ((r[i].protection & PROT_BIT_EXEC) && !is_anonymous(&x[i]) && x[i].inode != 0)
+			n_images++;
+	images = malloc((n_images ? n_images : 1) * sizeof(*images));
 	sps = malloc((n_sps ? n_sps : 1) * sizeof(*sps));
-	if (vd == NULL || images == NULL || sps == NULL)
+	if (images == NULL || sps == NULL)
 		goto out;
+	n_images = 0;
 	for (i = 0; i < n; i++) {
-		if ((v[i].perms & PROT_BIT_EXEC) && !is_anonymous(&v[i]) && v[i].inode != 0) {
-			images[n_images].dev_major = v[i].dev_major;
-			images[n_images].dev_minor = v[i].dev_minor;
-			images[n_images].inode = v[i].inode;
+		if ((r[i].protection & PROT_BIT_EXEC) && !is_anonymous(&x[i]) && x[i].inode != 0) {
+			images[n_images].dev_major = x[i].dev_major;
+			images[n_images].dev_minor = x[i].dev_minor;
+			images[n_images].inode = x[i].inode;
 			n_images++;
 		}
 	}
@@ -816,37 +1105,40 @@ linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
 	qsort(sps, n_sps, sizeof(*sps), sp_cmp);
 
 	for (i = 0; i < n; i++) {
-		rc = classify_one(s, &v[i], images, n_images, main_tid, &vd[i]);
+		rc = classify_one(s, &r[i], &x[i], images, n_images, main_tid);
 		if (rc != 0)
 			goto out;
 	}
 
 	/* Second pass: anonymous private regions judged by their neighbours.
-	 * The order of the rules is the order of confidence. */
+	 * The order of the rules is the order of confidence.  A region the
+	 * rules count as committed although the kernel did not charge it is
+	 * marked by committed = size until the final pass. */
 	for (i = 0; i < n; i++) {
-		const struct smaps_vma *cur = &v[i];
-		const struct smaps_vma *prev = i > 0 ? &v[i - 1] : NULL;
-		const struct smaps_vma *next = i + 1 < n ? &v[i + 1] : NULL;
+		struct region *cur = &r[i];
+		struct region *prev = i > 0 ? &r[i - 1] : NULL;
+		struct region *next = i + 1 < n ? &r[i + 1] : NULL;
+		uint64_t cur_end = cur->base + cur->size;
 		int prev_adjacent_guard, tid;
 
-		if (!is_plain_anon(cur) || (cur->perms & PROT_BIT_SHARED) || !is_accessible(cur) ||
-		    vd[i].type != REGION_PRIVATE)
+		if (!is_plain_anon(&x[i]) || (cur->protection & PROT_BIT_SHARED) ||
+		    !is_accessible(cur) || cur->type != REGION_PRIVATE)
 			continue;
-		prev_adjacent_guard = prev != NULL && is_plain_anon(prev) && !is_accessible(prev) &&
-		                      prev->end == cur->start && vd[i - 1].type == REGION_PRIVATE;
+		prev_adjacent_guard =
+		        prev != NULL && is_plain_anon(&x[i - 1]) && !is_accessible(prev) &&
+		        prev->base + prev->size == cur->base && prev->type == REGION_PRIVATE;
 
 		/* 1. A thread's stack pointer lies inside it. */
-		tid = sp_owner(sps, n_sps, cur->start, cur->end);
+		tid = sp_owner(sps, n_sps, cur->base, cur_end);
 		if (tid >= 0) {
-			vd[i].type = REGION_STACK;
-			rc = set_detail(s, &vd[i], "thread stack, tid %d (stack pointer in range)",
+			cur->type = REGION_STACK;
+			rc = set_detail(s, cur, "thread stack, tid %d (stack pointer in range)",
 			                tid);
 			if (rc != 0)
 				goto out;
-			if (prev_adjacent_guard && prev->end - prev->start <= STACK_GUARD_MAX) {
-				vd[i - 1].type = REGION_STACK;
-				rc = set_detail(s, &vd[i - 1], "guard page of thread stack, tid %d",
-				                tid);
+			if (prev_adjacent_guard && prev->size <= STACK_GUARD_MAX) {
+				prev->type = REGION_STACK;
+				rc = set_detail(s, prev, "guard page of thread stack, tid %d", tid);
 				if (rc != 0)
 					goto out;
 			}
@@ -859,91 +1151,104 @@ linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
 		 * hold is that it ends on a HEAP_MAX boundary, or is followed
 		 * by a tail shorter than HEAP_MAX that does (a longer one is a
 		 * reservation of someone else's making). */
-		if ((cur->start & (GLIBC_HEAP_MAX - 1)) == 0 && (cur->perms & PROT_BIT_WRITE) &&
-		    (cur->vmflags & VMF_NR)) {
-			int has_tail = next != NULL && is_plain_anon(next) &&
-			               !is_accessible(next) && next->start == cur->end;
-			int with_tail = has_tail && next->end - next->start < GLIBC_HEAP_MAX &&
-			                (next->end & (GLIBC_HEAP_MAX - 1)) == 0;
+		if ((cur->base & (GLIBC_HEAP_MAX - 1)) == 0 && (cur->protection & PROT_BIT_WRITE) &&
+		    (x[i].vmflags & VMF_NR)) {
+			int has_tail = next != NULL && is_plain_anon(&x[i + 1]) &&
+			               !is_accessible(next) && next->base == cur_end;
+			int with_tail = has_tail && next->size < GLIBC_HEAP_MAX &&
+			                ((next->base + next->size) & (GLIBC_HEAP_MAX - 1)) == 0;
 
-			if (with_tail || (!has_tail && (cur->end & (GLIBC_HEAP_MAX - 1)) == 0)) {
-				vd[i].type = REGION_HEAP;
-				vd[i].detail = "glibc malloc arena (inferred: 64 MiB-aligned "
-				               "MAP_NORESERVE rw-p, ending on a 64 MiB boundary "
-				               "with its PROT_NONE tail)";
+			if (with_tail || (!has_tail && (cur_end & (GLIBC_HEAP_MAX - 1)) == 0)) {
+				cur->type = REGION_HEAP;
+				cur->detail = "glibc malloc arena (inferred: 64 MiB-aligned "
+				              "MAP_NORESERVE rw-p, ending on a 64 MiB boundary "
+				              "with its PROT_NONE tail)";
 				/* glibc maps arena heaps MAP_NORESERVE and commits
 				 * them with mprotect(), which the kernel does not
 				 * charge (no "ac"): the allocator has committed
 				 * them all the same, as VMMap would show. */
-				vd[i].committed = 1;
+				cur->committed = cur->size;
 				if (with_tail) {
-					vd[i + 1].type = REGION_HEAP;
-					vd[i + 1].detail = "glibc malloc arena, reserved tail";
+					next->type = REGION_HEAP;
+					next->detail = "glibc malloc arena, reserved tail";
 				}
 				continue;
 			}
 		}
 		/* 3. A thread stack without a readable stack pointer: a small
 		 * PROT_NONE guard directly below. */
-		if (prev_adjacent_guard && prev->end - prev->start <= STACK_GUARD_MAX &&
-		    cur->end - cur->start >= STACK_MIN && (cur->perms & PROT_BIT_WRITE)) {
-			vd[i].type = REGION_STACK;
-			vd[i].detail = "thread stack (inferred: PROT_NONE guard page below)";
-			vd[i - 1].type = REGION_STACK;
-			vd[i - 1].detail = "guard page of thread stack";
+		if (prev_adjacent_guard && prev->size <= STACK_GUARD_MAX &&
+		    cur->size >= STACK_MIN && (cur->protection & PROT_BIT_WRITE)) {
+			cur->type = REGION_STACK;
+			cur->detail = "thread stack (inferred: PROT_NONE guard page below)";
+			prev->type = REGION_STACK;
+			prev->detail = "guard page of thread stack";
 			continue;
 		}
 		/* 4. .bss of the ELF object whose writable data segment ends
 		 * where this region starts. */
-		if (prev != NULL && vd[i - 1].type == REGION_IMAGE && prev->end == cur->start &&
-		    (prev->perms & PROT_BIT_WRITE) && prev->path[0] == '/' &&
-		    (cur->perms & PROT_BIT_WRITE)) {
-			vd[i].type = REGION_IMAGE;
-			rc = set_detail(s, &vd[i],
+		if (prev != NULL && prev->type == REGION_IMAGE &&
+		    prev->base + prev->size == cur->base && (prev->protection & PROT_BIT_WRITE) &&
+		    x[i - 1].path[0] == '/' && (cur->protection & PROT_BIT_WRITE)) {
+			cur->type = REGION_IMAGE;
+			rc = set_detail(s, cur,
 			                "%s [.bss] (inferred: anonymous, after its data segment)",
-			                prev->path);
+			                x[i - 1].path);
 			if (rc != 0)
 				goto out;
 			continue;
 		}
 	}
 
-	rc = snapshot_reserve(s, s->n_regions + n);
-	if (rc != 0)
-		goto out;
+	/* Final pass: committed bytes, state and the remaining details. */
 	for (i = 0; i < n; i++) {
-		struct region r;
+		struct region *cur = &r[i];
 
-		memset(&r, 0, sizeof(r));
-		r.base = v[i].start;
-		r.size = v[i].end - v[i].start;
-		r.allocation_base = r.base;
-		r.type = vd[i].type;
-		r.protection = v[i].perms;
-		r.committed = ((v[i].vmflags & VMF_AC) || vd[i].committed) ? r.size : 0;
+		cur->committed = ((x[i].vmflags & VMF_AC) || cur->committed) ? cur->size : 0;
 		/* Reserve: address space held, nothing accessible, nothing charged. */
-		r.state = (is_accessible(&v[i]) || r.committed) ? STATE_COMMIT : STATE_RESERVE;
-		r.resident = v[i].rss;
-		r.private_resident = v[i].private_resident;
-		r.shared_resident = v[i].shared_resident;
-		r.pss = v[i].pss;
-		r.swap = v[i].swap;
-		r.locked = v[i].locked;
-		if (vd[i].detail != NULL)
-			r.detail = vd[i].detail;
-		else if (!is_accessible(&v[i]) && v[i].path[0] == '\0')
-			r.detail =
-			        r.committed ? "PROT_NONE, still charged" : "reserved (PROT_NONE)";
+		cur->state = (is_accessible(cur) || cur->committed) ? STATE_COMMIT : STATE_RESERVE;
+		if (cur->detail != NULL)
+			continue;
+		if (!is_accessible(cur) && x[i].path[0] == '\0')
+			cur->detail = cur->committed ? "PROT_NONE, still charged"
+			                             : "reserved (PROT_NONE)";
 		else
-			r.detail = v[i].path;
-		rc = snapshot_add_region(s, &r);
-		if (rc != 0)
-			goto out;
+			cur->detail = x[i].path;
 	}
 	rc = 0;
 out:
-	free(vd);
 	free(images);
 	free(sps);
+	return rc;
+}
+
+int
+linux_classify_regions(struct snapshot *s, const struct smaps_parser *p,
+                       const struct linux_thread_sp *sps, size_t n_sps, int main_tid)
+{
+	return classify(s, s->regions + p->first_region, p->extras, s->n_regions - p->first_region,
+	                sps, n_sps, main_tid);
+}
+
+int
+linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
+               const struct linux_thread_sp *sps, size_t n_sps, int main_tid)
+{
+	struct smaps_vma_extra *x = NULL;
+	size_t i, first = s->n_regions;
+	int rc;
+
+	x = malloc((n ? n : 1) * sizeof(*x));
+	if (x == NULL)
+		return MD_ERR_NOMEM;
+	rc = snapshot_reserve(s, first + n);
+	if (rc != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		fill_region(&s->regions[first + i], &x[i], &v[i]);
+	s->n_regions = first + n;
+	rc = classify(s, s->regions + first, x, n, sps, n_sps, main_tid);
+out:
+	free(x);
 	return rc;
 }

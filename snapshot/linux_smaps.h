@@ -41,27 +41,68 @@ struct smaps_vma {
 	unsigned short vmflags; /* VMF_* */
 };
 
+/* What the classifier needs of a VMA besides its region, when the parser
+ * writes straight into the snapshot's regions (smaps_parser_init_regions). */
+struct smaps_vma_extra {
+	uint64_t inode;
+	const char *path; /* as in struct smaps_vma */
+	unsigned dev_major, dev_minor;
+	unsigned short vmflags; /* VMF_* */
+};
+
+/* A parser works in one of two modes.  VMA mode (smaps_parser_init) keeps
+ * every record in the vmas array, for linux_classify().  Region mode
+ * (smaps_parser_init_regions) keeps only the record being read and appends
+ * each finished one to the snapshot as a region (type and state not yet
+ * decided) plus a struct smaps_vma_extra, for linux_classify_regions(): the
+ * collector's mode, which holds one array per VMA instead of two. */
 struct smaps_parser {
-	struct snapshot *snap; /* arena for paths */
-	struct smaps_vma *vmas;
-	size_t n_vmas;
+	struct snapshot *snap;  /* arena for paths; region mode: receives the regions */
+	struct smaps_vma *vmas; /* VMA mode */
+	size_t n_vmas;          /* records started, the one being read included */
 	size_t cap_vmas;
 	size_t line;       /* lines consumed so far (1-based line of the last) */
 	size_t error_line; /* line of the first error, 0 if none */
 	const char *error; /* static description of the first error */
 	size_t max_vmas;   /* 0 = no limit; past it smaps_parse_line returns 1 */
+	/* Region mode. */
+	int to_regions;
+	int pending;                    /* cur holds a record not yet appended */
+	struct smaps_vma cur;           /* the record being read */
+	size_t first_region;            /* snap->regions index of the first record */
+	struct smaps_vma_extra *extras; /* one per appended region */
+	size_t cap_extras;
+	/* Internal. */
+	struct smaps_vma *rec; /* the record being read (either mode) */
+	unsigned next_key;     /* index of the key expected on the next line */
 };
 
-/* Start parsing; paths are copied into @snap's arena. */
+/* Start parsing in VMA mode; paths are copied into @snap's arena. */
 void smaps_parser_init(struct smaps_parser *p, struct snapshot *snap, size_t max_vmas);
-/* Release the VMA array. */
+/* Start parsing in region mode: records are appended to @snap's regions
+ * (from its current n_regions on) and their paths copied into its arena. */
+void smaps_parser_init_regions(struct smaps_parser *p, struct snapshot *snap, size_t max_vmas);
+/* Release the VMA array (VMA mode) or the extras (region mode); regions
+ * already appended stay in the snapshot. */
 void smaps_parser_done(struct smaps_parser *p);
+/* Region mode: make room for @n records in all, in the snapshot's regions
+ * and in the extras.  Returns 0 or MD_ERR_NOMEM. */
+int smaps_parser_reserve(struct smaps_parser *p, size_t n);
 /* Feed one line (without its '\n').  Returns 0, 1 when max_vmas is reached
  * (the new VMA was not added), MD_ERR_PARSE (error_line, error set) or
  * MD_ERR_NOMEM. */
 int smaps_parse_line(struct smaps_parser *p, const char *line, size_t len);
-/* Check that the last record is complete.  Returns 0 or MD_ERR_PARSE. */
+/* Feed every complete line of @buf (@len bytes); *used is set to the length
+ * of those lines, or on 1 (max_vmas reached) to the start of the header
+ * line that was refused.  The same results as smaps_parse_line() line by
+ * line; the lines Linux prints in its fixed layout take a faster path. */
+int smaps_parse_chunk(struct smaps_parser *p, const char *buf, size_t len, size_t *used);
+/* Check that the last record is complete (region mode: and append it).
+ * Returns 0, MD_ERR_PARSE or MD_ERR_NOMEM. */
 int smaps_parse_finish(struct smaps_parser *p);
+/* End a read that was cut short (max_vmas, time budget): the last record
+ * is kept when complete and dropped otherwise.  Returns 0 or MD_ERR_NOMEM. */
+int smaps_parse_stop(struct smaps_parser *p);
 /* Feed a whole buffer: every line must end in '\n' (a final line without one
  * is a truncated file: MD_ERR_PARSE).  Calls smaps_parse_finish(). */
 int smaps_parse_buffer(struct smaps_parser *p, const char *buf, size_t len);
@@ -104,8 +145,14 @@ struct linux_thread_sp {
 /* Classify @n VMAs (sorted by start) by ARCHITECTURE.md's Linux mapping and
  * append one region per VMA to @s.  @sps are the stack pointers of the
  * process's threads (may be empty); @main_tid is the thread group leader.
- * Returns 0 or MD_ERR_NOMEM. */
+ * The regions point to the VMAs' paths, which must live in @s's arena (as
+ * smaps_parser_init(p, s, ...) puts them).  Returns 0 or MD_ERR_NOMEM. */
 int linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
                    const struct linux_thread_sp *sps, size_t n_sps, int main_tid);
+/* The same for the records a region-mode parser appended to @s (after
+ * smaps_parse_finish or smaps_parse_stop): their type, state, committed
+ * bytes and detail are decided in place.  Returns 0 or MD_ERR_NOMEM. */
+int linux_classify_regions(struct snapshot *s, const struct smaps_parser *p,
+                           const struct linux_thread_sp *sps, size_t n_sps, int main_tid);
 
 #endif

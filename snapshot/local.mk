@@ -8,7 +8,7 @@ libmemdelta_a_SOURCES += \
 	%D%/windows_regions.c %D%/windows_regions.h
 
 if PLATFORM_LINUX
-libmemdelta_a_SOURCES += %D%/linux.c %D%/linux_raw.c
+libmemdelta_a_SOURCES += %D%/linux.c %D%/linux_raw.c %D%/linux_probe.c
 endif
 if PLATFORM_WINDOWS
 libmemdelta_a_SOURCES += %D%/windows.c

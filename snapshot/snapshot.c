@@ -404,3 +404,12 @@ region_prot_parse(const char *str, unsigned *out)
 	*out = prot;
 	return 0;
 }
+
+int
+snapshot_probe_equal(const struct snapshot_probe *a, const struct snapshot_probe *b)
+{
+	return a->start_time == b->start_time && a->map_hash == b->map_hash &&
+	       a->map_bytes == b->map_bytes && a->regions == b->regions &&
+	       a->vm_pages == b->vm_pages && a->resident_pages == b->resident_pages &&
+	       a->shared_pages == b->shared_pages && a->data_pages == b->data_pages;
+}

@@ -218,4 +218,36 @@ int snapshot_collect(int pid, const struct snapshot_opts *opts, struct snapshot 
  * MD_ERR_NOMEM, or MD_ERR_UNSUPPORTED where there is no collector. */
 int snapshot_record_raw(int pid, FILE *out);
 
+/* ---- the cheap probe (ARCHITECTURE.md, "Sampling cost") -------------------
+ * What a collector can learn about a process for a small fraction of the
+ * cost of snapshot_collect(): a fingerprint of its region structure and its
+ * memory totals.  The daemon probes every tick and collects in full only
+ * when the probe differs from the one taken with the last full snapshot.
+ * Equal probes do not prove equal snapshots: counters that move inside
+ * regions without moving the totals (pages that move between regions, Pss
+ * when another process maps the same pages) are only seen by a full read. */
+struct snapshot_probe {
+	uint64_t start_time; /* OS start stamp, as snapshot.start_time */
+	uint64_t map_hash;   /* hash of the region list: Linux /proc/PID/maps text */
+	uint64_t map_bytes;  /* length of that text */
+	uint64_t regions;    /* number of regions (lines of maps) */
+	/* Linux /proc/PID/statm, in pages: total size, resident, resident
+	 * file-backed or shared, data + stack.  The kernel keeps resident
+	 * counts per CPU and folds them in batches, so a change of fewer than
+	 * about 64 pages may show late. */
+	uint64_t vm_pages;
+	uint64_t resident_pages;
+	uint64_t shared_pages;
+	uint64_t data_pages;
+};
+
+/* Probe process @pid (opts->proc_root is honoured; the other options are
+ * ignored; @opts may be NULL).  Returns 0 and fills *out (cleared first), or
+ * the statuses of snapshot_collect(): MD_ERR_NOPROC, MD_ERR_PERM (reading
+ * maps needs the same access as smaps), MD_ERR_KTHREAD, MD_ERR_ZOMBIE,
+ * MD_ERR_PARSE, MD_ERR_IO, MD_ERR_UNSUPPORTED.  Allocates nothing. */
+int snapshot_probe(int pid, const struct snapshot_opts *opts, struct snapshot_probe *out);
+/* 1 when @a and @b are equal in every member, else 0. */
+int snapshot_probe_equal(const struct snapshot_probe *a, const struct snapshot_probe *b);
+
 #endif

@@ -1,9 +1,11 @@
 /*
- * unsupported.c - snapshot_collect() and snapshot_record_raw() for platforms
- * without a collector: the parsers, the store, the diff and the CLI's offline
- * commands still work.
+ * unsupported.c - snapshot_collect(), snapshot_record_raw() and snapshot_probe()
+ * for platforms without a collector: the parsers, the store, the diff and the
+ * CLI's offline commands still work; the daemon always collects.
  */
 #include "config.h"
+
+#include <string.h>
 
 #include "snapshot/snapshot.h"
 
@@ -19,5 +21,14 @@ snapshot_record_raw(int pid, FILE *out)
 {
 	(void)pid;
 	(void)out;
+	return MD_ERR_UNSUPPORTED;
+}
+
+int
+snapshot_probe(int pid, const struct snapshot_opts *opts, struct snapshot_probe *out)
+{
+	(void)pid;
+	(void)opts;
+	memset(out, 0, sizeof(*out));
 	return MD_ERR_UNSUPPORTED;
 }

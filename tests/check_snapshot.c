@@ -1311,6 +1311,40 @@ START_TEST(test_snapshot_json_write__same_bytes_as_tree)
 }
 END_TEST
 
+/* Integers of every length (9, 10, 99, 100, ... 10^19, UINT64_MAX) in every
+ * counter, and addresses of every hex length: the writer counts digits
+ * itself, so each boundary must print as the tree prints it. */
+START_TEST(test_snapshot_json_write__every_digit_count)
+{
+	struct snapshot *s = new_snapshot();
+	struct region r;
+	uint64_t v = 1, base;
+	int k;
+
+	for (k = 0; k <= 20; k++) {
+		uint64_t lo = k == 0 ? 0 : v - 1, hi = k == 20 ? UINT64_MAX : v;
+
+		base = k < 16 ? (uint64_t)1 << (4 * k) : 0x7f0000000000ull + (uint64_t)k * 0x10000;
+		test_region(&r, base, 1, (enum region_type)(k % REGION_TYPE_COUNT),
+		            (enum region_state)(k % 2), (unsigned)k & 0x3f, lo, hi,
+		            k % 2 ? "" : "/x");
+		r.allocation_base = lo;
+		r.private_resident = hi;
+		r.shared_resident = lo;
+		r.pss = hi;
+		r.swap = lo;
+		r.locked = hi;
+		ck_assert_int_eq(snapshot_add_region(s, &r), 0);
+		if (k < 19)
+			v *= 10;
+	}
+	ck_assert_int_eq(snapshot_sort(s), 0);
+	s->page_table_bytes = 9999999999ull;
+	assert_same_bytes(s, 1);
+	snapshot_free(s);
+}
+END_TEST
+
 static Suite *
 snapshot_suite(void)
 {
@@ -1379,6 +1413,7 @@ snapshot_suite(void)
 
 	tc = tcase_create("snapshot_json_write");
 	tcase_add_test(tc, test_snapshot_json_write__same_bytes_as_tree);
+	tcase_add_test(tc, test_snapshot_json_write__every_digit_count);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("snapshot_totals_to_json");

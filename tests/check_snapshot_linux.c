@@ -235,6 +235,41 @@ START_TEST(test_smaps_parse_buffer__tolerated)
 }
 END_TEST
 
+START_TEST(test_smaps_parse_buffer__vmflags_forms)
+{
+	/* Linux's " xx" per flag, a flag at the very end without a space,
+	 * and irregular spacing (a tab is no separator of its own). */
+	static const struct {
+		const char *flags;
+		unsigned want;
+	} cases[] = {
+	        {"VmFlags: rd wr mr mw me ac sd ", VMF_WR | VMF_AC},
+	        {"VmFlags: rd ex mr mw me nr gd lo sh", VMF_EX | VMF_NR | VMF_GD | VMF_LO | VMF_SH},
+	        {"VmFlags:  ac\tnr  gd xyz wr", VMF_GD | VMF_WR},
+	        {"VmFlags: ac ACwr ex", VMF_AC | VMF_EX},
+	        {"VmFlags:", 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct text t = {0};
+		struct parsed p;
+
+		text_add(&t,
+		         "00400000-00401000 rw-p 00000000 00:00 0 \nSize:                  4 "
+		         "kB\n%s\n",
+		         cases[i].flags);
+		parse_text(&p, t.buf, t.len);
+		ck_assert_int_eq(p.rc, 0);
+		ck_assert_msg(p.parser.vmas[0].vmflags == cases[i].want,
+		              "\"%s\": 0x%x, expected 0x%x", cases[i].flags,
+		              p.parser.vmas[0].vmflags, cases[i].want);
+		parsed_done(&p);
+		free(t.buf);
+	}
+}
+END_TEST
+
 START_TEST(test_smaps_parse_line__max_vmas)
 {
 	struct text t = {0};
@@ -516,6 +551,295 @@ START_TEST(test_smaps_parse_buffer__malformed_fixtures)
 }
 END_TEST
 
+/* ---- smaps_parse_chunk, smaps_parse_stop, linux_classify_regions ------ */
+
+/* Texts on which the fast and the general paths of the parser must agree:
+ * the fixtures, generated records (values of 1 to 9 digits), and lines
+ * that only look like Linux's fixed layout. */
+static const char *const chunk_fixtures[] = {
+        "threads/17298/smaps",
+        "malformed/truncated_record.smaps",
+        "malformed/no_header.smaps",
+        "malformed/bad_header.smaps",
+        "malformed/reversed_header.smaps",
+        "malformed/empty_vmflags.smaps",
+        "malformed/unknown_keys.smaps",
+        "malformed/long_path.smaps",
+        "malformed/spaces_deleted.smaps",
+};
+
+static const char *const chunk_texts[] = {
+        /* not fixed layout: short padding, tab, 9 digits, CR, key at 16 */
+        "00400000-00402000 rw-p 00000000 00:00 0 \nSize: 8 kB\nRss:\t4 kB\n"
+        "Pss:           123456789 kB\nSwap:                  4 kB\r\n"
+        "Locked:         12345678 kB\nPrivate_Hugetlb:12345678 kB\nVmFlags: rd wr ac\n",
+        /* fixed-layout lines with something wrong in the value field */
+        "00400000-00401000 r--p 00000000 00:00 0 \nSize:                  4 kB\n"
+        "Rss:              1 2 3 kB\nVmFlags: rd\n",
+        "00400000-00401000 r--p 00000000 00:00 0 \nSize:                  4 kB\n"
+        "Rss:            \n  4 kB\nVmFlags: rd\n",
+        "00400000-00401000 r--p 00000000 00:00 0 \nSize:                  4 kB\n"
+        "Rss:            00000x04 kB\nVmFlags: rd\n",
+        /* Size: disagreeing in the fixed layout; a key line before a header */
+        "00400000-00401000 r--p 00000000 00:00 0 \nSize:                  8 kB\nVmFlags: rd\n",
+        "Rss:                   4 kB\n00400000-00401000 r--p 00000000 00:00 0 \n",
+        /* keys out of the usual order, an unknown one in the fixed layout */
+        "00400000-00401000 rw-p 00000000 00:00 0 \nVmFlags: rd wr ac\nLocked:                4 kB\n"
+        "Rss:                   4 kB\nFutureKey12345:        7 kB\nSize:                  4 kB\n",
+};
+
+/* Parse @buf in VMA mode line by line (the general path only), or through
+ * smaps_parse_chunk() in reads of @chunk bytes as snapshot/linux.c does. */
+static int
+parse_by_lines(struct parsed *p, const char *buf, size_t len)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	ck_assert_int_eq(snapshot_new(&p->snap), 0);
+	smaps_parser_init(&p->parser, p->snap, 0);
+	while (off < len && rc == 0) {
+		const char *nl = memchr(buf + off, '\n', len - off);
+
+		if (nl == NULL) {
+			p->parser.line++;
+			p->parser.error_line = p->parser.line;
+			return MD_ERR_PARSE;
+		}
+		rc = smaps_parse_line(&p->parser, buf + off, (size_t)(nl - (buf + off)));
+		off = (size_t)(nl - buf) + 1;
+	}
+	return rc != 0 ? rc : smaps_parse_finish(&p->parser);
+}
+
+static int
+parse_by_chunks(struct smaps_parser *parser, const char *buf, size_t len, size_t chunk)
+{
+	char *win = malloc(len + 1);
+	size_t off = 0, have = 0, used;
+	int rc = 0;
+
+	ck_assert_ptr_nonnull(win);
+	while (off < len) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		memcpy(win + have, buf + off, n);
+		off += n;
+		have += n;
+		rc = smaps_parse_chunk(parser, win, have, &used);
+		if (rc != 0)
+			break;
+		memmove(win, win + used, have - used);
+		have -= used;
+	}
+	if (rc == 0 && have > 0) {
+		parser->line++;
+		parser->error_line = parser->line;
+		rc = MD_ERR_PARSE;
+	}
+	if (rc == 0)
+		rc = smaps_parse_finish(parser);
+	free(win);
+	return rc;
+}
+
+static void
+assert_same_vmas(const struct smaps_vma *a, const struct smaps_vma *b, size_t n, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(a[i].start == b[i].start && a[i].end == b[i].end &&
+		                      a[i].inode == b[i].inode && a[i].rss == b[i].rss &&
+		                      a[i].pss == b[i].pss &&
+		                      a[i].private_resident == b[i].private_resident &&
+		                      a[i].shared_resident == b[i].shared_resident &&
+		                      a[i].swap == b[i].swap && a[i].locked == b[i].locked &&
+		                      a[i].dev_major == b[i].dev_major &&
+		                      a[i].dev_minor == b[i].dev_minor &&
+		                      a[i].perms == b[i].perms && a[i].deleted == b[i].deleted &&
+		                      a[i].seen == b[i].seen && a[i].vmflags == b[i].vmflags &&
+		                      strcmp(a[i].path, b[i].path) == 0,
+		              "%s: VMA %zu differs", what, i);
+	}
+}
+
+static void
+assert_chunked_like_lines(const char *buf, size_t len, const char *what)
+{
+	static const size_t chunks[] = {1, 7, 27, 28, 29, 4096, SIZE_MAX};
+	struct parsed want;
+	int want_rc = parse_by_lines(&want, buf, len);
+	size_t c;
+
+	for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		struct parsed got;
+		int rc;
+
+		ck_assert_int_eq(snapshot_new(&got.snap), 0);
+		smaps_parser_init(&got.parser, got.snap, 0);
+		rc = parse_by_chunks(&got.parser, buf, len, chunks[c]);
+		ck_assert_msg(rc == want_rc, "%s, reads of %zu: rc %d, line by line %d", what,
+		              chunks[c], rc, want_rc);
+		ck_assert_msg(got.parser.error_line == want.parser.error_line,
+		              "%s, reads of %zu: error line %zu, line by line %zu", what, chunks[c],
+		              got.parser.error_line, want.parser.error_line);
+		ck_assert_uint_eq(got.parser.line, want.parser.line);
+		ck_assert_uint_eq(got.parser.n_vmas, want.parser.n_vmas);
+		if (rc == 0)
+			assert_same_vmas(got.parser.vmas, want.parser.vmas, want.parser.n_vmas,
+			                 what);
+		parsed_done(&got);
+	}
+	parsed_done(&want);
+}
+
+START_TEST(test_smaps_parse_chunk__same_as_line_by_line)
+{
+	struct text t = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof(chunk_fixtures) / sizeof(chunk_fixtures[0]); i++) {
+		size_t len;
+		char *buf = test_read_file(test_fixture(chunk_fixtures[i]), &len);
+
+		ck_assert_msg(buf != NULL, "fixture %s not found", chunk_fixtures[i]);
+		assert_chunked_like_lines(buf, len, chunk_fixtures[i]);
+		free(buf);
+	}
+	for (i = 0; i < sizeof(chunk_texts) / sizeof(chunk_texts[0]); i++)
+		assert_chunked_like_lines(chunk_texts[i], strlen(chunk_texts[i]), chunk_texts[i]);
+	/* values of every length from 1 to 9 digits, in the fixed layout */
+	for (i = 0; i < 9; i++) {
+		static const uint64_t kb[] = {0,     7,       42,       999,      1000,
+		                              65535, 1234567, 99999999, 123456789};
+		uint64_t pages = kb[i] / 4 + 1;
+
+		rec(&t, 0x1000000 + i * 0x100000000ull,
+		    0x1000000 + i * 0x100000000ull + pages * 4096, i % 2 ? "rw-p" : "r--p", 0,
+		    i % 3 ? "" : "/some file", kb[i], "rd wr ac");
+	}
+	assert_chunked_like_lines(t.buf, t.len, "generated records");
+	free(t.buf);
+}
+END_TEST
+
+static void
+assert_same_regions(const struct snapshot *a, const struct snapshot *b, const char *what)
+{
+	size_t i;
+
+	ck_assert_uint_eq(a->n_regions, b->n_regions);
+	for (i = 0; i < a->n_regions; i++) {
+		const struct region *x = &a->regions[i], *y = &b->regions[i];
+
+		ck_assert_msg(x->base == y->base && x->size == y->size &&
+		                      x->allocation_base == y->allocation_base &&
+		                      x->type == y->type && x->state == y->state &&
+		                      x->protection == y->protection &&
+		                      x->committed == y->committed && x->resident == y->resident &&
+		                      x->private_resident == y->private_resident &&
+		                      x->shared_resident == y->shared_resident &&
+		                      x->pss == y->pss && x->swap == y->swap &&
+		                      x->locked == y->locked && strcmp(x->detail, y->detail) == 0,
+		              "%s: region %zu (0x%" PRIx64 ") differs: %s / %s", what, i, x->base,
+		              x->detail, y->detail);
+	}
+}
+
+START_TEST(test_linux_classify_regions__same_as_linux_classify)
+{
+	struct linux_thread_sp sps[] = {{17299, 0}, {17300, 0}};
+	struct text t = {0};
+	const char *names[] = {"threads/17298/smaps", "generated"};
+	size_t i;
+
+	/* The mapping-table records of test_linux_classify__mapping_table. */
+	rec(&t, 0x400000, 0x401000, "r--p", 77, "/usr/bin/app", 4, "rd mr mw me");
+	rec(&t, 0x401000, 0x402000, "r-xp", 77, "/usr/bin/app", 4, "rd ex mr mw me");
+	rec(&t, 0x402000, 0x403000, "rw-p", 77, "/usr/bin/app", 4, "rd wr mr mw me ac");
+	rec(&t, 0x403000, 0x405000, "rw-p", 0, "", 8, "rd wr mr mw me ac");
+	rec(&t, 0x1000000, 0x1100000, "rw-p", 0, "[heap]", 512, "rd wr mr mw me ac");
+	rec(&t, 0x4000000, 0x4021000, "rw-p", 0, "", 100, "rd wr mr mw me nr");
+	rec(&t, 0x4021000, 0x8000000, "---p", 0, "", 0, "mr mw me nr");
+	rec(&t, 0x8000000, 0x8001000, "---p", 0, "", 0, "mr mw me");
+	rec(&t, 0x8001000, 0x8801000, "rw-p", 0, "", 16, "rd wr mr mw me ac");
+	rec(&t, 0x9000000, 0x9001000, "rw-s", 0, "", 4, "rd wr sh mr mw me ms");
+	rec(&t, 0x7ffd00000000ull, 0x7ffd00021000ull, "rw-p", 0, "[stack]", 16,
+	    "rd wr mr mw me gd ac");
+	sps[1].sp = 0x8001000 + 4096;
+	for (i = 0; i < 2; i++) {
+		struct parsed vma;
+		struct smaps_parser rp;
+		struct snapshot *s;
+		size_t len;
+		char *buf = i == 0 ? test_read_file(test_fixture(names[i]), &len) : t.buf;
+
+		if (i == 1)
+			len = t.len;
+		ck_assert_ptr_nonnull(buf);
+		parse_text(&vma, buf, len);
+		ck_assert_int_eq(vma.rc, 0);
+		ck_assert_int_eq(
+		        linux_classify(vma.snap, vma.parser.vmas, vma.parser.n_vmas, sps, 2, 17298),
+		        0);
+		ck_assert_int_eq(snapshot_new(&s), 0);
+		smaps_parser_init_regions(&rp, s, 0);
+		ck_assert_int_eq(parse_by_chunks(&rp, buf, len, 4096), 0);
+		ck_assert_uint_eq(rp.n_vmas, vma.parser.n_vmas);
+		ck_assert_int_eq(linux_classify_regions(s, &rp, sps, 2, 17298), 0);
+		assert_same_regions(s, vma.snap, names[i]);
+		smaps_parser_done(&rp);
+		snapshot_free(s);
+		parsed_done(&vma);
+		if (i == 0)
+			free(buf);
+	}
+	free(t.buf);
+}
+END_TEST
+
+START_TEST(test_smaps_parse_stop__keeps_complete_drops_partial)
+{
+	struct text t = {0};
+	struct smaps_parser p;
+	struct snapshot *s;
+	size_t used, cut, i;
+
+	for (i = 0; i < 4; i++)
+		rec(&t, 0x1000000 + i * 0x2000, 0x1001000 + i * 0x2000, "rw-p", 0, "", 4,
+		    "rd wr ac");
+	/* Cut inside the third record: two regions. */
+	cut = (size_t)(strstr(strstr(strstr(t.buf, "\nRss") + 1, "\nRss") + 1, "\nRss") - t.buf) +
+	      1;
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	smaps_parser_init_regions(&p, s, 0);
+	ck_assert_int_eq(smaps_parse_chunk(&p, t.buf, cut, &used), 0);
+	ck_assert_uint_eq(used, cut);
+	ck_assert_uint_eq(p.n_vmas, 3);
+	ck_assert_int_eq(smaps_parse_stop(&p), 0);
+	ck_assert_uint_eq(p.n_vmas, 2);
+	ck_assert_uint_eq(s->n_regions, 2);
+	ck_assert_int_eq(linux_classify_regions(s, &p, NULL, 0, 1), 0);
+	ck_assert_uint_eq(s->regions[1].base, 0x1002000);
+	ck_assert_uint_eq(s->regions[1].resident, 4096);
+	smaps_parser_done(&p);
+	snapshot_free(s);
+
+	/* max_vmas: the refused header is where *used stops; the records
+	 * before it are complete and kept. */
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	smaps_parser_init_regions(&p, s, 3);
+	ck_assert_int_eq(smaps_parse_chunk(&p, t.buf, t.len, &used), 1);
+	ck_assert_int_eq(strncmp(t.buf + used, "1006000-1007000 ", 16), 0);
+	ck_assert_int_eq(smaps_parse_stop(&p), 0);
+	ck_assert_uint_eq(s->n_regions, 3);
+	smaps_parser_done(&p);
+	snapshot_free(s);
+	free(t.buf);
+}
+END_TEST
+
 /* Collect the recorded set @set through snapshot_collect() with the set as
  * /proc root, and check every line of its expected.txt (written at record
  * time from the subject's own addresses). */
@@ -609,6 +933,24 @@ START_TEST(test_snapshot_collect__fixture_threads)
 }
 END_TEST
 
+START_TEST(test_snapshot_collect__no_room_kept)
+{
+	/* The collector makes room ahead of the parser; a snapshot it
+	 * returns holds no more than its regions (the daemon keeps them). */
+	struct snapshot_opts opts;
+	struct snapshot *s = NULL;
+	char root[4096];
+
+	snprintf(root, sizeof(root), "%s", test_fixture("threads"));
+	memset(&opts, 0, sizeof(opts));
+	opts.proc_root = root;
+	ck_assert_int_eq(snapshot_collect(17298, &opts, &s), 0);
+	ck_assert_uint_gt(s->n_regions, 10);
+	ck_assert_uint_eq(s->cap_regions, s->n_regions);
+	snapshot_free(s);
+}
+END_TEST
+
 START_TEST(test_snapshot_collect__fixture_shm_deleted)
 {
 	check_recorded_set("shm_deleted", 7);
@@ -646,6 +988,7 @@ linux_suite(void)
 	tcase_add_test(tc, test_smaps_parse_buffer__errors);
 	tcase_add_test(tc, test_smaps_parse_buffer__tolerated);
 	tcase_add_test(tc, test_smaps_parse_buffer__malformed_fixtures);
+	tcase_add_test(tc, test_smaps_parse_buffer__vmflags_forms);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smaps_parse_line");
 	tcase_add_test(tc, test_smaps_parse_line__max_vmas);
@@ -656,12 +999,22 @@ linux_suite(void)
 	tcase_add_test(tc, test_linux_parse_syscall_sp__forms);
 	tcase_add_test(tc, test_linux_parse_btime__line);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("smaps_parse_chunk");
+	tcase_add_test(tc, test_smaps_parse_chunk__same_as_line_by_line);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("smaps_parse_stop");
+	tcase_add_test(tc, test_smaps_parse_stop__keeps_complete_drops_partial);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("linux_classify_regions");
+	tcase_add_test(tc, test_linux_classify_regions__same_as_linux_classify);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("linux_classify");
 	tcase_add_test(tc, test_linux_classify__mapping_table);
 	tcase_add_test(tc, test_linux_classify__not_fooled);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("snapshot_collect");
 	tcase_add_test(tc, test_snapshot_collect__fixture_threads);
+	tcase_add_test(tc, test_snapshot_collect__no_room_kept);
 	tcase_add_test(tc, test_snapshot_collect__fixture_shm_deleted);
 	tcase_add_test(tc, test_snapshot_collect__fixture_reserve);
 	tcase_add_test(tc, test_snapshot_collect__fixture_missing_pid);

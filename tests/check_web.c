@@ -413,7 +413,7 @@ snapshot_csv(const struct snapshot *s)
 START_TEST(test_web_start__targets)
 {
 	struct web *w = start();
-	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0, 0.0, -1, 3};
+	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0, 0.0, -1, 3, 7, 35};
 	struct snapshot *s = stored(sid[4]);
 	struct snapshot_totals t;
 	const cJSON *list, *java, *other, *run;
@@ -1654,8 +1654,8 @@ END_TEST
 START_TEST(test_web_set_targets_runtime__replaced)
 {
 	struct web *w = start();
-	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1, 0, 0.0, -1, 3},
-	                                   {target_other, 7, 2, 20, 60, 0, 0, 0.0, -1, 2}};
+	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1, 0, 0.0, -1, 3, 1, 0},
+	                                   {target_other, 7, 2, 20, 60, 0, 0, 0.0, -1, 2, 3, 4}};
 	const cJSON *list, *run;
 	struct resp r;
 
@@ -1667,6 +1667,8 @@ START_TEST(test_web_set_targets_runtime__replaced)
 	ck_assert_ptr_nonnull(run);
 	ck_assert_int_eq(num(run, "ticks"), 7);
 	ck_assert_int_eq(num(run, "interval_s"), 60);
+	ck_assert_int_eq(num(run, "full_reads"), 3);
+	ck_assert_int_eq(num(run, "probe_hits"), 4);
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(run, "watching")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(run, "trend_slope_bytes_per_h")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(run, "alert_state")));

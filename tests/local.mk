@@ -83,6 +83,12 @@ tests_check_web_SOURCES = %D%/check_web.c %D%/testutil.c %D%/testutil.h
 tests_check_web_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
 tests_check_web_LDADD = $(WEB_LIBS) $(TESTS_LDADD)
 
+check_PROGRAMS += tests/check_probe
+TESTS += tests/check_probe
+tests_check_probe_SOURCES = %D%/check_probe.c %D%/testutil.c %D%/testutil.h
+tests_check_probe_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS)
+tests_check_probe_LDADD = $(TESTS_LDADD)
+
 tests_check_config_SOURCES = %D%/check_config.c %D%/testutil.c %D%/testutil.h
 tests_check_config_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
 tests_check_config_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)

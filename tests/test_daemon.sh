@@ -8,7 +8,10 @@
 # the daemon running and logs FILE:LINE, --check-config names the bad line
 # and exits 2, a malformed file refuses to start, the systemd notify socket
 # receives READY=1, RELOADING=1 and STOPPING=1, SIGTERM exits 0 and the
-# database passes PRAGMA integrity_check.
+# database passes PRAGMA integrity_check.  Then a second daemon with
+# full_read_every = 1000 watches an idle grower: its snapshots keep coming
+# from probe hits (full_reads stays put, the versions and counters tables do
+# not grow), and a 4 MiB allocation is read in full at the next tick.
 set -u
 
 B=${MD_BUILDDIR:-.}
@@ -214,6 +217,48 @@ ic=$(sqlite3 "$T/db" 'PRAGMA integrity_check' 2>&1)
 if [ "$ic" = ok ]; then ok "integrity_check: ok"; else fail "integrity_check: $ic"; fi
 if grep -E '^error' "$T/log" | grep -qv 'bad configuration'; then fail "errors in the log: $(grep -E '^error' "$T/log" | head -3)"
 else ok "no error lines in the log"; fi
+
+# ---- probe hits: an idle process is stored again without reading smaps ---------------
+if [ "$web" = 1 ]; then
+  exec 3>&-
+  start_grower || fail "grower for the probe test did not start"
+  printf '[memdeltad]\ninterval = 1\n\n[target idle]\nname = %s\nfull_read_every = 1000\n' "$G" >"$T/probe.conf"
+  "$MDD" -f -c "$T/probe.conf" --db "$T/probe.db" --listen "127.0.0.1:$PORT" 2>"$T/probe.log" 3>&- &
+  DPID=$!
+  # runtime FIELD: the idle target's runtime figure (or its private_committed).
+  runtime() {
+    http_get /api/v1/targets 2>/dev/null | sed '1,/^\r*$/d' | python3 -c '
+import json, sys
+t = [t for t in json.load(sys.stdin)["targets"] if t["name"] == "idle"][0]
+print(t[sys.argv[1]] if sys.argv[1] in t else t["runtime"][sys.argv[1]])' "$1" 2>/dev/null
+  }
+  db_rows() { sqlite3 "$T/probe.db" "SELECT (SELECT count(*) FROM versions) || ' ' || (SELECT count(*) FROM counters)" 2>/dev/null; }
+  snaps() { sqlite3 "$T/probe.db" "SELECT count(*) FROM snapshots" 2>/dev/null || echo 0; }
+  hits_at_least() { [ "$(runtime probe_hits || echo 0)" -ge "$1" ]; }
+  if wait_for 10 hits_at_least 1; then
+    full1=$(runtime full_reads) hits1=$(runtime probe_hits) rows1=$(db_rows) snaps1=$(snaps)
+    wait_for 10 hits_at_least $((hits1 + 4))
+    full2=$(runtime full_reads) hits2=$(runtime probe_hits) rows2=$(db_rows) snaps2=$(snaps)
+    if [ "$full2" = "$full1" ] && [ "$hits2" -ge $((hits1 + 4)) ] &&
+      [ "$snaps2" -ge $((snaps1 + 4)) ] && [ "$rows2" = "$rows1" ]; then
+      ok "an idle process is stored by probe hits: snapshots $snaps1 -> $snaps2, full reads stay $full2, (versions, counters) rows stay $rows2"
+    else fail "probe hits: full_reads $full1 -> $full2, probe_hits $hits1 -> $hits2, snapshots $snaps1 -> $snaps2, rows '$rows1' -> '$rows2'"; fi
+    pc1=$(runtime private_committed)
+    echo "private 4M" >&3
+    wait_for 5 grep -q '^ok 0x' "$T/gout"
+    full_more() { [ "$(runtime full_reads)" -gt "$full2" ]; }
+    if wait_for 3 full_more; then
+      sleep 0.3
+      pc2=$(runtime private_committed)
+      if [ $((pc2 - pc1)) -ge $((4 << 20)) ]; then
+        ok "a 4 MiB allocation is read in full at the next tick (private committed +$(( (pc2 - pc1) >> 10 )) KiB)"
+      else fail "full read after the allocation, but private committed $pc1 -> $pc2"; fi
+    else fail "no full read within 3 s of a 4 MiB allocation (full_reads $(runtime full_reads))"; fi
+  else fail "no probe hit on an idle process (log: $(tail -5 "$T/probe.log"))"; fi
+  kill -TERM "$DPID"
+  wait "$DPID" 2>/dev/null
+  DPID=''
+fi
 
 echo "# $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -326,6 +326,8 @@ api_targets(struct web *w, struct store *st, struct web_reply *rep)
 			member_u64(&o, ",\"ticks\":", rt[j].ticks);
 			member_u64(&o, ",\"ticks_missed\":", rt[j].ticks_missed);
 			member_u64(&o, ",\"last_cost_ns\":", rt[j].last_cost_ns);
+			member_u64(&o, ",\"full_reads\":", rt[j].full_reads);
+			member_u64(&o, ",\"probe_hits\":", rt[j].probe_hits);
 			member_bool(&o, ",\"watching\":", rt[j].watching);
 			RAW(&o, ",\"trend_slope_bytes_per_h\":");
 			if (rt[j].trend_ok)

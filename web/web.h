@@ -73,6 +73,8 @@ struct web_target_runtime {
 	int alert_state;                /* -1: no open alert; else the enum alert_state
 	                                 * (store.h) of the target's most severe open alert */
 	uint64_t regions;               /* region count of the last snapshot */
+	uint64_t full_reads;            /* ticks that read the whole region list (smaps) */
+	uint64_t probe_hits; /* ticks whose cheap probe matched: last snapshot stored again */
 };
 
 struct web;
