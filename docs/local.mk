@@ -4,3 +4,4 @@ EXTRA_DIST += %D%/memory-model.md %D%/json-format.md %D%/linux-mapping.md %D%/wi
 	%D%/performance.md %D%/configuration.md %D%/api.md %D%/leak-detection.md %D%/alerts.md \
 	%D%/platforms.md
 EXTRA_DIST += %D%/ui.md
+EXTRA_DIST += %D%/reliability.md
