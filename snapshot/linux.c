@@ -5,8 +5,9 @@
  * classifier in linux_smaps.c.
  *
  * Races are expected: the process may exit at any moment.  The identity
- * (start time in stat) is read before and after the address space; if the
- * process is gone or was replaced, nothing is returned (MD_ERR_NOPROC).
+ * (start time in stat) is read before and after the address space, and the
+ * end of smaps is confirmed on a live address space (confirm_end()); if the
+ * process is gone, exec'd or was replaced, nothing is returned (MD_ERR_NOPROC).
  * Reading another user's smaps needs ptrace-read access (root or
  * CAP_SYS_PTRACE); the stack pointers in task/TID/syscall need ptrace-attach
  * access and are optional (SNAPSHOT_NO_THREAD_SP when unreadable).
@@ -186,6 +187,29 @@ shrink_regions(struct snapshot *s)
 	}
 }
 
+/* Linux ends a read of smaps early, with an ordinary end of file, when the
+ * address space it reads goes away: the process exited (its mm is released
+ * in do_exit(), well before it turns zombie, so the second look at stat can
+ * still see it running) or exec'd (the fd holds the old mm).  What was read
+ * then lacks the last regions.  A read from the start of the same fd that
+ * still yields data proves the mm outlived the end of file, which was thus
+ * the real end (a released mm never comes back).  Costs one smaps record.
+ * Returns 0, MD_ERR_NOPROC, or the status of a failed read. */
+static int
+confirm_end(int fd, char *buf)
+{
+	ssize_t got;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return errno_status(errno);
+	do
+		got = read(fd, buf, 1);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return errno_status(errno);
+	return got == 0 ? MD_ERR_NOPROC : 0;
+}
+
 /* Stream PID/smaps through the parser in READ_CHUNK reads (Linux hands
  * out at most a page of smaps per read() call, whatever the buffer). */
 static int
@@ -259,7 +283,9 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 		rc = MD_ERR_PARSE;
 		goto out;
 	}
-	rc = smaps_parse_finish(parser);
+	rc = confirm_end(fd, buf);
+	if (rc == 0)
+		rc = smaps_parse_finish(parser);
 out:
 	if (rc == 0 && *truncated)
 		rc = smaps_parse_stop(parser);

@@ -128,3 +128,18 @@ EXTRA_DIST += tests/win/winalloc.c
 # cross-built and run as .exe (both skip with 77 where wine cannot run).
 TESTS += tests/test_wine.sh tests/test_wine_service.sh
 EXTRA_DIST += tests/test_wine.sh tests/test_wine_service.sh
+
+# Faults: targets (docs/reliability.md).  target_exits collects 10,000
+# children that exit mid-read; test_target_faults.sh drives memdeltad with
+# churning targets, a recycled pid and a 60,000-region target.  The churner
+# is a target, built without sanitizers like the grower.
+check_PROGRAMS += tests/churner
+tests_churner_SOURCES = %D%/churner.c
+tests_churner_CFLAGS = -O1 -g -Wall
+tests_churner_LDFLAGS =
+if PLATFORM_LINUX
+check_PROGRAMS += tests/target_exits
+TESTS += tests/target_exits
+tests_target_exits_SOURCES = %D%/target_exits.c
+tests_target_exits_LDADD = $(MD_LIBS)
+endif
