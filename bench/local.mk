@@ -1,6 +1,6 @@
 # bench/: reproducible benchmarks (not run by make check); see docs/performance.md.
 EXTRA_DIST += %D%/run.sh %D%/README.md
-EXTRA_DIST += %D%/daemon_load.sh %D%/http_queries.sh
+EXTRA_DIST += %D%/daemon_load.sh %D%/http_queries.sh %D%/soak.sh
 noinst_PROGRAMS += bench/smaps_floor bench/regions_target bench/store_size
 noinst_PROGRAMS += bench/store_queries bench/http_serve
 bench_smaps_floor_SOURCES = %D%/smaps_floor.c

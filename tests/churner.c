@@ -7,8 +7,10 @@
  * random moment within LIFETIME_MS, when it calls _exit(0) wherever it is.
  * A monitor reading it is thus interrupted at any point of its read.
  *
- * Usage: churner LIFETIME_MS [REGIONS]   (REGIONS defaults to 200)
- * The lifetime is drawn uniformly in [LIFETIME_MS / 10, LIFETIME_MS].
+ * Usage: churner LIFETIME_MS [REGIONS [PAUSE_US]]
+ * The lifetime is drawn uniformly in [LIFETIME_MS / 10, LIFETIME_MS];
+ * REGIONS defaults to 200; PAUSE_US (default 0: none) is slept between two
+ * turns of the loop, so that many churners do not hog the CPU.
  */
 #include "config.h"
 
@@ -32,17 +34,19 @@ int
 main(int argc, char **argv)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	unsigned long life_ms, regions = 200;
+	unsigned long life_ms, regions = 200, pause_us = 0;
 	uint64_t rng, deadline;
 	char *area;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: churner LIFETIME_MS [REGIONS]\n");
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: churner LIFETIME_MS [REGIONS [PAUSE_US]]\n");
 		return 2;
 	}
 	life_ms = strtoul(argv[1], NULL, 10);
-	if (argc == 3)
+	if (argc >= 3)
 		regions = strtoul(argv[2], NULL, 10);
+	if (argc >= 4)
+		pause_us = strtoul(argv[3], NULL, 10);
 	if (page <= 0 || life_ms == 0 || regions > 60000) {
 		fprintf(stderr, "churner: bad arguments\n");
 		return 2;
@@ -78,6 +82,8 @@ main(int argc, char **argv)
 				p[off] = 1;
 			munmap(p, len);
 		}
+		if (pause_us > 0)
+			usleep((useconds_t)pause_us);
 	}
 	_exit(0);
 }

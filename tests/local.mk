@@ -143,3 +143,5 @@ TESTS += tests/target_exits
 tests_target_exits_SOURCES = %D%/target_exits.c
 tests_target_exits_LDADD = $(MD_LIBS)
 endif
+TESTS += tests/test_target_faults.sh
+EXTRA_DIST += tests/test_target_faults.sh

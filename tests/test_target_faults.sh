@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# test_target_faults.sh - memdeltad against misbehaving targets
+# (docs/reliability.md, "Faults: targets"), with a real daemon on 127.0.0.1
+# (a free port) and real child processes:
+#
+# 1. churn (CHURN_S, default 30 s): churners (tests/churner: 300 to 3,000
+#    regions, mapping and unmapping, exiting at a random moment within 3 s)
+#    start every 0.15 s under one target read in full every tick.  The daemon
+#    stays up; every stored snapshot has regions, totals that add up to its
+#    region count, as many region versions valid at it as it has regions, and
+#    is complete: its count minus the churner's own regions is the same for
+#    all of them, within the one area the churner maps and unmaps; exits are
+#    logged at debug level only (no warning, no error line).
+# 2. pid reuse, inside a new pid namespace (unshare --pid --fork --mount-proc,
+#    skipped where not permitted): a grower that grew is quit, the namespace's
+#    ns_last_pid is set so that the next grower gets the same pid; it is a new
+#    instance (same pid, another start time) and its trend starts afresh: the
+#    alert engine has no fit for it yet and /trend fits only its own samples.
+# 3. a 60,000-region grower watched by two targets, one with the default
+#    budget (collected whole) and one with budget_ms = 20 (flagged truncated,
+#    one warning), beside three ordinary growers whose snapshots keep their
+#    1 s interval (no gap over MAX_GAP_MS, default 2,500 ms) while the big
+#    one is collected.
+set -u
+
+B=${MD_BUILDDIR:-.}
+B=$(cd "$B" && pwd)
+MDD="$B/memdeltad"
+GROWER="$B/tests/grower"
+CHURNER="$B/tests/churner"
+CHURN_S=${CHURN_S:-30}
+MAX_GAP_MS=${MAX_GAP_MS:-2500}
+
+fails=0 passes=0
+ok() { passes=$((passes + 1)); echo "ok - $*"; }
+fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
+wait_for() {
+  local n=$(($1 * 5)); shift
+  while [ "$n" -gt 0 ]; do
+    "$@" && return 0
+    sleep 0.2
+    n=$((n - 1))
+  done
+  return 1
+}
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+get() { curl -sf --max-time 10 "http://127.0.0.1:$PORT$1"; }
+# js PATH EXPR: evaluate the Python expression EXPR on the JSON of PATH (as d).
+js() { get "$1" | python3 -c "import json, sys; d = json.load(sys.stdin); print($2)" 2>/dev/null; }
+q() { sqlite3 -readonly "$DB" "$1"; }
+
+# ---- 2, inside the pid namespace: "$0 --pidns DIR PORT" ---------------------------
+if [ "${1:-}" = --pidns ]; then
+  T=$2 PORT=$3 DB="$2/reuse.db"
+  GN="mdreuse$$x"
+  ln -s "$GROWER" "$T/$GN"
+  cat >"$T/reuse.conf" <<EOF
+[memdeltad]
+interval = 1
+full_read_every = 1
+
+[alerts]
+warmup = 1s
+window = 60s
+min_span = 5s
+step = 1s
+min_window = 0
+eval_interval = 1s
+min_mb_per_h = 0.001
+min_pct_per_h = 0.001
+map_count_fraction = 0
+
+[target reuse]
+name = $GN
+EOF
+  mkfifo "$T/g1.in" "$T/g2.in"
+  "$MDD" -f -c "$T/reuse.conf" --db "$DB" --listen "127.0.0.1:$PORT" 2>"$T/reuse.log" &
+  DPID=$!
+  "$T/$GN" <"$T/g1.in" >"$T/g1.out" 2>&1 &
+  P1=$!
+  exec 7>"$T/g1.in"
+  wait_for 5 grep -q ready "$T/g1.out" || { echo "FAIL - grower 1 did not start"; exit 1; }
+  for _ in $(seq 16); do echo "private 1M" >&7; sleep 0.5; done
+  TID=$(js /api/v1/targets "[t['id'] for t in d['targets'] if t['name'] == 'reuse'][0]")
+  slope() { js /api/v1/targets "[t for t in d['targets'] if t['name'] == 'reuse'][0]['runtime']['trend_slope_bytes_per_h']"; }
+  fitted() { s=$(slope); [ -n "$s" ] && [ "$s" != None ]; }
+  if wait_for 15 fitted; then ok "pid $P1 grew: the alert engine fitted a trend ($(slope) B/h)"
+  else fail "no trend fitted for the first instance (runtime slope: $(slope))"; fi
+  exec 7>&-
+  wait "$P1"
+  # The next pid handed out in this namespace is ns_last_pid + 1.  Nothing
+  # else forks here meanwhile (the daemon's threads all exist already).
+  P2='' tries=0
+  while [ "$tries" -lt 5 ]; do
+    tries=$((tries + 1))
+    if ! echo $((P1 - 1)) >/proc/sys/kernel/ns_last_pid 2>/dev/null; then
+      echo "SKIP: cannot write /proc/sys/kernel/ns_last_pid in a new pid namespace"
+      exit 77
+    fi
+    "$T/$GN" <"$T/g2.in" >"$T/g2.out" 2>&1 &
+    P2=$!
+    exec 8>"$T/g2.in"
+    [ "$P2" = "$P1" ] && break
+    exec 8>&-
+    wait "$P2"
+  done
+  if [ "$P2" != "$P1" ]; then echo "SKIP: pid $P1 not handed out again (got $P2)"; exit 77; fi
+  ok "pid $P1 recycled for a second grower"
+  two() { [ "$(js "/api/v1/targets/$TID/instances" "len(d['instances'])")" = 2 ]; }
+  wait_for 10 two || fail "no second instance: $(get "/api/v1/targets/$TID/instances")"
+  # At once, while the new instance is younger than min_span: no fit, or
+  # the old instance's points were carried over.
+  s=$(slope)
+  if [ "$s" = None ]; then ok "the trend restarts: no fit yet for the new instance (runtime slope null)"
+  else fail "the new instance has a trend slope at once ($s): its series is not reset"; fi
+  get "/api/v1/targets/$TID/instances" >"$T/inst.json"
+  get "/api/v1/targets/$TID/trend" >"$T/trend.json"
+  get "/api/v1/targets/$TID/timeline" >"$T/timeline.json"
+  if python3 - "$T" "$P1" <<'EOF'; then ok "same pid, two instances; /trend and the timeline's restart follow the new one"; else fail "instances / trend after pid reuse"; fi
+import json, sys
+t, pid = sys.argv[1], int(sys.argv[2])
+inst = json.load(open(t + "/inst.json"))["instances"]
+tr = json.load(open(t + "/trend.json"))
+tl = json.load(open(t + "/timeline.json"))
+a, b = sorted(inst, key=lambda i: i["id"])
+print(f"instances: {a['id']} pid {a['pid']} start {a['start_time']} snapshots {a['snapshots']};"
+      f" {b['id']} pid {b['pid']} start {b['start_time']} snapshots {b['snapshots']}")
+print(f"trend: instance {tr['instance']} samples {tr['samples']} ok {tr['ok']};"
+      f" restarts {tl['restarts']}")
+good = (a["pid"] == b["pid"] == pid and a["start_time"] != b["start_time"]
+        and b["first_time_ms"] > a["last_time_ms"] and a["snapshots"] >= 6
+        and tr["instance"] == b["id"] and tr["instance_start_ms"] == b["start_time_ms"]
+        and 1 <= tr["samples"] <= b["snapshots"] + 2 and tr["samples"] < a["snapshots"]
+        and not tr["ok"]
+        and any(r["instance"] == b["id"] and r["pid"] == pid for r in tl["restarts"]))
+sys.exit(0 if good else 1)
+EOF
+  exec 8>&-
+  kill "$DPID"
+  wait
+  grep -E '^(error|warning)' "$T/reuse.log" && fail "warnings or errors in the log"
+  echo "inner: $passes passed, $fails failed"
+  exit $((fails > 0))
+fi
+
+# ---- the outer test -----------------------------------------------------------------
+for f in "$MDD" "$GROWER" "$CHURNER"; do
+  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
+done
+[ -r /proc/self/smaps ] || { echo "SKIP: no /proc/self/smaps (Linux only)"; exit 77; }
+for c in python3 sqlite3 curl; do
+  command -v $c >/dev/null || { echo "SKIP: $c needed"; exit 77; }
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-tfaults-XXXXXX")
+DPID='' PIDS=''
+cleanup() {
+  exec 5>&- 6>&-
+  for p in $PIDS $DPID; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+start_daemon() { # CONF DB LOG
+  PORT=$(free_port)
+  "$MDD" -f -c "$1" --db "$2" --listen "127.0.0.1:$PORT" 2>"$3" &
+  DPID=$!
+  wait_for 10 get /healthz >/dev/null || { fail "memdeltad did not start: $(tail -3 "$3")"; exit 1; }
+}
+stop_daemon() {
+  kill "$DPID" 2>/dev/null
+  wait "$DPID" 2>/dev/null
+  DPID=''
+}
+
+# ---- 1. churn --------------------------------------------------------------------------
+CN="mdchurn$$"
+ln -s "$CHURNER" "$T/$CN"
+printf '[memdeltad]\ninterval = 1\nfull_read_every = 1\nlog_level = debug\n\n[target churn]\nname = %s\n' \
+  "$CN" >"$T/churn.conf"
+DB="$T/churn.db"
+start_daemon "$T/churn.conf" "$DB" "$T/churn.log"
+: >"$T/churners"
+end=$(($(date +%s) + CHURN_S))
+while [ "$(date +%s)" -lt "$end" ]; do
+  r=$((300 + RANDOM % 2701))
+  "$T/$CN" 3000 "$r" 200 &
+  echo "$! $r" >>"$T/churners"
+  sleep 0.15
+done
+sleep 3.5 # the last churners exit
+if kill -0 "$DPID" 2>/dev/null && [ "$(js /healthz "d['status']")" = ok ]; then
+  ok "memdeltad up after $(wc -l <"$T/churners") churners in $CHURN_S s"
+else fail "memdeltad died or is unhealthy: $(tail -3 "$T/churn.log")"; fi
+stop_daemon
+ns=$(q "SELECT count(*) FROM snapshots")
+ni=$(q "SELECT count(*) FROM instances")
+bad0=$(q "SELECT count(*) FROM snapshots WHERE n_regions <= 0")
+badt=$(q "SELECT count(*) FROM snapshots s WHERE s.n_regions != (SELECT sum(regions) FROM totals t WHERE t.snapshot_id = s.id)")
+badv=$(q "SELECT count(*) FROM snapshots s WHERE s.n_regions != (SELECT count(*) FROM versions v WHERE v.instance_id = s.instance_id AND v.first_snapshot <= s.id AND (v.last_snapshot IS NULL OR v.last_snapshot >= s.id))")
+if [ "$ns" -ge 20 ] && [ "$bad0" = 0 ] && [ "$badt" = 0 ] && [ "$badv" = 0 ]; then
+  ok "$ns snapshots of $ni churner instances: all with regions, totals and versions that add up"
+else fail "snapshots $ns: $bad0 without regions, $badt with totals off, $badv with versions off"; fi
+# Completeness: n_regions - (the churner's REGIONS) is the same for every
+# snapshot, give or take the area it maps and unmaps.
+q "SELECT i.pid, s.n_regions FROM snapshots s JOIN instances i ON i.id = s.instance_id" >"$T/counts"
+if python3 - "$T/churners" "$T/counts" <<'EOF'; then ok "every stored churner snapshot is complete"; else fail "partial snapshots stored"; fi
+import collections, sys
+seen = collections.Counter(l.split()[0] for l in open(sys.argv[1]))
+regions = {p: int(r) for p, r in (l.split() for l in open(sys.argv[1])) if seen[p] == 1}
+deltas = [int(n) - regions[p] for p, n in (l.strip().split("|") for l in open(sys.argv[2]))
+          if p in regions]
+if not deltas:
+    print("no snapshot to check"); sys.exit(1)
+lo, hi = min(deltas), max(deltas)
+print(f"{len(deltas)} snapshots: regions beyond the churner's own: {lo} to {hi}"
+      f" ({collections.Counter(deltas).most_common(4)})")
+sys.exit(0 if hi - lo <= 1 else 1)
+EOF
+nexit=$(grep -c '^debug: .*exited' "$T/churn.log")
+nwarn=$(grep -cE '^(warning|error)' "$T/churn.log")
+if [ "$nwarn" = 0 ] && [ "$nexit" -ge 1 ]; then
+  ok "$nexit exits logged at debug level, no warning or error line"
+else fail "$nwarn warning/error lines ($(grep -E '^(warning|error)' "$T/churn.log" | head -3)), $nexit debug exits"; fi
+
+# ---- 2. pid reuse in a pid namespace ------------------------------------------------------
+PORT=$(free_port)
+if ! unshare --pid --fork --mount-proc true 2>/dev/null; then
+  echo "# pid reuse skipped: unshare --pid --fork --mount-proc not permitted"
+  skipped_reuse=1
+else
+  out=$(unshare --pid --fork --mount-proc bash "$0" --pidns "$T" "$PORT" 2>&1)
+  rc=$?
+  echo "$out" | sed 's/^/  /'
+  if [ "$rc" = 77 ]; then echo "# pid reuse skipped: $(echo "$out" | grep SKIP)"; skipped_reuse=1
+  elif [ "$rc" = 0 ]; then ok "pid reuse: new instance, trend restarted"
+  else fail "pid reuse (inner test failed)"; fi
+fi
+
+# ---- 3. a 60,000-region target beside ordinary ones ------------------------------------
+BN="mdbig$$"
+ON="mdord$$"
+ln -s "$GROWER" "$T/$BN"
+ln -s "$GROWER" "$T/$ON"
+mkfifo "$T/big.in"
+"$T/$BN" <"$T/big.in" >"$T/big.out" 2>&1 &
+PIDS="$PIDS $!"
+exec 5>"$T/big.in"
+echo "regions 60000" >&5
+# The ordinary growers read one fifo: closing fd 6 ends all three.
+mkfifo "$T/ord.in"
+for i in 1 2 3; do
+  "$T/$ON" <"$T/ord.in" >/dev/null 2>&1 &
+  PIDS="$PIDS $!"
+done
+exec 6>"$T/ord.in"
+wait_for 30 grep -q '^ok' "$T/big.out" || { fail "the big grower did not map 60,000 regions: $(cat "$T/big.out")"; exit 1; }
+cat >"$T/big.conf" <<EOF
+[memdeltad]
+interval = 1
+
+[target big]
+name = $BN
+
+[target bigcut]
+cmdline = /$BN\$
+budget_ms = 20
+
+[target ord]
+name = $ON
+EOF
+DB="$T/big.db"
+start_daemon "$T/big.conf" "$DB" "$T/big.log"
+sleep 15
+get /api/v1/targets >"$T/targets.json"
+stop_daemon
+q "SELECT t.name, i.pid, s.time_ms, s.n_regions, s.flags, s.collect_ns FROM snapshots s JOIN instances i ON i.id = s.instance_id JOIN targets t ON t.id = i.target_id ORDER BY s.id" >"$T/big.rows"
+if python3 - "$T/big.rows" "$MAX_GAP_MS" <<'EOF'; then ok "60,000 regions: collected in budget or flagged; ordinary ticks on time"; else fail "60,000-region target"; fi
+import collections, sys
+rows = [l.strip().split("|") for l in open(sys.argv[1])]
+max_gap = int(sys.argv[2])
+by = collections.defaultdict(list)
+for name, pid, t, n, flags, ns in rows:
+    by[name].append((int(pid), int(t), int(n), int(flags), int(ns)))
+good = True
+big = by["big"]
+whole = [r for r in big if not r[3] & 1]
+print(f"big: {len(big)} snapshots, {len(whole)} whole, regions {sorted({r[2] for r in big})[:3]},"
+      f" collect ms max {max((r[4] for r in big), default=0) / 1e6:.0f}")
+if not whole or any(r[2] < 60000 for r in whole) or any(r[4] > 2000e6 for r in whole if r[2] >= 60000):
+    print("FAIL: big: no whole snapshot of 60,000 regions within its 2 s budget"); good = False
+cut = by["bigcut"]
+full = [r for r in cut if r[2] > 0]
+print(f"bigcut: {len(cut)} snapshots, truncated {sum(1 for r in cut if r[3] & 1)},"
+      f" regions {sorted({r[2] for r in cut})[:3]}")
+if not cut or any(not r[3] & 1 or r[2] >= 60000 for r in cut):
+    print("FAIL: bigcut: snapshots under budget_ms = 20 not all flagged truncated"); good = False
+ords = collections.defaultdict(list)
+for pid, t, *_ in by["ord"]:
+    ords[pid].append(t)
+gaps = [b - a for ts in ords.values() for a, b in zip(ts, ts[1:])]
+print(f"ord: {len(ords)} processes, {len(gaps) + len(ords)} snapshots, gaps ms min {min(gaps, default=0)}"
+      f" max {max(gaps, default=0)}")
+if len(ords) != 3 or len(gaps) < 3 * 8 or max(gaps) > max_gap:
+    print(f"FAIL: ordinary targets late (max gap over {max_gap} ms) or missing"); good = False
+sys.exit(0 if good else 1)
+EOF
+ntrunc=$(grep -c 'snapshot truncated' "$T/big.log")
+if [ "$ntrunc" = 1 ] && ! grep -qE '^error' "$T/big.log"; then ok "the truncation is logged once, no error line"
+else fail "$ntrunc truncation lines: $(grep -E '^(warning|error)' "$T/big.log" | head -3)"; fi
+missed=$(python3 -c 'import json, sys; print([t for t in json.load(open(sys.argv[1]))["targets"] if t["name"] == "ord"][0]["runtime"]["ticks_missed"])' "$T/targets.json" 2>/dev/null)
+if [ "${missed:-x}" = 0 ]; then ok "ordinary targets: no tick missed"
+else fail "ordinary targets: ticks_missed ${missed:-?}"; fi
+
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ] || exit 1
+[ "$passes" -gt 0 ] || exit 77
+exit 0
