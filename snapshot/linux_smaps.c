@@ -328,6 +328,15 @@ commit_record(struct smaps_parser *p)
 
 	if (!p->pending)
 		return 0;
+	/* smaps is read in many read() calls and the kernel resumes each one
+	 * at the end of the last record it gave: a VMA that grew or merged
+	 * across that address in between comes again, from its new start,
+	 * over records already taken.  The newer record wins: the ones it
+	 * overlaps go (the list stays sorted and without overlaps, as the
+	 * store requires). */
+	while (s->n_regions > p->first_region &&
+	       s->regions[s->n_regions - 1].base + s->regions[s->n_regions - 1].size > p->cur.start)
+		s->n_regions--;
 	k = s->n_regions - p->first_region;
 	if (s->n_regions == s->cap_regions || k == p->cap_extras) {
 		rc = smaps_parser_reserve(p, k < 128 ? 256 : k * 2);

@@ -840,6 +840,42 @@ START_TEST(test_smaps_parse_stop__keeps_complete_drops_partial)
 }
 END_TEST
 
+/* A VMA that grew across the point where the kernel resumed a read of smaps
+ * comes again from its new start: the newer record replaces those it
+ * overlaps, and the region list stays sorted without overlaps. */
+START_TEST(test_smaps_parse_chunk__regrown_vma_replaces_overlapped)
+{
+	struct text t = {0};
+	struct smaps_parser p;
+	struct snapshot *s;
+	size_t used;
+
+	rec(&t, 0x1000000, 0x1001000, "r--p", 0, "", 4, "rd mr");
+	rec(&t, 0x1002000, 0x1003000, "rw-p", 0, "", 4, "rd wr ac");
+	rec(&t, 0x1004000, 0x1005000, "rw-p", 0, "", 4, "rd wr ac");
+	/* the read resumed at 0x1005000; meanwhile 0x1002000-0x1005000 merged */
+	rec(&t, 0x1002000, 0x1006000, "rw-p", 0, "", 16, "rd wr ac");
+	rec(&t, 0x1008000, 0x1009000, "r--p", 0, "", 4, "rd mr");
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	smaps_parser_init_regions(&p, s, 0);
+	ck_assert_int_eq(smaps_parse_chunk(&p, t.buf, t.len, &used), 0);
+	ck_assert_uint_eq(used, t.len);
+	ck_assert_int_eq(smaps_parse_finish(&p), 0);
+	ck_assert_uint_eq(s->n_regions, 3);
+	ck_assert_int_eq(linux_classify_regions(s, &p, NULL, 0, 1), 0);
+	ck_assert_uint_eq(s->n_regions, 3);
+	ck_assert_uint_eq(s->regions[0].base, 0x1000000);
+	ck_assert_uint_eq(s->regions[1].base, 0x1002000);
+	ck_assert_uint_eq(s->regions[1].size, 0x4000);
+	ck_assert_uint_eq(s->regions[1].resident, 16 * 1024);
+	ck_assert_uint_eq(s->regions[2].base, 0x1008000);
+	ck_assert_int_eq(snapshot_sort(s), 0);
+	smaps_parser_done(&p);
+	snapshot_free(s);
+	free(t.buf);
+}
+END_TEST
+
 /* Collect the recorded set @set through snapshot_collect() with the set as
  * /proc root, and check every line of its expected.txt (written at record
  * time from the subject's own addresses). */
@@ -1001,6 +1037,7 @@ linux_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smaps_parse_chunk");
 	tcase_add_test(tc, test_smaps_parse_chunk__same_as_line_by_line);
+	tcase_add_test(tc, test_smaps_parse_chunk__regrown_vma_replaces_overlapped);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smaps_parse_stop");
 	tcase_add_test(tc, test_smaps_parse_stop__keeps_complete_drops_partial);
