@@ -17,7 +17,8 @@
  * the sinks.  On a target's first snapshot the engine reads the recent
  * timeline and the open alerts from the store, so a daemon restart neither
  * forgets a leak nor raises it twice.  An instance not sampled for three
- * times max(eval_interval, its sampling gap) is gone: its alerts resolve.
+ * times max(eval_interval, its sampling gap) is gone: its alerts resolve
+ * (one seen once borrows the widest gap of its target's instances).
  */
 #include "config.h"
 
@@ -1123,13 +1124,23 @@ static void
 drop_gone(struct alerts *a, struct tstate *t, const struct inst *keep, int64_t now)
 {
 	int64_t eval_ms = (int64_t)t->p.eval_interval_s * 1000;
+	int64_t target_gap = 0;
 
+	/* An instance seen once has no sampling gap of its own: it borrows the
+	 * widest of its target's other instances.  Only when none has one is
+	 * the hour waited (a target of short-lived processes would otherwise
+	 * keep every one of them for an hour: tests/test_target_faults.sh,
+	 * bench/soak.sh). */
+	for (size_t i = 0; i < t->n_insts; i++)
+		if (t->insts[i]->gap_ms > target_gap)
+			target_gap = t->insts[i]->gap_ms;
 	for (size_t i = 0; i < t->n_insts;) {
 		struct inst *in = t->insts[i];
 		int64_t last = in->n > 0 ? in->pts[in->n - 1].time_ms : INT64_MIN;
-		int64_t quiet = GONE_FACTOR * (in->gap_ms > eval_ms ? in->gap_ms : eval_ms);
+		int64_t gap = in->gap_ms != 0 ? in->gap_ms : target_gap;
+		int64_t quiet = GONE_FACTOR * (gap > eval_ms ? gap : eval_ms);
 
-		if (in->gap_ms == 0 && quiet < GONE_ONE_POINT_MS)
+		if (gap == 0 && quiet < GONE_ONE_POINT_MS)
 			quiet = GONE_ONE_POINT_MS;
 
 		if (in == keep ||

@@ -452,6 +452,44 @@ START_TEST(test_alerts_on_snapshot__restart_starts_over_and_resolves_the_old)
 }
 END_TEST
 
+/* A process seen once (a short-lived one) is gone after as long as its
+ * target's other instances allow, not after an hour: its alert resolves and
+ * the engine forgets it. */
+START_TEST(test_alerts_on_snapshot__seen_once_is_gone_at_the_targets_pace)
+{
+	struct rig g;
+	struct proc a = {100, 5000, 8 * MIB, 1 * MIB, 0, 0x21000, 0};
+	struct proc c = {200, 6000, 8 * MIB, 8 * MIB, 0, 0x21000, 0};
+	struct store_alert *v = NULL;
+	int64_t t = T0 + 5000;
+	size_t n;
+
+	rig_open(&g);
+	g.p.trend.warmup_ms = 24 * 3600000; /* the trend rule stays quiet */
+	g.p.threshold_bytes = 12 * MIB;
+	g.p.every_bytes = 2 * MIB;
+	feed(&g, &a, t);
+	t += STEP_MS;
+	feed(&g, &a, t);
+	feed(&g, &c, t + 1); /* one snapshot over the threshold, then it exits */
+	n = list_alerts(&g, &v);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].state, ALERT_FIRING);
+	store_alerts_free(v, n);
+	/* a keeps its 10 s pace: c goes once silent for 3 x max(30 s, 10 s) */
+	for (int k = 0; k < 12; k++) {
+		t += STEP_MS;
+		feed(&g, &a, t);
+	}
+	n = list_alerts(&g, &v);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].state, ALERT_RESOLVED);
+	ck_assert_int_le(v[0].resolved_ms, T0 + 5000 + STEP_MS + 3 * 30000 + STEP_MS);
+	store_alerts_free(v, n);
+	rig_close(&g);
+}
+END_TEST
+
 START_TEST(test_alerts_on_snapshot__threshold_every_level_and_map_count)
 {
 	struct rig g;
@@ -800,6 +838,7 @@ alerts_suite(void)
 	tcase_add_test(tc, test_alerts_on_snapshot__sawtooth_and_plateau_fire_nothing);
 	tcase_add_test(tc, test_alerts_on_snapshot__restart_starts_over_and_resolves_the_old);
 	tcase_add_test(tc, test_alerts_on_snapshot__threshold_every_level_and_map_count);
+	tcase_add_test(tc, test_alerts_on_snapshot__seen_once_is_gone_at_the_targets_pace);
 	tcase_add_test(tc, test_alerts_on_snapshot__restarted_engine_keeps_its_alert_then_resolves);
 	tcase_add_test(tc, test_alerts_on_snapshot__evidence_survives_pruning);
 	tcase_set_timeout(tc, 120);
