@@ -92,14 +92,18 @@ DPID=$!
   done
 ) &
 CHURN=$!
-# The growers: one at a time, replaced every 2 minutes.
+# The growers: one at a time, replaced every 2 minutes.  Each runs in the
+# background of this subshell (bash runs a trap only once the foreground
+# command is done): the trap kills it and its feeder.
 (
-  trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM
+  trap 'kill $(jobs -p) $(cat "$T/grower.pid" 2>/dev/null) 2>/dev/null; exit 0' TERM
   while :; do
     {
       for _ in $(seq 60); do echo "private 256K"; sleep 2; done
       echo quit
-    } | GROWER_DIR="$T" "$T/$GN" >/dev/null 2>&1
+    } | GROWER_DIR="$T" "$T/$GN" >/dev/null 2>&1 &
+    echo $! >"$T/grower.pid"
+    wait $!
   done
 ) &
 GROW=$!
