@@ -425,6 +425,28 @@ START_TEST(test_config_load_string__alert_errors_name_the_line)
 }
 END_TEST
 
+/* libinih cuts section names past 49 bytes without telling; the parser
+ * must refuse them rather than watch a target under a shortened name. */
+START_TEST(test_config_load_string__long_target_name)
+{
+	char text[512], name[64];
+	struct config c;
+	char err[CONFIG_ERR_MAX + 64];
+
+	memset(name, 'n', 42);
+	name[42] = '\0';
+	snprintf(text, sizeof(text), "[memdeltad]\ninterval = 5\n[target %s]\nname = x\n", name);
+	ck_assert_msg(load(&c, text, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c.n_targets, 1);
+	ck_assert_str_eq(c.targets[0].name, name);
+	config_done(&c);
+	name[42] = 'n';
+	name[43] = '\0';
+	snprintf(text, sizeof(text), "[memdeltad]\ninterval = 5\n[target %s]\nname = x\n", name);
+	assert_bad(text, 3, "section header longer than 49 bytes ([target NAME] names have at most 42)");
+}
+END_TEST
+
 START_TEST(test_config_load_string__long_line)
 {
 	char text[1024];
@@ -818,6 +840,7 @@ config_suite(void)
 	tcase_add_test(tc, test_config_load_string__ipv6_listen_and_empty_file);
 	tcase_add_test(tc, test_config_load_string__errors_name_the_line);
 	tcase_add_test(tc, test_config_load_string__long_line);
+	tcase_add_test(tc, test_config_load_string__long_target_name);
 	tcase_add_test(tc, test_config_load_string__alerts_section_and_target_overrides);
 	tcase_add_test(tc, test_config_load_string__alert_errors_name_the_line);
 	suite_add_tcase(s, tc);
