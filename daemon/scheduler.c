@@ -402,6 +402,10 @@ stored(struct sched *s, struct tgt *t, int rc, int64_t sid, const struct snapsho
 		return;
 	s->health.snapshots_written++;
 	s->health.last_snapshot_ms = snap->time_ms;
+	/* at once, not after the loop's other ticks: /healthz never counts
+	 * fewer snapshots than the API lists */
+	if (s->w != NULL)
+		web_set_health(s->w, &s->health);
 	t->last_regions = snap->n_regions;
 	if (s->alerts != NULL) {
 		struct alert_params ap;
