@@ -274,7 +274,12 @@ async function main() {
 	page.on('console', (m) => m.type() === 'error' && page_errors.push(m.text()));
 	page.setDefaultTimeout(15000);
 	const ready = () => page.waitForSelector('#view[data-state=ready]');
+	// A change of the hash routes on the hashchange event, a task after
+	// the URL changed: until then the old view still reads "ready".  Marking
+	// it stale before the change makes ready() wait for the new view.
+	const stale = () => page.evaluate(() => (document.getElementById('view').dataset.state = 'stale'));
 	const go = async (hash) => {
+		if (page.url().startsWith(base)) await stale();
 		await page.goto(`${base}/${hash}`);
 		await ready();
 	};
@@ -310,6 +315,7 @@ async function main() {
 	await shot(page, 'alerts', 'main');
 
 	// ---- 3. dumper's alert: the evidence.
+	await stale();
 	await arow(a_dumper).locator('td.summary a').click();
 	await page.waitForURL(new RegExp(`#/alert/${a_dumper.id}$`));
 	await ready();
@@ -322,6 +328,7 @@ async function main() {
 	await shot(page, 'alert-dumper', 'main');
 
 	// "What grew": the diff of the alert's baseline and trigger snapshots.
+	await stale();
 	await page.click('a.what-grew');
 	await page.waitForURL(new RegExp(`#/diff/${a_dumper.baseline_snapshot}/${a_dumper.trigger_snapshot}$`));
 	await ready();
@@ -388,6 +395,7 @@ async function main() {
 		await page.mouse.click(xy.x, xy.y);
 	};
 	await click_point('first');
+	await stale();
 	await click_point('last');
 	await page.waitForURL(/#\/diff\/\d+\/\d+$/);
 	await ready();
