@@ -12,4 +12,4 @@ EXTRA_DIST += %D%/investigating-a-leak.md \
 	%D%/img/walkthrough-diff-dumper.png %D%/img/walkthrough-diff-dumper-step.png \
 	%D%/img/walkthrough-timeline-workers.png %D%/img/walkthrough-diff-workers.png \
 	%D%/img/walkthrough-timeline-reserver.png %D%/img/walkthrough-diff-reserver.png \
-	%D%/img/walkthrough-snapshot-reserver.png
+	%D%/img/walkthrough-snapshot-reserver.png %D%/img/walkthrough-figures.json
