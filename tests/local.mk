@@ -132,3 +132,8 @@ EXTRA_DIST += tests/win/winalloc.c
 # cross-built and run as .exe (both skip with 77 where wine cannot run).
 TESTS += tests/test_wine.sh tests/test_wine_service.sh
 EXTRA_DIST += tests/test_wine.sh tests/test_wine_service.sh
+
+# The Windows zip and MSI (packaging/windows/package.sh): their contents,
+# and the MSI installed, run and removed under wine (skips with 77 likewise).
+TESTS += tests/test_msi.sh
+EXTRA_DIST += tests/test_msi.sh
