@@ -3,11 +3,12 @@
 # Builds the zip and the MSI (the cross-build tree is $MD_BUILDDIR/windows, as
 # for the other wine tests), then:
 #   - the MSI's tables (msiinfo): the four files in one folder memdelta under
-#     ProgramFiles64Folder, 64-bit components, the service memdeltad (own
-#     process, automatic start, -c with the installed memdeltad.conf), its
-#     control (start on install, stop on install and uninstall, remove on
-#     uninstall, wait), ProductVersion = configure's PACKAGE_VERSION, the
-#     UpgradeCode of memdelta.wxs;
+#     ProgramFiles64Folder, 64-bit components, memdeltad.conf's alone
+#     permanent and never-overwrite, the service memdeltad (own process,
+#     automatic start, -c with the installed memdeltad.conf), its control
+#     (start on install, stop on install and uninstall, remove on uninstall,
+#     wait), ProductVersion = configure's PACKAGE_VERSION, the UpgradeCode of
+#     memdelta.wxs;
 #   - the zip's listing (unzip -l), and that the zip, the MSI's cabinet
 #     (msiextract) and the build hold the same bytes;
 #   - under wine, in a private WINEPREFIX and a private network namespace
@@ -19,8 +20,11 @@
 #     version, the database under the service's %ProgramData%, memdelta.exe
 #     reading it; then the configuration edited (another port) and the
 #     service restarted answers on the new port only, which shows the service
-#     runs with the installed file; `msiexec /x X.msi /qn` stops and removes
-#     the service and the files and leaves the database.
+#     runs with the installed file; an MSI of the same files one version up
+#     (package.sh with MD_WIN_MSI_VERSION) replaces the installed one, keeps
+#     the edited configuration and runs; `msiexec /x /qn` removes the
+#     service, the programs and the README, and leaves the configuration and
+#     the database.
 # Skips (77) without wine, wixl, msitools, unzip, curl, python3 or
 # unshare/ip (root is needed for the network namespace), or with
 # MD_SKIP_WINE=1.
@@ -34,9 +38,9 @@ fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
 fails=0 passes=0
 
 # The part under wine, run by the first part inside `unshare -n`:
-# test_msi.sh --in-netns DIR MSI DIST_FOLDER VERSION
+# test_msi.sh --in-netns DIR MSI DIST_FOLDER VERSION NEWER_MSI NEWER_VERSION
 if [ "${1:-}" = --in-netns ]; then
-  T=$2 msi=$3 files=$4 version=$5
+  T=$2 msi=$3 files=$4 version=$5 newmsi=$6 newver=$7
   export WINEPREFIX="$T/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
   trap 'wineserver -k 2>/dev/null; wait 2>/dev/null' EXIT
   wait_for() { # SECONDS command...: poll every 0.5 s
@@ -146,11 +150,44 @@ if [ "${1:-}" = --in-netns ]; then
   # wine's msi sends the stop in StopServices but does not wait for it (it
   # ignores ServiceControl's Wait column when stopping; Windows Installer
   # waits up to 30 s), and RemoveFiles cannot delete a memdeltad.exe that is
-  # still exiting: stop the service and let its process end first.
-  w net stop memdeltad >"$T/netstop2.log"
-  wait_for 30 stopped || fail "net stop before the uninstall: state $(state)"
-  wait_for 30 daemon_gone || fail "memdeltad.exe still running 30 s after net stop"
-  timeout 300 wine msiexec /x "$winmsi" /qn /l*v "$(winlog uninstall.log)" </dev/null >/dev/null 2>&1
+  # still exiting: before an upgrade or the uninstall, stop the service and
+  # let its process end.
+  stop_first() {
+    w net stop memdeltad >>"$T/netstop2.log"
+    wait_for 30 stopped || fail "net stop before the $1: state $(state)"
+    wait_for 30 daemon_gone || fail "memdeltad.exe still running 30 s after net stop"
+  }
+  products() { # the memdelta entries of Add/Remove Programs: "NAME|VERSION" lines
+    w reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s |
+      awk -F'    ' '/^HKEY/ {n = ""} $2 == "DisplayName" {n = $4}
+                    $2 == "DisplayVersion" && n ~ /^memdelta / {print n "|" $4}'
+  }
+  [ "$(products)" = "memdelta $version|$version" ] && ok "Add/Remove Programs: memdelta $version" ||
+    fail "installed products: $(products)"
+
+  # The upgrade: the same files as a newer version (MajorUpgrade, one UpgradeCode).
+  stop_first upgrade
+  winnew="Z:$(echo "$newmsi" | tr / '\\')"
+  timeout 300 wine msiexec /i "$winnew" /qn /l*v "$(winlog upgrade.log)" </dev/null >/dev/null 2>&1
+  rc=$?
+  [ "$rc" -eq 0 ] && ok "upgrade to $newver: msiexec /i exit 0" || fail "upgrade: msiexec /i exit $rc"
+  if [ "$(products)" = "memdelta $newver|$newver" ]; then
+    ok "Add/Remove Programs after the upgrade: memdelta $newver only"
+  else
+    fail "products after the upgrade: $(products | tr '\n' ' ')"
+  fi
+  if grep -q "^listen = 127.0.0.1:$port" "$pf/memdeltad.conf" && wait_for 60 running &&
+     wait_for 60 health "$port"; then
+    ok "the upgrade kept the edited memdeltad.conf; the service runs on :$port"
+  else
+    fail "after the upgrade: state $(state), conf $(grep -c "^listen = 127.0.0.1:$port" "$pf/memdeltad.conf" 2>&1)"
+  fi
+  for f in memdeltad.exe memdelta.exe README-windows.txt; do
+    cmp -s "$files/$f" "$pf/$f" || fail "after the upgrade: $f missing or different"
+  done
+
+  stop_first uninstall
+  timeout 300 wine msiexec /x "$winnew" /qn /l*v "$(winlog uninstall.log)" </dev/null >/dev/null 2>&1
   rc=$?
   if [ "$rc" -eq 0 ]; then ok "msiexec /x /qn: exit 0"; else fail "msiexec /x: exit $rc"; fi
   gone() { ! w sc query memdeltad | grep -q SERVICE_NAME; }
@@ -159,7 +196,14 @@ if [ "${1:-}" = --in-netns ]; then
   else
     fail "service still there: $(w sc query memdeltad)"
   fi
-  if [ ! -e "$pf" ]; then ok "C:\\Program Files\\memdelta removed"; else fail "left behind: $(ls -A "$pf")"; fi
+  # memdeltad.conf is permanent: the administrator's file stays, nothing else.
+  left=$(ls -A "$pf" 2>&1 | tr '\n' ' ')
+  if [ "$left" = "memdeltad.conf " ] && grep -q "^listen = 127.0.0.1:$port" "$pf/memdeltad.conf"; then
+    ok "the uninstall removed the programs and the README, kept the edited memdeltad.conf"
+  else
+    fail "left in C:\\Program Files\\memdelta: $left"
+  fi
+  [ -z "$(products)" ] && ok "Add/Remove Programs: no memdelta" || fail "still listed: $(products)"
   health "$port" && fail "/healthz still answers after the uninstall" || ok "nothing answers on :$port after the uninstall"
   [ -n "$db" ] && [ -f "$db" ] && ok "the database stays after the uninstall" || fail "the database is gone"
   echo "# wine part: $passes passed, $fails failed"
@@ -190,6 +234,14 @@ name=memdelta-$version-win64
 [ "$(basename "$zip")" = "$name.zip" ] && [ "$(basename "$msi")" = "$name.msi" ] &&
   ok "package.sh made $name.zip and $name.msi" || fail "package names: $pk (version $version)"
 
+# The same files as a newer version, for the upgrade under wine.
+newver=$(msiinfo export "$msi" Property 2>/dev/null | tr -d '\r' |
+  awk -F'\t' '$1 == "ProductVersion" {n = split($2, v, "."); while (n < 3) v[++n] = 0;
+                                       printf "%d.%d.%d", v[1], v[2], v[3] + 1}')
+newmsi=$(MD_WIN_BUILD="$B/windows" MD_WIN_DIST="$T/dist2" MD_WIN_MSI_VERSION="$newver" \
+  bash "$S/packaging/windows/package.sh" 2>>"$T/package.log" | grep '\.msi$')
+[ -f "$newmsi" ] || { tail -n 30 "$T/package.log"; echo "FAIL - package.sh with MD_WIN_MSI_VERSION=$newver"; exit 1; }
+
 # --- the MSI's tables ---------------------------------------------------------
 for t in File Component Directory ServiceInstall ServiceControl Property FeatureComponents; do
   msiinfo export "$msi" "$t" 2>/dev/null | tr -d '\r' | tail -n +4 >"$T/$t.idt"
@@ -214,6 +266,16 @@ for f in memdeltad.exe memdelta.exe memdeltad.conf README-windows.txt; do
   fi
 done
 [ "$(wc -l <"$T/File.idt")" -eq 4 ] && ok "MSI: exactly 4 files" || fail "MSI files: $(cat "$T/File.idt")"
+# Component attributes: 16 permanent, 128 never overwrite - memdeltad.conf
+# only, so that upgrades and the uninstall keep the administrator's file.
+attrs=$(awk -F'\t' '{print $6, $4}' "$T/Component.idt" |
+  while read -r k a; do printf '%s=%d ' "$k" $((a & (16 + 128))); done)
+others=$(echo "$attrs" | tr ' ' '\n' | grep -v -e '^memdeltad\.conf=' -e '=0$' -e '^$')
+if echo " $attrs" | grep -q ' memdeltad\.conf=144 ' && [ -z "$others" ]; then
+  ok "component attributes (permanent + never overwrite): $attrs"
+else
+  fail "only memdeltad.conf's component should be permanent + never overwrite: $attrs"
+fi
 # ServiceInstall: ServiceInstall Name DisplayName ServiceType StartType ErrorControl
 #   LoadOrderGroup Dependencies StartName Password Arguments Component_ Description
 col() { awk -F'\t' -v n="$2" 'NR == 1 {print $n}' "$T/$1.idt"; } # TABLE N: column N of row 1
@@ -280,7 +342,8 @@ else
 fi
 
 # --- install, run, uninstall under wine ------------------------------------------
-unshare -n -- bash "$0" --in-netns "$T" "$msi" "$files" "$version" 2>&1 | tee "$T/wine.out"
+unshare -n -- bash "$0" --in-netns "$T" "$msi" "$files" "$version" "$newmsi" "$newver" 2>&1 |
+  tee "$T/wine.out"
 rc=${PIPESTATUS[0]}
 [ "$rc" -eq 77 ] && exit 77
 n_ok=$(grep -c '^ok - ' "$T/wine.out")
