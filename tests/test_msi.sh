@@ -137,7 +137,7 @@ if [ "${1:-}" = --in-netns ]; then
   echo "$chk" | grep -q "OK: .*listen 127.0.0.1:$port" && ok "--check-config of the edited file: $chk" || fail "--check-config: $chk"
   w net stop memdeltad >"$T/netstop.log"
   wait_for 30 stopped || fail "net stop: state $(state): $(cat "$T/netstop.log")"
-  for try in 1 2 3; do
+  for _ in 1 2 3; do
     w net start memdeltad >>"$T/netstart.log"
     wait_for 20 running && break
   done
