@@ -380,6 +380,8 @@ storage_state(struct sched *s, int rc)
 		s->storage_failing = 0;
 		s->health.storage_ok = 1;
 		s->health.storage_error[0] = '\0';
+		if (s->w != NULL)
+			web_set_health(s->w, &s->health);
 		return;
 	}
 	s->health.snapshots_dropped++;
@@ -392,6 +394,10 @@ storage_state(struct sched *s, int rc)
 	}
 	s->storage_failing = 1;
 	s->health.storage_ok = 0;
+	/* At once, not after the round of ticks: the next put of the round
+	 * may wait for the busy timeout again. */
+	if (s->w != NULL)
+		web_set_health(s->w, &s->health);
 }
 
 /* After store_put_snapshot of @snap for target @t returned @rc (the snapshot
