@@ -19,6 +19,10 @@
 #    as dropped (/healthz snapshots_dropped, /metrics
 #    memdelta_snapshots_dropped_total), and snapshots are stored again after
 #    the lock is released.
+# 3. db_max_mb = 1 (SQLite's max_page_count): growers mapping thousands of
+#    regions fill the database to the cap; /healthz says storage "full", one
+#    error line, the daemon runs and the API answers; restarted without the
+#    cap, the same database takes snapshots again.
 set -u
 
 B=${MD_BUILDDIR:-.}
@@ -271,6 +275,42 @@ else fail "lock: no snapshots after the lock ($w_locked, then $(written))"; fi
 kill -0 "$DPID" && ok "lock: memdeltad still runs" || fail "lock: memdeltad died"
 stop
 [ "$(sql "$T/lock/db" 'pragma integrity_check')" = ok ] && ok "lock: integrity_check ok" || fail "lock: integrity_check"
+
+# ---- 3. the database cap (db_max_mb: SQLite's max_page_count) -----------------
+
+mkdir "$T/cap"
+sed 's/^full_read_every = 1$/full_read_every = 1\ndb_max_mb = 1/' "$T/md.conf" >"$T/cap.conf"
+"$MDD" -f -c "$T/cap.conf" --db "$T/cap/db" --listen "127.0.0.1:$PORT" >"$T/cap/log" 2>&1 &
+DPID=$!
+wait_for 15 healthy || fail "cap: memdeltad did not come up (log: $(tail -3 "$T/cap/log"))"
+# Thousands of new regions per tick until the 1 MiB cap is reached.
+storage_full() { [ "$(field /healthz 'j["storage"]')" = full ]; }
+cap_hit() { grep -q 'cannot store a snapshot' "$T/cap/log"; }
+for round in $(seq 1 40); do
+  echo "regions 2000" >&3; echo "regions 2000" >&4
+  sleep 1.2
+  cap_hit && break
+  echo "free last" >&3; echo "free last" >&4
+  sleep 1.2
+  cap_hit && break
+done
+if wait_for 5 storage_full; then ok "cap: /healthz storage \"full\" once the database reaches db_max_mb = 1, after $round rounds ($(field /healthz 'j["storage_error"]'))"
+else fail "cap: storage '$(field /healthz 'j["storage"]')' after $round rounds (db $(stat -c %s "$T/cap/db") bytes)"; fi
+cap_bytes=$(( $(stat -c %s "$T/cap/db") ))
+cap_pages=$(sql "file:$T/cap/db?mode=ro" 'pragma page_count')
+[ "${cap_pages:-999999}" -le 256 ] && ok "cap: the database holds $cap_pages pages of 4 KiB (at most 1 MiB)" || fail "cap: $cap_pages pages"
+sleep 3
+[ "$(grep -c 'cannot store a snapshot' "$T/cap/log")" -eq 1 ] && kill -0 "$DPID" &&
+  [ "$(field /api/v1/targets 'len(j["targets"])')" = 2 ] &&
+  ok "cap: one error line, still running, the API answers" || fail "cap: $(grep -c 'cannot store' "$T/cap/log") error lines; $(tail -2 "$T/cap/log")"
+stop
+# Without the cap the same database takes snapshots again.
+n_cap=$(sql "$T/cap/db" 'select count(*) from snapshots')
+start "$T/cap/db" "$T/cap/log2" || fail "cap: no restart without the cap"
+more_snaps() { [ "$(sql "file:$T/cap/db?mode=ro" 'select count(*) from snapshots')" -ge $((n_cap + 4)) ] 2>/dev/null; }
+wait_for 15 more_snaps && ok "cap: without the cap snapshots are stored again ($n_cap, then $(sql "file:$T/cap/db?mode=ro" 'select count(*) from snapshots'))" ||
+  fail "cap: no new snapshots without the cap"
+stop
 
 echo "# figures: lock 10 s: $n_req API requests, $n_errors errors, max latency $max_ms ms, $dropped snapshots dropped"
 echo "# $passes passed, $fails failed"
