@@ -41,7 +41,7 @@ cleanup() {
   [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
   for p in $GPIDS $CPID; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
-  rm -rf "$T"
+  [ -n "${MD_KEEP:-}" ] && echo "# kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 
@@ -195,13 +195,29 @@ else fail "$bad_runs of $runs runs found a damaged database or a missing or half
 [ "$no_start" -eq 0 ] && ok "memdeltad was running at every kill" || fail "$no_start runs: memdeltad had exited before the kill"
 
 ask final
+final_answer=$answer
 case $answer in
 good*) ok "at the end: every snapshot ever logged is still there, every stored snapshot complete ($answer)" ;;
 *) fail "at the end: $answer" ;;
 esac
 ask logged
 pairs=$answer
-n_logged=$(grep -c 'committed: pid' "$T/log.all")
+n_logged=$(echo "$final_answer" | sed -n 's/.*logged_all \([0-9]*\) .*/\1/p')
+# Every commit line, cut ones included (a cut line still comes after COMMIT),
+# names a snapshot of the database, and no id is logged twice.
+ids_check=$(grep -o 'snapshot [0-9]* committed' "$T/log.all" | awk '{ print $2 }' | python3 -c '
+import collections, sqlite3, sys
+ids = [int(x) for x in sys.stdin.read().split()]
+con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+have = {r[0] for r in con.execute("select id from snapshots")}
+dup = [i for i, c in collections.Counter(ids).items() if c > 1]
+missing = [i for i in ids if i not in have]
+print("lines %d distinct %d duplicates %s missing %s" % (len(ids), len(set(ids)), dup[:5], missing[:5]))
+' "$T/db" 2>&1)
+case $ids_check in
+*"duplicates [] missing []") ok "every commit line, cut ones included, names a stored snapshot, none twice ($ids_check)" ;;
+*) fail "commit lines against the database: $ids_check" ;;
+esac
 [ "$n_logged" -ge $((KILLS / 2)) ] && ok "$n_logged snapshots logged as committed over the runs (at least one per two kills)" ||
   fail "only $n_logged snapshots committed over $KILLS runs: the kills did not hit writes"
 
