@@ -98,12 +98,18 @@ start() {
   DPID=$!
   wait_for 15 healthy
 }
+# stop: SIGTERM; memdeltad must exit 0 (under ASan a leak or an error
+# makes it exit non-zero and print a report into its log).
 stop() {
+  local rc
   [ -n "$DPID" ] || return 0
   kill -TERM "$DPID" 2>/dev/null
   wait "$DPID" 2>/dev/null
+  rc=$?
   DPID=''
+  [ "$rc" -eq 0 ] || { n_bad_exit=$((n_bad_exit + 1)); echo "# memdeltad exit status $rc"; }
 }
+n_bad_exit=0
 
 # ---- 1. damaged databases at start ------------------------------------------
 
@@ -311,6 +317,11 @@ more_snaps() { [ "$(sql "file:$T/cap/db?mode=ro" 'select count(*) from snapshots
 wait_for 15 more_snaps && ok "cap: without the cap snapshots are stored again ($n_cap, then $(sql "file:$T/cap/db?mode=ro" 'select count(*) from snapshots'))" ||
   fail "cap: no new snapshots without the cap"
 stop
+
+[ "$n_bad_exit" -eq 0 ] && ok "every memdeltad stopped by SIGTERM exited 0" || fail "$n_bad_exit memdeltad runs exited non-zero"
+if grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' "$T"/*/log* >/dev/null 2>&1; then
+  fail "sanitizer reports: $(grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' "$T"/*/log*)"
+else ok "no sanitizer report in any log"; fi
 
 echo "# figures: lock 10 s: $n_req API requests, $n_errors errors, max latency $max_ms ms, $dropped snapshots dropped"
 echo "# $passes passed, $fails failed"
