@@ -388,8 +388,9 @@ storage_state(struct sched *s, int rc)
 	snprintf(s->health.storage_error, sizeof(s->health.storage_error), "%s: %s",
 	         md_strerror(rc), store_errmsg(s->st));
 	if (!s->storage_failing) {
-		log_error("cannot store a snapshot: %s (snapshots are dropped until it works again)",
-		          s->health.storage_error);
+		log_error(
+		        "cannot store a snapshot: %s (snapshots are dropped until it works again)",
+		        s->health.storage_error);
 		alerts_storage(s->alerts, 1, s->health.storage_error, now_ms());
 	}
 	s->storage_failing = 1;

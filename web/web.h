@@ -53,7 +53,7 @@ struct web_health {
 	char storage_error[160]; /* why, when !storage_ok */
 	uint64_t snapshots_written;
 	uint64_t snapshots_dropped; /* puts that failed (storage full, locked, ...) */
-	uint64_t ticks_missed; /* all targets */
+	uint64_t ticks_missed;      /* all targets */
 	int64_t last_snapshot_ms;
 	int64_t started_ms;
 	unsigned targets; /* targets being watched now */
