@@ -252,8 +252,9 @@ db_check_at_start(const char *db)
 		snprintf(tag, sizeof(tag), "%lld", (long long)now);
 	rc = store_move_aside(db, tag, dest, sizeof(dest));
 	if (rc != 0) {
-		log_error("DATABASE DAMAGED: %s: %s; cannot move it aside: %s (%s); not starting",
-		          db, why, md_strerror(rc), strerror(errno));
+		log_error("DATABASE DAMAGED: %s: %s; cannot move it aside: %s%s%s; not starting",
+		          db, why, md_strerror(rc), rc == MD_ERR_IO ? ": " : "",
+		          rc == MD_ERR_IO ? strerror(errno) : "");
 		return -1;
 	}
 	log_error("DATABASE DAMAGED: %s: %s; moved aside to %s (with its -wal and -shm, if any); "
