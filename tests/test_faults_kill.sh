@@ -191,7 +191,7 @@ elapsed=$(($(date +%s) - start))
 
 if [ "$bad_runs" -eq 0 ]; then
   ok "$runs kill -9 at random moments (50-400 ms after start): integrity_check ok and every logged snapshot present and complete after each"
-else fail "$bad_runs of $runs runs found a damaged database or a missing or half-written snapshot"; fi
+else fail "$bad_runs of $runs runs found a damaged database or a missing or half-written snapshot (first: run $first_bad)"; fi
 [ "$no_start" -eq 0 ] && ok "memdeltad was running at every kill" || fail "$no_start runs: memdeltad had exited before the kill"
 
 ask final
