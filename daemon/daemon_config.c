@@ -184,6 +184,7 @@ struct parse {
 	unsigned lineno;
 	unsigned section_seq;      /* bumped by the reader at each "[...]" line */
 	unsigned section_line;     /* the line of the last "[...]" */
+	size_t section_len;        /* the length of its text between '[' and ']' */
 	unsigned seen_seq;         /* the section the handler last saw */
 	struct config_target *cur; /* the [target] being filled, or NULL */
 	int in_main;               /* inside [memdeltad] */
@@ -227,6 +228,9 @@ read_line(char *str, int num, void *arg)
 	if (*s == '[' && strchr(s, ']') != NULL) {
 		p->section_seq++;
 		p->section_line = p->lineno;
+		/* inih cuts a long section name to its buffer without a word:
+		 * begin_section compares what it got with this */
+		p->section_len = (size_t)(strchr(s, ']') - s - 1);
 	}
 	if (num < 2)
 		return NULL;
@@ -1004,6 +1008,13 @@ begin_section(struct parse *p, const char *section)
 	p->in_main = 0;
 	p->in_alerts = 0;
 	p->keys_set = 0;
+	if (strlen(section) < p->section_len) {
+		/* libinih's section buffer holds 49 bytes ("target " and a
+		 * 42-byte name); snapshot/compat/ini.c's is the same */
+		perr(p, "section header longer than %zu bytes ([target NAME] names have at most %zu)",
+		     strlen(section), strlen(section) > 7 ? strlen(section) - 7 : 0);
+		return -1;
+	}
 	if (strcmp(section, "memdeltad") == 0) {
 		p->in_main = 1;
 		return 0;

@@ -43,6 +43,7 @@
 #define MAX_JITTER_NS     (500 * NS_PER_MS)
 #define RESCAN_MAX_NS     (5 * NS_PER_S)
 #define AUTO_RESCAN_NS    ((uint64_t)CONFIG_DEFAULT_AUTO_RESCAN * NS_PER_S)
+#define FRESH_LIST_NS     (60 * NS_PER_S)
 #define PRUNE_PERIOD_NS   (60 * NS_PER_S)
 #define PRUNE_MAX_ROWS    500
 #define PRUNE_MIN_IDLE_NS (100 * NS_PER_MS)
@@ -89,6 +90,8 @@ struct sched {
 	uint64_t rng;
 	uint64_t next_rescan_ns;
 	uint64_t next_auto_ns;
+	struct proc_list last;   /* the list of the last rescan */
+	uint64_t next_fresh_ns;  /* when the next rescan reads every process afresh */
 	uint64_t next_prune_ns;
 	int prune_more;
 	uint64_t wd_period_ns; /* 0: no watchdog */
@@ -268,9 +271,14 @@ rescan(struct sched *s, uint64_t now, int full_auto)
 {
 	struct proc_list l;
 	size_t *idx = NULL;
-	int rc;
+	int rc, fresh = full_auto || now >= s->next_fresh_ns;
 
-	rc = proc_list_read(NULL, &l);
+	/* In between fresh reads, a process already seen costs one read of
+	 * its stat (targets.h): a fresh read each minute catches changed
+	 * command lines, readability and, in the automatic mode, sizes. */
+	rc = proc_list_read(NULL, fresh ? NULL : &s->last, &l);
+	if (fresh)
+		s->next_fresh_ns = now + FRESH_LIST_NS;
 	if (rc != 0) {
 		log_error("cannot read the process list: %s", md_strerror(rc));
 		return;
@@ -348,7 +356,8 @@ rescan(struct sched *s, uint64_t now, int full_auto)
 	tgts_drop_unused_auto(s);
 out:
 	free(idx);
-	proc_list_free(&l);
+	proc_list_free(&s->last);
+	s->last = l;
 }
 
 struct budget {
@@ -416,6 +425,10 @@ stored(struct sched *s, struct tgt *t, int rc, int64_t sid, const struct snapsho
 	          (long long)sid, snap->pid, snap->n_regions);
 	s->health.snapshots_written++;
 	s->health.last_snapshot_ms = snap->time_ms;
+	/* at once, not after the loop's other ticks: /healthz never counts
+	 * fewer snapshots than the API lists */
+	if (s->w != NULL)
+		web_set_health(s->w, &s->health);
 	t->last_regions = snap->n_regions;
 	if (s->alerts != NULL) {
 		struct alert_params ap;
@@ -697,6 +710,7 @@ sched_free(struct sched *s)
 	for (size_t i = 0; i < s->n_watches; i++)
 		watch_forget(&s->watches[i]);
 	free(s->watches);
+	proc_list_free(&s->last);
 	free(s);
 }
 

@@ -103,6 +103,10 @@ EXTRA_DIST += tests/test_alerts.sh
 # writes (MD_FAULT_KILLS sets the count).
 TESTS += tests/test_faults.sh tests/test_faults_full.sh tests/test_faults_kill.sh
 EXTRA_DIST += tests/test_faults.sh tests/test_faults_full.sh tests/test_faults_kill.sh
+# The three cases of docs/investigating-a-leak.md in the browser; its
+# screenshots go to tests/e2e-artifacts/walkthrough (docs/img has a copy).
+TESTS += tests/test_walkthrough.sh
+EXTRA_DIST += tests/test_walkthrough.sh tests/e2e/walkthrough.mjs
 EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh \
 	tests/fixtures \
 	tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/e2e.mjs \
@@ -111,7 +115,7 @@ EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/tes
 # test_e2e.sh keeps playwright-core and its screenshots in the build tree.
 distclean-local: distclean-e2e distclean-wine
 distclean-e2e:
-	-rm -rf tests/e2e-node tests/e2e-artifacts
+	-rm -rf tests/e2e-node tests/e2e-walkthrough-node tests/e2e-artifacts
 .PHONY: distclean-e2e
 # The wine tests cross-build in windows/ (packaging/windows/build.sh).
 distclean-wine:
