@@ -15,6 +15,7 @@
 #   - every snapshot new in the database (logged or not) is complete: the
 #     region count of its totals rows, and the region versions valid at it
 #     (each with a counters row), equal its n_regions.
+# No restart's start-up check takes the killed database for a damaged one.
 # At the end every snapshot ever logged is still there, and the snapshots
 # logged last are rebuilt by `memdelta show` with their logged region count.
 # Prints the figures docs/reliability.md records.
@@ -193,6 +194,10 @@ if [ "$bad_runs" -eq 0 ]; then
   ok "$runs kill -9 at random moments (50-400 ms after start): integrity_check ok and every logged snapshot present and complete after each"
 else fail "$bad_runs of $runs runs found a damaged database or a missing or half-written snapshot (first: run $first_bad)"; fi
 [ "$no_start" -eq 0 ] && ok "memdeltad was running at every kill" || fail "$no_start runs: memdeltad had exited before the kill"
+# The start-up check never takes a killed database for a damaged one.
+n_damaged=$(grep -c 'DATABASE DAMAGED' "$T/log.all")
+[ "$n_damaged" -eq 0 ] && [ -z "$(ls "$T" | grep corrupt)" ] && ok "no restart found the database damaged (nothing moved aside)" ||
+  fail "$n_damaged restarts moved the database aside: $(grep -m1 'DATABASE DAMAGED' "$T/log.all")"
 
 ask final
 final_answer=$answer
