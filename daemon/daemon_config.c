@@ -324,6 +324,7 @@ enum key_id {
 	K_MINUTE_MAX_MB,
 	K_HOUR_MAX_MB,
 	K_AUTO_TOP,
+	K_DB_MAX_MB,
 	K_PID,
 	K_NAME,
 	K_CMDLINE,
@@ -391,6 +392,7 @@ static const struct key_def keys[] = {
         {"retention_minute_max_mb", K_MINUTE_MAX_MB, 1, 0, 0},
         {"retention_hour_max_mb", K_HOUR_MAX_MB, 1, 0, 0},
         {"auto_top", K_AUTO_TOP, 1, 0, 0},
+        {"db_max_mb", K_DB_MAX_MB, 1, 0, 0},
         {"pid", K_PID, 0, 1, 0},
         {"name", K_NAME, 0, 1, 0},
         {"cmdline", K_CMDLINE, 0, 1, 0},
@@ -903,6 +905,11 @@ set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
 			c->retention.minute_max_bytes = x;
 		else
 			c->retention.hour_max_bytes = x;
+		return 0;
+	case K_DB_MAX_MB:
+		if (set_uint(p, key, v, 0, 1048576 * 16, &x) != 0)
+			return -1;
+		c->db_max_bytes = x * 1024 * 1024;
 		return 0;
 	case K_AUTO_TOP:
 		if (set_uint(p, key, v, 0, 1000, &x) != 0)

@@ -111,7 +111,8 @@ struct config {
 	enum log_level log_level;
 	char log_file[CONFIG_PATH_MAX]; /* log_file=: also append every line here ("": no) */
 	struct store_retention retention;
-	unsigned auto_top; /* processes watched when no target is configured */
+	uint64_t db_max_bytes; /* db_max_mb=: cap of the database file (0: none) */
+	unsigned auto_top;     /* processes watched when no target is configured */
 	struct config_target *targets;
 	size_t n_targets;
 	struct alert_params alerts; /* [alerts]: every target's unless it sets its own */

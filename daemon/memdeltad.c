@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/alerts.h"
@@ -225,6 +226,43 @@ reload_config(void *arg)
 	return nc;
 }
 
+/* Judge the database before opening it for writing (issue 6): a corrupt,
+ * truncated or foreign file is moved aside with its -wal and -shm, never
+ * written into, and a fresh database is created in its place.  Returns 0 to
+ * go on (store_open reports what could not be judged), -1 when a damaged
+ * file cannot be moved. */
+static int
+db_check_at_start(const char *db)
+{
+	char why[512], dest[CONFIG_PATH_MAX + 64], tag[32];
+	time_t now = time(NULL);
+	struct tm *tm;
+	int damaged = 0, rc;
+
+	rc = store_check_file(db, &damaged, why, sizeof(why));
+	if (rc != 0) {
+		log_warn("cannot check the database %s: %s (%s)", db, md_strerror(rc), why);
+		return 0;
+	}
+	if (!damaged)
+		return 0;
+	/* Start-up is single-threaded: gmtime's static buffer is safe. */
+	tm = gmtime(&now);
+	if (tm == NULL || strftime(tag, sizeof(tag), "%Y%m%dT%H%M%SZ", tm) == 0)
+		snprintf(tag, sizeof(tag), "%lld", (long long)now);
+	rc = store_move_aside(db, tag, dest, sizeof(dest));
+	if (rc != 0) {
+		log_error("DATABASE DAMAGED: %s: %s; cannot move it aside: %s%s%s; not starting",
+		          db, why, md_strerror(rc), rc == MD_ERR_IO ? ": " : "",
+		          rc == MD_ERR_IO ? strerror(errno) : "");
+		return -1;
+	}
+	log_error("DATABASE DAMAGED: %s: %s; moved aside to %s (with its -wal and -shm, if any); "
+	          "starting with a fresh, empty database",
+	          db, why, dest);
+	return 0;
+}
+
 int
 memdeltad_main(int argc, char **argv)
 {
@@ -305,7 +343,15 @@ memdeltad_main(int argc, char **argv)
 
 	if (os_make_parent_dirs(c->db) != 0)
 		log_warn("cannot create the directory of %s: %s", c->db, strerror(errno));
+	if (db_check_at_start(c->db) != 0)
+		goto out;
 	rc = store_open(c->db, 0, &st);
+	if (rc == 0 && c->db_max_bytes != 0) {
+		rc = store_set_max_bytes(st, c->db_max_bytes);
+		if (rc != 0)
+			log_warn("db_max_mb: %s (%s)", md_strerror(rc), store_errmsg(st));
+		rc = 0;
+	}
 	if (rc != 0) {
 		log_error("cannot open the database %s: %s (%s)", c->db, md_strerror(rc),
 		          store_errmsg(NULL));

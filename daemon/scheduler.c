@@ -372,34 +372,57 @@ over_budget(void *arg)
 	return mono_ns() > b->deadline_ns;
 }
 
+/* Track whether snapshots can be stored.  A failure is logged once when
+ * the storage starts failing, and the alert engine raises one storage alert
+ * (rule "storage", to the sinks only: the database may be what is full); it
+ * resolves at the first snapshot stored again.  Every failed put is a
+ * dropped snapshot, counted for /healthz and /metrics. */
 static void
 storage_state(struct sched *s, int rc)
 {
 	if (rc == 0) {
-		if (s->storage_failing)
-			log_info("storage works again");
+		if (s->storage_failing) {
+			log_info("storage works again: %llu snapshot(s) dropped in all",
+			         (unsigned long long)s->health.snapshots_dropped);
+			alerts_storage(s->alerts, 0, NULL, now_ms());
+		}
 		s->storage_failing = 0;
 		s->health.storage_ok = 1;
 		s->health.storage_error[0] = '\0';
+		if (s->w != NULL)
+			web_set_health(s->w, &s->health);
 		return;
 	}
+	s->health.snapshots_dropped++;
 	snprintf(s->health.storage_error, sizeof(s->health.storage_error), "%s: %s",
 	         md_strerror(rc), store_errmsg(s->st));
-	if (!s->storage_failing)
-		log_error("cannot store a snapshot: %s", s->health.storage_error);
+	if (!s->storage_failing) {
+		log_error(
+		        "cannot store a snapshot: %s (snapshots are dropped until it works again)",
+		        s->health.storage_error);
+		alerts_storage(s->alerts, 1, s->health.storage_error, now_ms());
+	}
 	s->storage_failing = 1;
 	s->health.storage_ok = 0;
+	/* At once, not after the round of ticks: the next put of the round
+	 * may wait for the busy timeout again. */
+	if (s->w != NULL)
+		web_set_health(s->w, &s->health);
 }
 
 /* After store_put_snapshot of @snap for target @t returned @rc (the snapshot
  * id @sid): the storage state, health, and the alert engine, which sees every
- * stored snapshot, full reads and probe repeats alike. */
+ * stored snapshot, full reads and probe repeats alike.  The debug line is
+ * written only once the snapshot is committed (store_put_snapshot returns 0
+ * after COMMIT): tests/test_faults.sh holds the database to it after kill -9. */
 static void
 stored(struct sched *s, struct tgt *t, int rc, int64_t sid, const struct snapshot *snap)
 {
 	storage_state(s, rc);
 	if (rc != 0)
 		return;
+	log_debug("target '%s': snapshot %lld committed: pid %d, %zu regions", t->name,
+	          (long long)sid, snap->pid, snap->n_regions);
 	s->health.snapshots_written++;
 	s->health.last_snapshot_ms = snap->time_ms;
 	/* at once, not after the loop's other ticks: /healthz never counts
@@ -717,7 +740,11 @@ prune_step(struct sched *s, uint64_t now)
 	int more = 0, rc;
 
 	rc = store_prune(s->st, &s->cfg->retention, now_ms(), PRUNE_MAX_ROWS, &more);
-	if (rc != 0) {
+	if (rc != 0 && s->storage_failing) {
+		/* Already logged and alerted once by storage_state. */
+		log_debug("retention: %s (%s)", md_strerror(rc), store_errmsg(s->st));
+		more = 0;
+	} else if (rc != 0) {
 		log_warn("retention: %s (%s)", md_strerror(rc), store_errmsg(s->st));
 		more = 0;
 	}

@@ -179,6 +179,7 @@ static const char good[] = "; memdeltad test configuration\n"
                            "retention_minute_max_mb = 20\n"
                            "retention_hour_max_mb = 5\n"
                            "auto_top = 3\n"
+                           "db_max_mb = 512\n"
                            "\n"
                            "[target web]\n"
                            "name = w3wp.exe\n"
@@ -218,6 +219,7 @@ START_TEST(test_config_load_string__every_key)
 	ck_assert_uint_eq(c.retention.minute_max_bytes, 20u << 20);
 	ck_assert_uint_eq(c.retention.hour_max_bytes, 5u << 20);
 	ck_assert_uint_eq(c.auto_top, 3);
+	ck_assert_uint_eq(c.db_max_bytes, 512u << 20);
 	ck_assert_uint_eq(c.n_targets, 3);
 	ck_assert_str_eq(c.targets[0].name, "web");
 	ck_assert_int_eq(c.targets[0].kind, TARGET_NAME);

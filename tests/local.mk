@@ -98,6 +98,11 @@ endif
 TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh
 TESTS += tests/test_alerts.sh
 EXTRA_DIST += tests/test_alerts.sh
+# Storage faults (issue 6): damaged databases and a held write lock; a full
+# disk on a tmpfs (skips without the right to mount); 200 kill -9 during
+# writes (MD_FAULT_KILLS sets the count).
+TESTS += tests/test_faults.sh tests/test_faults_full.sh tests/test_faults_kill.sh
+EXTRA_DIST += tests/test_faults.sh tests/test_faults_full.sh tests/test_faults_kill.sh
 # The three cases of docs/investigating-a-leak.md in the browser; its
 # screenshots go to tests/e2e-artifacts/walkthrough (docs/img has a copy).
 TESTS += tests/test_walkthrough.sh

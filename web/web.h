@@ -52,7 +52,8 @@ struct web_health {
 	int storage_ok;          /* 0 when writes fail (disk full, locked, ...) */
 	char storage_error[160]; /* why, when !storage_ok */
 	uint64_t snapshots_written;
-	uint64_t ticks_missed; /* all targets */
+	uint64_t snapshots_dropped; /* puts that failed (storage full, locked, ...) */
+	uint64_t ticks_missed;      /* all targets */
 	int64_t last_snapshot_ms;
 	int64_t started_ms;
 	unsigned targets; /* targets being watched now */
