@@ -48,8 +48,8 @@ int sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s);
  * memdeltad/VERSION) to the http:// or https:// @url, at most @timeout_s
  * (Windows: per phase of the exchange), redirects not followed.  Returns 1
  * on a 2xx answer, else 0 with a reason in @why. */
-int sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s,
-                       char *why, size_t whylen);
+int sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s, char *why,
+                       size_t whylen);
 
 /* One record in the system log: syslog(3), facility daemon, priority
  * warning (notice when @resolved); Windows: the Application Event Log,

@@ -235,8 +235,8 @@ discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 int
-sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s,
-                   char *why, size_t whylen)
+sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s, char *why,
+                   size_t whylen)
 {
 	struct curl_slist *hdr = NULL;
 	CURL *h = curl_easy_init();

@@ -101,8 +101,8 @@ to_wide(const char *s)
 static const char *
 win_strerror(DWORD e, char *buf, size_t len)
 {
-	DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, e,
-	                         0, buf, (DWORD)len, NULL);
+	DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+	                         e, 0, buf, (DWORD)len, NULL);
 
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == '.'))
 		buf[--n] = '\0';
@@ -184,31 +184,33 @@ sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s)
 
 	/* Our end: overlapped, so that a write can give up at the deadline;
 	 * one instance, created first, so nobody else holds the other end. */
-	wr = CreateNamedPipeW(wname,
-	                      PIPE_ACCESS_OUTBOUND | FILE_FLAG_OVERLAPPED |
-	                              FILE_FLAG_FIRST_PIPE_INSTANCE,
-	                      PIPE_TYPE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, PIPE_CHUNK, 0,
-	                      0, NULL);
+	wr = CreateNamedPipeW(
+	        wname, PIPE_ACCESS_OUTBOUND | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+	        PIPE_TYPE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, PIPE_CHUNK, 0, 0, NULL);
 	if (wr == INVALID_HANDLE_VALUE) {
-		log_warn("alert command %s: pipe: %s", path, win_strerror(GetLastError(), err, sizeof(err)));
+		log_warn("alert command %s: pipe: %s", path,
+		         win_strerror(GetLastError(), err, sizeof(err)));
 		goto out;
 	}
 	rd = CreateFileW(wname, GENERIC_READ, 0, &sa, OPEN_EXISTING, 0, NULL);
 	ev = CreateEventW(NULL, TRUE, FALSE, NULL);
 	if (rd == INVALID_HANDLE_VALUE || ev == NULL) {
-		log_warn("alert command %s: pipe: %s", path, win_strerror(GetLastError(), err, sizeof(err)));
+		log_warn("alert command %s: pipe: %s", path,
+		         win_strerror(GetLastError(), err, sizeof(err)));
 		goto out;
 	}
 	memset(&ov, 0, sizeof(ov));
 	ov.hEvent = ev;
 	if (!ConnectNamedPipe(wr, &ov) && GetLastError() != ERROR_PIPE_CONNECTED) {
-		log_warn("alert command %s: pipe: %s", path, win_strerror(GetLastError(), err, sizeof(err)));
+		log_warn("alert command %s: pipe: %s", path,
+		         win_strerror(GetLastError(), err, sizeof(err)));
 		goto out;
 	}
 	nul = CreateFileW(L"NUL", GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
 	                  OPEN_EXISTING, 0, NULL);
 	if (nul == INVALID_HANDLE_VALUE) {
-		log_warn("alert command %s: NUL: %s", path, win_strerror(GetLastError(), err, sizeof(err)));
+		log_warn("alert command %s: NUL: %s", path,
+		         win_strerror(GetLastError(), err, sizeof(err)));
 		goto out;
 	}
 
@@ -225,7 +227,8 @@ sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s)
 	inherit[1] = nul;
 	if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherit,
 	                               sizeof(inherit), NULL, NULL)) {
-		log_warn("alert command %s: %s", path, win_strerror(GetLastError(), err, sizeof(err)));
+		log_warn("alert command %s: %s", path,
+		         win_strerror(GetLastError(), err, sizeof(err)));
 		goto out;
 	}
 	job = CreateJobObjectW(NULL, NULL);
@@ -245,10 +248,11 @@ sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s)
 	si.StartupInfo.hStdError = nul;
 	si.lpAttributeList = attrs;
 	if (!CreateProcessW(wpath, wcmd, NULL, NULL, TRUE,
-	                    CREATE_SUSPENDED | CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT, NULL,
-	                    NULL, &si.StartupInfo, &pi)) {
+	                    CREATE_SUSPENDED | CREATE_NO_WINDOW | EXTENDED_STARTUPINFO_PRESENT,
+	                    NULL, NULL, &si.StartupInfo, &pi)) {
 		pi.hProcess = pi.hThread = NULL;
-		log_warn("alert command %s: %s", path, win_strerror(GetLastError(), err, sizeof(err)));
+		log_warn("alert command %s: %s", path,
+		         win_strerror(GetLastError(), err, sizeof(err)));
 		goto out;
 	}
 	/* Windows 7 refuses a second job for a process already in one (a
@@ -347,8 +351,8 @@ hook_error(const char *what, char *why, size_t whylen)
 }
 
 int
-sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s,
-                   char *why, size_t whylen)
+sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s, char *why,
+                   size_t whylen)
 {
 	wchar_t *wurl = NULL, *host = NULL, *path = NULL;
 	URL_COMPONENTS uc;
@@ -407,7 +411,8 @@ sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeo
 	req = WinHttpOpenRequest(con, L"POST", path, NULL, WINHTTP_NO_REFERER,
 	                         WINHTTP_DEFAULT_ACCEPT_TYPES,
 	                         uc.nScheme == INTERNET_SCHEME_HTTPS ? WINHTTP_FLAG_SECURE : 0);
-	if (req == NULL || !WinHttpSetOption(req, WINHTTP_OPTION_DISABLE_FEATURE, &opt, sizeof(opt))) {
+	if (req == NULL ||
+	    !WinHttpSetOption(req, WINHTTP_OPTION_DISABLE_FEATURE, &opt, sizeof(opt))) {
 		hook_error("request", why, whylen);
 		goto out;
 	}

@@ -655,8 +655,9 @@ END_TEST
 START_TEST(test_sinks_os_exec__win_argv_round_trip)
 {
 	static const char *const args[] = {
-	        "plain", "two words", "", "a\"b", "a\\\"b", "a\\\\\"b", "dir\\", "C:\\my dir\\",
-	        "\"", "\t", "a\\\\b c", "\xc3\xa9 \xe2\x82\xac", "%PATH%", "^&|<>", "x\\\\",
+	        "plain",  "two words",    "",      "a\"b", "a\\\"b",   "a\\\\\"b",
+	        "dir\\",  "C:\\my dir\\", "\"",    "\t",   "a\\\\b c", "\xc3\xa9 \xe2\x82\xac",
+	        "%PATH%", "^&|<>",        "x\\\\",
 	};
 	size_t n = sizeof(args) / sizeof(args[0]), want_len = 0;
 	char dir[1024], out[2048], *want, *p;

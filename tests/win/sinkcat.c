@@ -97,7 +97,8 @@ start_child(const wchar_t *self, const wchar_t *out)
 	STARTUPINFOW si;
 	PROCESS_INFORMATION pi;
 	SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
-	HANDLE nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, 3, &sa, OPEN_EXISTING, 0, NULL);
+	HANDLE nul =
+	        CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, 3, &sa, OPEN_EXISTING, 0, NULL);
 
 	if (cmd == NULL || nul == INVALID_HANDLE_VALUE)
 		exit(100);
@@ -132,13 +133,15 @@ wmain(int argc, wchar_t **argv)
 		size_t cap = 1, n = 0;
 
 		for (int i = 3; i < argc; i++)
-			cap += (size_t)WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, NULL, 0, NULL, NULL);
+			cap += (size_t)WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, NULL, 0, NULL,
+			                                   NULL);
 		data = malloc(cap);
 		if (data == NULL)
 			return 100;
 		for (int i = 3; i < argc; i++)
-			n += (size_t)WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, data + n, (int)(cap - n),
-			                                 NULL, NULL); /* with its NUL */
+			n += (size_t)WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, data + n,
+			                                 (int)(cap - n), NULL,
+			                                 NULL); /* with its NUL */
 		put_file(argv[1], data, n);
 		return 0;
 	}
