@@ -55,16 +55,24 @@ sinks_os_cond_init(pthread_cond_t *cv)
 	pthread_cond_init(cv, NULL);
 }
 
+/* winpthreads' pthread_cond_timedwait turns the deadline into a wait
+ * relative to GetSystemTimeAsFileTime (the realtime clock): the deadline is
+ * read from the same source, not through clock_gettime, which a static
+ * library may replace (Check's MinGW build brings a stub that returns 0). */
 void
 sinks_os_deadline(int64_t ms, struct timespec *ts)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
+	FILETIME ft;
+	ULARGE_INTEGER t;
+	uint64_t u;
+
+	GetSystemTimeAsFileTime(&ft);
+	t.LowPart = ft.dwLowDateTime;
+	t.HighPart = ft.dwHighDateTime;
+	/* 100 ns units since 1601 to since 1970, plus @ms */
+	u = t.QuadPart - 116444736000000000ull + (uint64_t)ms * 10000u;
+	ts->tv_sec = (time_t)(u / 10000000u);
+	ts->tv_nsec = (long)(u % 10000000u) * 100;
 }
 
 int64_t

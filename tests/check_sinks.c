@@ -14,12 +14,15 @@
  * status 3 failed, a hung tree killed at the timeout through its Job
  * object, and argv round trips through CreateProcessW and the C runtime's
  * parser; the webhook POSTs with WinHTTP to the Linux hook_receiver
- * ($MD_HOOK_URL, $MD_HOOK_DIR), whose first answer is a 500.
+ * ($MD_HOOK_URL, $MD_HOOK_DIR), whose first answer is a 500, and to one
+ * that always answers 500 ($MD_HOOK_FAIL_URL, $MD_HOOK_FAIL_DIR): the
+ * backoff waits 1 s then 2 s, and a stop during it returns at once.
  */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +159,36 @@ START_TEST(test_sinks_cmdline_build__refuses_a_quote_in_argv0)
 	ck_assert_ptr_null(got);
 	ck_assert_int_eq(sinks_cmdline_build(empty, &got), MD_ERR_INVAL);
 	ck_assert_int_eq(sinks_cmdline_build(NULL, &got), MD_ERR_INVAL);
+}
+END_TEST
+
+/* ---- sinks_os_deadline ----------------------------------------------------------- */
+
+/* The webhook's backoff: a timed wait on a cond made by sinks_os_cond_init
+ * with a deadline from sinks_os_deadline lasts its time, on the clock the
+ * OS's threads library really uses. */
+START_TEST(test_sinks_os_deadline__timed_wait_lasts)
+{
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct timespec ts;
+	int64_t t0, took;
+	int rc;
+
+	pthread_mutex_init(&mu, NULL);
+	sinks_os_cond_init(&cv);
+	t0 = sinks_os_now_ms();
+	sinks_os_deadline(700, &ts);
+	pthread_mutex_lock(&mu);
+	while ((rc = pthread_cond_timedwait(&cv, &mu, &ts)) == 0)
+		;
+	pthread_mutex_unlock(&mu);
+	took = sinks_os_now_ms() - t0;
+	ck_assert_int_eq(rc, ETIMEDOUT);
+	ck_assert_int_ge(took, 650);
+	ck_assert_int_lt(took, 10000);
+	pthread_cond_destroy(&cv);
+	pthread_mutex_destroy(&mu);
 }
 END_TEST
 
@@ -718,6 +751,51 @@ START_TEST(test_sinks_send__win_webhook_500_then_delivered)
 	assert_file_is(path, "application/json", 16);
 }
 END_TEST
+
+/* The backoff waits on a pthread cond whose clock winpthreads chooses
+ * (sinks_os_deadline): with the wrong clock the waits would end at once or
+ * never.  1 s and 2 s between the first three answers, then a stop in the
+ * 4 s wait returns at once. */
+START_TEST(test_sinks_free__win_webhook_backoff_then_stop)
+{
+	struct alert_sinks_config k;
+	struct sinks *s = NULL;
+	const char *url = getenv("MD_HOOK_FAIL_URL"), *hdir = getenv("MD_HOOK_FAIL_DIR");
+	char path[2048], *text;
+	int64_t t0, took;
+	unsigned n = 0;
+
+	if (url == NULL || hdir == NULL)
+		ck_abort_msg("MD_HOOK_FAIL_URL and MD_HOOK_FAIL_DIR: a hook_receiver answering "
+		             "500 always (tests/test_wine.sh)");
+	snprintf(path, sizeof(path), "%s\\failed", hdir);
+	memset(&k, 0, sizeof(k));
+	snprintf(k.webhook_url, sizeof(k.webhook_url), "%s", url);
+	k.webhook_timeout_s = 10;
+	k.webhook_retries = 10;
+	k.queue_len = 4;
+	ck_assert_int_eq(sinks_new(&k, &s), 0);
+	t0 = sinks_os_now_ms();
+	sinks_send(s, alert_json, "x", 0);
+	for (int i = 0; i < 3000 && n < 3; i++) {
+		nap(20);
+		text = test_read_file(path, NULL);
+		n = text != NULL ? (unsigned)strtoul(text, NULL, 10) : 0;
+		free(text);
+	}
+	took = sinks_os_now_ms() - t0;
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_ge(took, 2900); /* 1 s + 2 s of backoff */
+	t0 = sinks_os_now_ms();
+	sinks_free(s);
+	took = sinks_os_now_ms() - t0;
+	ck_assert_int_lt(took, 2000);
+	text = test_read_file(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, "3\n"); /* no try after the stop */
+	free(text);
+}
+END_TEST
 #endif
 
 static Suite *
@@ -730,6 +808,10 @@ sinks_suite(void)
 	tcase_add_loop_test(tc, test_sinks_cmdline_build__quoting, 0,
 	                    (int)(sizeof(cmdline_cases) / sizeof(cmdline_cases[0])));
 	tcase_add_test(tc, test_sinks_cmdline_build__refuses_a_quote_in_argv0);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sinks_os_deadline");
+	tcase_add_test(tc, test_sinks_os_deadline__timed_wait_lasts);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sinks_send");
@@ -749,6 +831,7 @@ sinks_suite(void)
 	tcase_add_test(tc, test_sinks_send__win_exec_hung_tree_killed_at_timeout);
 	tcase_add_test(tc, test_sinks_os_exec__win_argv_round_trip);
 	tcase_add_test(tc, test_sinks_send__win_webhook_500_then_delivered);
+	tcase_add_test(tc, test_sinks_free__win_webhook_backoff_then_stop);
 #endif
 	suite_add_tcase(s, tc);
 	return s;

@@ -11,7 +11,8 @@
 # the command sink runs tests/win/sinkcat.exe through CreateProcessW and a Job
 # object, argv round trips through the C runtime's parser, and the webhook
 # POSTs with WinHTTP to tests/hook_receiver running natively on 127.0.0.1,
-# which answers 500 once).
+# which answers 500 once, and to one that always does: the backoff's waits and
+# a stop during them).
 # Not run: check_live (live Linux processes and /proc), check_web (its client
 # uses POSIX sockets) and check_config (its sd_notify case needs AF_UNIX
 # datagrams and its proc_list_read case a /proc tree).  Skips (77) when wine
@@ -37,7 +38,7 @@ RECV="$B/tests/hook_receiver"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-winunit-XXXXXX")
 export WINEPREFIX="$T/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-cleanup() { exec 5>&- 2>/dev/null; wineserver -k 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() { exec 5>&- 6>&- 2>/dev/null; wineserver -k 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 
 W="$B/windows"
@@ -60,11 +61,18 @@ W=$(cd "$W" && pwd)
 
 # check_sinks' webhook receiver, a Linux program on 127.0.0.1 (wine's
 # sockets are the host's); it exits when its stdin (fd 5) closes.
-mkdir -p "$T/hooks"
+# One answers 500 once, the other always.
+mkdir -p "$T/hooks" "$T/hooks500"
 exec 5> >(exec "$RECV" "$T/hooks" 1 >"$T/recv.out" 2>&1)
-for _ in $(seq 50); do grep -q '^port ' "$T/recv.out" 2>/dev/null && break; sleep 0.1; done
+exec 6> >(exec "$RECV" "$T/hooks500" 1000000 >"$T/recv500.out" 2>&1)
+for _ in $(seq 50); do
+  grep -q '^port ' "$T/recv.out" 2>/dev/null && grep -q '^port ' "$T/recv500.out" 2>/dev/null && break
+  sleep 0.1
+done
 HPORT=$(awk '/^port /{print $2}' "$T/recv.out")
-[ -n "$HPORT" ] || { echo "FAIL - the hook receiver did not start: $(cat "$T/recv.out")"; exit 1; }
+HPORT500=$(awk '/^port /{print $2}' "$T/recv500.out")
+[ -n "$HPORT" ] && [ -n "$HPORT500" ] ||
+  { echo "FAIL - the hook receivers did not start: $(cat "$T/recv.out" "$T/recv500.out")"; exit 1; }
 
 fails=0 passes=0
 for r in "${runs[@]}"; do
@@ -74,6 +82,7 @@ for r in "${runs[@]}"; do
   ( [ -n "$case" ] && export CK_RUN_CASE="$case"
     MD_FIXTURES="Z:$S/tests/fixtures" TMP="Z:$T" MD_SINKCAT="Z:$W/tests/win/sinkcat.exe" \
     MD_HOOK_URL="http://127.0.0.1:$HPORT/hook" MD_HOOK_DIR="Z:$T/hooks" \
+    MD_HOOK_FAIL_URL="http://127.0.0.1:$HPORT500/hook" MD_HOOK_FAIL_DIR="Z:$T/hooks500" \
       timeout 600 wine "$W/tests/$t.exe" >"$T/run.log" 2>&1 </dev/null )
   rc=$?
   summary=$(tr -d '\r' <"$T/run.log" | grep -E '^[0-9]+%: Checks' | tail -n1)
