@@ -190,8 +190,9 @@ sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s)
 		goto out;
 	}
 
-	/* Our end: overlapped, so that a write can give up at the deadline;
-	 * one instance, created first, so nobody else holds the other end. */
+	/* Our end: overlapped, so that a write can give up at the deadline.
+	 * One instance, created first: were another client to connect before
+	 * the open below, that open fails and the alert is not sent to it. */
 	wr = CreateNamedPipeW(
 	        wname, PIPE_ACCESS_OUTBOUND | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
 	        PIPE_TYPE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, PIPE_CHUNK, 0, 0, NULL);
