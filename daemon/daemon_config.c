@@ -20,6 +20,7 @@
 #include "snapshot/compat/md_ini.h"
 
 #include "daemon/daemon_config.h"
+#include "daemon/os.h"
 #include "snapshot/mderr.h"
 
 #define DAY_MS     (86400 * (int64_t)1000)
@@ -652,7 +653,7 @@ set_alerts_section_key(struct parse *p, enum key_id id, const char *key, const c
 		c->retention.alert_ms = (int64_t)x * DAY_MS;
 		return 0;
 	case K_A_EXEC:
-		if (v[0] != '/') {
+		if (!os_path_is_absolute(v)) {
 			perr(p, "exec: '%s' is not an absolute path", v);
 			return -1;
 		}

@@ -41,6 +41,14 @@ tests_check_alerts_SOURCES = %D%/check_alerts.c %D%/testutil.c %D%/testutil.h
 tests_check_alerts_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
 tests_check_alerts_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
 
+# The alert sinks (Linux: scripts and tests/hook_receiver; the Windows
+# build runs it under wine with tests/win/sinkcat.exe: tests/test_wine.sh).
+check_PROGRAMS += tests/check_sinks
+TESTS += tests/check_sinks
+tests_check_sinks_SOURCES = %D%/check_sinks.c %D%/testutil.c %D%/testutil.h
+tests_check_sinks_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
+tests_check_sinks_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
+
 # The Windows classifier on recorded region lists; runs on every platform.
 check_PROGRAMS += tests/check_windows_regions
 TESTS += tests/check_windows_regions
@@ -130,8 +138,14 @@ tests_win_winalloc_SOURCES = %D%/win/winalloc.c
 tests_win_winalloc_CFLAGS = -O1 -Wall
 tests_win_winalloc_LDADD =
 tests_win_winalloc_LDFLAGS = -static
+# The command of the exec sink's Windows tests (wmain: the C runtime's argv).
+check_PROGRAMS += tests/win/sinkcat
+tests_win_sinkcat_SOURCES = %D%/win/sinkcat.c
+tests_win_sinkcat_CFLAGS = -O1 -Wall -municode
+tests_win_sinkcat_LDADD =
+tests_win_sinkcat_LDFLAGS = -static -municode
 endif
-EXTRA_DIST += tests/win/winalloc.c
+EXTRA_DIST += tests/win/winalloc.c tests/win/sinkcat.c
 
 # Under wine: the Windows service end to end, and the Check programs
 # cross-built and run as .exe (both skip with 77 where wine cannot run).
