@@ -6,7 +6,8 @@
 # and latest snapshots (tests/load.lua rotates the paths).  Asserts: zero
 # errors (non-2xx answers, connect/read/write errors, timeouts), no tick
 # missed (/healthz ticks_missed does not move), memdeltad's RSS flat after
-# warm-up (less than 10% growth from a third of the run to its end).  Prints
+# warm-up (less than 10% growth from a third of the run to its end).  In an
+# AddressSanitizer build the missed ticks are printed, not asserted.  Prints
 # the request count, p50/p90/p99 latency and the RSS figures.
 #
 # [web] per_ip_limit and connection_limit are raised above wrk's 64
@@ -68,7 +69,12 @@ done
 
 # Under AddressSanitizer freed blocks wait in a quarantine (256 MiB by
 # default): the RSS check would measure it filling up.
+# The missed-tick check measures the sampler's speed, which an instrumented
+# build does not have: on 2 shared cores an ASan memdeltad misses ticks with
+# no HTTP load at all.  There the count is printed, not asserted.
+asan=0
 if ldd "$MDD" 2>/dev/null | grep -q libasan || nm "$MDD" 2>/dev/null | grep -q __asan_init; then
+  asan=1
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
   echo "# AddressSanitizer build: quarantine_size_mb=1 for the RSS check"
 fi
@@ -141,6 +147,9 @@ fi
 # Sampling kept up: no tick missed, and about one snapshot per target and second.
 expected=$(( NT * SECS ))
 if [ "$missed1" = "$missed0" ]; then ok "no tick missed during the load (ticks_missed $missed0 -> $missed1)"
+elif [ "$asan" = 1 ]; then
+  echo "# ASan build: $((missed1 - missed0)) tick(s) missed during the load, $missed0 before it" \
+    "(not asserted in an instrumented build)"
 else fail "ticks missed during the load: $missed0 -> $missed1"; fi
 stored=$(( written1 - written0 ))
 if [ "$stored" -ge $(( expected * 9 / 10 )) ]; then

@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -33,7 +34,9 @@
 #else
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 #include <microhttpd.h>
@@ -113,6 +116,7 @@ struct web {
 static char req_accepted;
 
 static _Thread_local struct web_reader *tls_reader;
+static _Thread_local int tls_niced;
 static _Thread_local char why_buf[256];
 
 static const char body_nomem[] = "{\"error\": \"out of memory\"}";
@@ -475,6 +479,27 @@ token_ok(const struct web *w, struct MHD_Connection *c)
 	return 0;
 }
 
+/* ---- thread priority --------------------------------------------------- */
+
+/* Lower the calling thread's priority a little, once: the server's threads
+ * yield the CPU to the daemon's sampler, so that a burst of requests delays
+ * answers rather than snapshots (tests/test_load.sh).  Best effort. */
+#ifdef _WIN32
+static void
+thread_yield_to_sampler(void)
+{
+	(void)SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL);
+}
+#else
+static void
+thread_yield_to_sampler(void)
+{
+	/* Linux: the nice value belongs to the thread (NPTL), not the process. */
+	errno = 0;
+	(void)!nice(5);
+}
+#endif
+
 /* ---- header deadline --------------------------------------------------- */
 
 static int64_t
@@ -769,6 +794,10 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 
 	(void)version;
 	(void)upload_data;
+	if (!tls_niced) {
+		tls_niced = 1;
+		thread_yield_to_sampler();
+	}
 	if (*req_cls == NULL) {
 		/* The header is in: its deadline no longer applies. */
 		conn_deadline(w, c, 0);
