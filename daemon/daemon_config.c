@@ -1067,7 +1067,8 @@ begin_section(struct parse *p, const char *section)
 		return 0;
 	}
 	if (strncmp(section, "target", 6) != 0 || (section[6] != ' ' && section[6] != '\t')) {
-		perr(p, "unknown section [%s] (expected [memdeltad], [alerts], [web] or [target NAME])",
+		perr(p,
+		     "unknown section [%s] (expected [memdeltad], [alerts], [web], [target NAME])",
 		     section);
 		return -1;
 	}

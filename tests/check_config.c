@@ -831,7 +831,8 @@ END_TEST
 START_TEST(test_config_validate__non_loopback_needs_token)
 {
 	static const char *const loop[] = {"127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"};
-	static const char *const open[] = {"0.0.0.0", "192.0.2.7", "::", "::ffff:10.0.0.1", "fe80::1"};
+	static const char *const open[] = {"0.0.0.0", "192.0.2.7", "::", "::ffff:10.0.0.1",
+	                                   "fe80::1"};
 	struct config c;
 	char err[CONFIG_ERR_MAX];
 	size_t i;

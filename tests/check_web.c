@@ -1604,14 +1604,13 @@ END_TEST
 
 /* An error reply to a request with extra header lines @extra. */
 static void
-assert_error_extra(struct web *w, const char *path, const char *extra, int status,
-                   const char *word)
+assert_error_extra(struct web *w, const char *path, const char *extra, int status, const char *word)
 {
 	struct resp r;
 
 	request(w, "GET", path, NULL, extra, &r);
-	ck_assert_msg(r.status == status, "GET %s with %s: status %d, expected %d (%s)", path, extra,
-	              r.status, status, r.body);
+	ck_assert_msg(r.status == status, "GET %s with %s: status %d, expected %d (%s)", path,
+	              extra, r.status, status, r.body);
 	ck_assert_ptr_nonnull(r.json);
 	ck_assert_msg(strstr(str(r.json, "error"), word) != NULL, "%s: error '%s' lacks '%s'", path,
 	              str(r.json, "error"), word);
@@ -1622,8 +1621,8 @@ assert_error_extra(struct web *w, const char *path, const char *extra, int statu
 START_TEST(test_web_start__origin)
 {
 	static const char *const extra[] = {"memdelta.example"};
-	static const char *const paths[] = {"/", "/index.html", "/healthz", "/metrics",
-	                                    "/api/v1/targets", "/nope"};
+	static const char *const paths[] = {"/",        "/index.html",     "/healthz",
+	                                    "/metrics", "/api/v1/targets", "/nope"};
 	struct web_config cfg;
 	struct web *w;
 	struct resp r;
@@ -1713,7 +1712,8 @@ START_TEST(test_web_start__query_rules)
 	 * is malformed, and a path with one is unknown. */
 	snprintf(path, sizeof(path), "/api/v1/diff?a=%" PRId64 "%%00&b=%" PRId64, sid[0], sid[1]);
 	assert_error(w, "GET", path, NULL, 400, "parameter a");
-	snprintf(path, sizeof(path), "/api/v1/diff?a=%" PRId64 "&b=%" PRId64 "%%0a", sid[0], sid[1]);
+	snprintf(path, sizeof(path), "/api/v1/diff?a=%" PRId64 "&b=%" PRId64 "%%0a", sid[0],
+	         sid[1]);
 	assert_error(w, "GET", path, NULL, 400, "parameter b");
 	assert_error(w, "GET", "/index.html%00.png", NULL, 404, "no such path");
 	assert_error(w, "GET", "/index.html%00", NULL, 404, "no such path");

@@ -17,7 +17,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -34,7 +33,6 @@
 #else
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #endif
@@ -345,8 +343,8 @@ struct query_seen {
 };
 
 static enum MHD_Result
-query_param(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
-            const char *value, size_t value_size)
+query_param(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
+            size_t value_size)
 {
 	struct query_seen *q = cls;
 	size_t i;
@@ -495,7 +493,6 @@ static void
 thread_yield_to_sampler(void)
 {
 	/* Linux: the nice value belongs to the thread (NPTL), not the process. */
-	errno = 0;
 	(void)!nice(5);
 }
 #endif
@@ -1050,7 +1047,8 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 		goto out;
 
 	threads = cfg->threads ? cfg->threads : WEB_DEFAULT_THREADS;
-	w->header_timeout_ms = 1000 * (int64_t)(cfg->timeout_s ? cfg->timeout_s : WEB_DEFAULT_TIMEOUT_S);
+	w->header_timeout_ms =
+	        1000 * (int64_t)(cfg->timeout_s ? cfg->timeout_s : WEB_DEFAULT_TIMEOUT_S);
 	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)sa};
 	ops[n_ops++] = (struct MHD_OptionItem){
 	        MHD_OPTION_CONNECTION_LIMIT,
@@ -1066,9 +1064,10 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 	        (intptr_t)(cfg->memory_limit ? cfg->memory_limit : WEB_DEFAULT_MEMORY_LIMIT), NULL};
 	if (threads > 1)
 		ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
-	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_notify, w};
-	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed,
-	                                       w};
+	ops[n_ops++] =
+	        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_notify, w};
+	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
+	                                       (intptr_t)request_completed, w};
 	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, w};
 	if (w->log != NULL) {
 		flags |= MHD_USE_ERROR_LOG;
