@@ -133,8 +133,8 @@ if [ -n "$SPID" ]; then
   else fail "strace: files opened outside /proc and the database: ${outside:-none} (of $n_opened)"; fi
 else
   echo "# strace is not usable here: the check that no file is opened is skipped" \
-    "(web_static_find only compares the path with the embedded table; check_web's" \
-    "static tests pin it down)"
+    "(by code: web_static_find only compares the path with the embedded table, and" \
+    "web/ opens no file but the database)"
 fi
 
 phase origin
