@@ -365,6 +365,10 @@ memdeltad_main(int argc, char **argv)
 	wc.allowed_hosts = (const char *const *)c->allowed_hosts;
 	wc.n_allowed_hosts = c->n_allowed_hosts;
 	wc.trend_params = &c->alerts.trend;
+	wc.threads = c->web_threads;
+	wc.connection_limit = c->web_connection_limit;
+	wc.per_ip_limit = c->web_per_ip_limit;
+	wc.timeout_s = c->web_timeout_s;
 	rc = web_start(&wc, &w, &why);
 	if (rc != 0) {
 		log_error("cannot start the web server on %s:%u: %s%s%s", c->listen_addr,

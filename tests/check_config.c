@@ -866,6 +866,68 @@ START_TEST(test_sd_watchdog_usec__pid_check)
 }
 END_TEST
 
+START_TEST(test_config_load_string__web_section)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX + 64];
+
+	ck_assert_int_eq(load(&c, "[memdeltad]\ninterval = 5\n", err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.web_threads, 0); /* 0: web.h's defaults */
+	ck_assert_uint_eq(c.web_per_ip_limit, 0);
+	ck_assert_uint_eq(c.web_timeout_s, 0);
+	config_done(&c);
+	ck_assert_int_eq(load(&c,
+	                      "[web]\nthreads = 4\nconnection_limit = 200\nper_ip_limit = 3\n"
+	                      "timeout = 2m\n",
+	                      err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(c.web_threads, 4);
+	ck_assert_uint_eq(c.web_connection_limit, 200);
+	ck_assert_uint_eq(c.web_per_ip_limit, 3);
+	ck_assert_uint_eq(c.web_timeout_s, 120);
+	config_done(&c);
+	assert_bad("[web]\nper_ip_limit = 0\n", 2, "per_ip_limit: '0'");
+	assert_bad("[web]\nthreads = 65\n", 2, "threads");
+	assert_bad("[web]\ntimeout = 2h\n", 2, "longer than an hour");
+	assert_bad("[web]\ntimeout = 0\n", 2, "timeout");
+	assert_bad("[web]\ninterval = 5\n", 2, "unknown key 'interval' in [web]");
+	assert_bad("[memdeltad]\nper_ip_limit = 5\n", 2, "unknown key 'per_ip_limit'");
+	assert_bad("[web]\ntimeout = 5\ntimeout = 6\n", 3, "set twice");
+}
+END_TEST
+
+START_TEST(test_config_validate__non_loopback_needs_token)
+{
+	static const char *const loop[] = {"127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"};
+	static const char *const open[] = {"0.0.0.0", "192.0.2.7", "::", "::ffff:10.0.0.1",
+	                                   "fe80::1"};
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(loop) / sizeof(loop[0]); i++) {
+		config_init(&c, NULL);
+		snprintf(c.db, sizeof(c.db), "/x.db");
+		snprintf(c.listen_addr, sizeof(c.listen_addr), "%s", loop[i]);
+		ck_assert_int_eq(config_listen_is_loopback(loop[i]), 1);
+		ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+		config_done(&c);
+	}
+	for (i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+		config_init(&c, NULL);
+		snprintf(c.db, sizeof(c.db), "/x.db");
+		snprintf(c.listen_addr, sizeof(c.listen_addr), "%s", open[i]);
+		ck_assert_int_eq(config_listen_is_loopback(open[i]), 0);
+		ck_assert_int_eq(config_validate(&c, err, sizeof(err)), MD_ERR_INVAL);
+		ck_assert_msg(strstr(err, "listen") != NULL && strstr(err, "token") != NULL, "%s",
+		              err);
+		snprintf(c.token, sizeof(c.token), "t0ken");
+		ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+		config_done(&c);
+	}
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -889,6 +951,10 @@ config_suite(void)
 	tcase_add_test(tc, test_config_load_string__long_target_name);
 	tcase_add_test(tc, test_config_load_string__alerts_section_and_target_overrides);
 	tcase_add_test(tc, test_config_load_string__alert_errors_name_the_line);
+	tcase_add_test(tc, test_config_load_string__web_section);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("config_validate");
+	tcase_add_test(tc, test_config_validate__non_loopback_needs_token);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("config_load_file");
 	tcase_add_test(tc, test_config_load_file__reads_and_reports_path);

@@ -115,6 +115,10 @@ EXTRA_DIST += tests/test_faults.sh tests/test_faults_full.sh tests/test_faults_k
 # screenshots go to tests/e2e-artifacts/walkthrough (docs/img has a copy).
 TESTS += tests/test_walkthrough.sh
 EXTRA_DIST += tests/test_walkthrough.sh tests/e2e/walkthrough.mjs
+# Issue 6: bad HTTP input and connection exhaustion (raw sockets, python3,
+# strace when it can attach), and wrk against the API while sampling.
+TESTS += tests/test_http_abuse.sh tests/test_load.sh
+EXTRA_DIST += tests/test_http_abuse.sh tests/http_abuse.py tests/test_load.sh tests/load.lua
 EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh \
 	tests/fixtures \
 	tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/e2e.mjs \
