@@ -14,7 +14,9 @@
 # answers (/api/v1/targets lists both targets).  Then the filler is deleted:
 # without any action, /healthz turns ok, new snapshots appear in the
 # database, the log says "storage works again" and the sink gets one
-# resolved storage alert.
+# resolved storage alert.  Last, memdeltad is started on a disk that is
+# already full: it stays up, /healthz answers with the reason, and sampling
+# starts by itself once the space is freed.
 set -u
 
 B=${MD_BUILDDIR:-.}
@@ -97,6 +99,7 @@ EOF
 written() { field /healthz 'j["snapshots_written"]'; }
 written_at_least() { [ "$(written)" -ge "$1" ] 2>/dev/null; }
 storage_is() { [ "$(field /healthz 'j["storage"]')" = "$1" ]; }
+storage_is_not_ok() { local v; v=$(field /healthz 'j["storage"]'); [ -n "$v" ] && [ "$v" != ok ]; }
 db_max_id() {
   python3 -c 'import sqlite3,sys; print(sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10).execute("select coalesce(max(id),0) from snapshots").fetchone()[0])' "$M/db" 2>/dev/null
 }
@@ -150,6 +153,31 @@ ic=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=
 
 kill -TERM "$DPID"
 if wait "$DPID"; then ok "SIGTERM: memdeltad exits 0"; else fail "memdeltad exit status $?"; fi
+DPID=''
+
+# A disk already full at start: SQLite cannot even create the -shm file, so
+# the database cannot be opened.  memdeltad neither exits (a service
+# manager would restart it into the same failure) nor spins: its web server
+# answers, /healthz says why, one log line, and sampling starts by itself
+# once there is room.
+dd if=/dev/zero of="$M/filler" bs=4k >/dev/null 2>&1
+rm -f "$M/db-shm"
+"$MDD" -f -c "$T/md.conf" --db "$M/db" --listen "127.0.0.1:$PORT" >"$T/log2" 2>&1 &
+DPID=$!
+if wait_for 10 storage_is_not_ok; then ok "full at start: /healthz answers, storage '$(field /healthz 'j["storage"]')' ($(field /healthz 'j["storage_error"]'))"
+else fail "full at start: no /healthz or storage ok (log: $(tail -3 "$T/log2"))"; fi
+sleep 3
+kill -0 "$DPID" 2>/dev/null && ok "full at start: memdeltad keeps running" || fail "full at start: memdeltad exited (log: $(tail -3 "$T/log2"))"
+n_open=$(grep -c 'cannot open the database' "$T/log2")
+[ "$n_open" -eq 1 ] && grep -q 'trying again every' "$T/log2" && ok "full at start: one 'cannot open the database' line" ||
+  fail "full at start: $n_open 'cannot open the database' lines"
+rm -f "$M/filler"
+if wait_for 25 written_at_least 2; then ok "full at start: once there is room, sampling starts by itself ($(written) snapshots)"
+else fail "full at start: no snapshots after freeing the disk (log: $(tail -3 "$T/log2"))"; fi
+grep -q "database $M/db opened: sampling starts" "$T/log2" && ok "full at start: the log says the database opened" ||
+  fail "full at start: no 'opened' line"
+kill -TERM "$DPID"
+if wait "$DPID"; then ok "full at start: SIGTERM exits 0"; else fail "full at start: exit status $?"; fi
 DPID=''
 echo "# figures: dropped $d2 snapshots while full, $n_err error line, $n_alert_log alert"
 echo "# $passes passed, $fails failed"
