@@ -128,3 +128,9 @@ EXTRA_DIST += tests/win/winalloc.c
 # cross-built and run as .exe (both skip with 77 where wine cannot run).
 TESTS += tests/test_wine.sh tests/test_wine_service.sh
 EXTRA_DIST += tests/test_wine.sh tests/test_wine_service.sh
+
+# tests/fuzz/: libFuzzer targets built with clang by tests/fuzz/run.sh, which
+# .ci/test runs once (60 s per target) outside `make check`.
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/fuzz.h tests/fuzz/fuzz_smaps.c \
+	tests/fuzz/fuzz_stat.c tests/fuzz/fuzz_windows.c tests/fuzz/fuzz_config.c \
+	tests/fuzz/fuzz_api.c tests/fuzz/corpus
