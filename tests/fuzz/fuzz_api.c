@@ -17,7 +17,9 @@
  * key[=value] pairs, '+' made a space and percent-decoded, a lookup
  * returning the first pair of that key (NULL for a key without '=').  Then
  * "/api/v1/..." goes to api_dispatch(), "/healthz" to api_dispatch() with a
- * NULL path, "/metrics" to web_metrics().
+ * NULL path, "/metrics" to web_metrics(), anything else to the lookup of the
+ * embedded UI files, web_static_find(), which must find a file only at its
+ * own path.
  *
  * Every reply must have a status the API documents (200, 400, 404, 414) and
  * never 500 or 503, which here could only mean a parameter broke a query; a
@@ -36,6 +38,7 @@
 #include "tests/fuzz/fuzz.h"
 #include "web/web.h"
 #include "web/web_int.h"
+#include "web/web_static.h"
 
 #define T0          INT64_C(1700000000000)
 #define N_SNAPSHOTS 40
@@ -227,7 +230,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			rc = web_start(&cfg, &server, &why);
 		}
 		if (rc != 0) {
-			fprintf(stderr, "fuzz_api: setup: web_start: %s\n", why ? why : md_strerror(rc));
+			fprintf(stderr, "fuzz_api: setup: web_start: %s\n",
+			        why ? why : md_strerror(rc));
 			exit(1);
 		}
 	}
@@ -262,7 +266,7 @@ struct args {
 static int
 hex(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0'
+	return c >= '0' && c <= '9'   ? c - '0'
 	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
 	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
 	                              : -1;
@@ -379,10 +383,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = web_metrics(server, reader, &rep);
 		FUZZ_CHECK(rc == 0);
 		check_reply(&rep, NULL);
+	} else {
+		/* The UI: only an embedded file's own path finds it. */
+		const struct web_static_file *f = web_static_find(url);
+
+		if (f != NULL)
+			FUZZ_CHECK(strcmp(f->path, url) == 0 ||
+			           (strcmp(url, "/") == 0 && strcmp(f->path, "/index.html") == 0));
+		FUZZ_CHECK(web_static_content_type(url) != NULL);
 	}
 	if (verbose)
-		fprintf(stderr, "fuzz_api: %u %.*s <- %s\n", rep.status, rep.len > 120 ? 120 : (int)rep.len,
-		        rep.body ? rep.body : "", url);
+		fprintf(stderr, "fuzz_api: %u %.*s <- %s\n", rep.status,
+		        rep.len > 120 ? 120 : (int)rep.len, rep.body ? rep.body : "", url);
 	free(rep.body);
 	free(url);
 	return 0;

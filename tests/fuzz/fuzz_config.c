@@ -225,15 +225,18 @@ compare_readers(const char *text)
 	ra = ini_parse_stream(read_text, &la, record, &a);
 	rb = md_compat_ini_parse_stream(read_text, &lb, record, &b);
 	if (ra != rb || a.n != b.n || a.overflow != b.overflow)
-		fprintf(stderr, "libinih: %d, %zu calls; compat/ini.c: %d, %zu calls\n", ra, a.n, rb,
-		        b.n);
+		fprintf(stderr, "libinih: %d, %zu calls; compat/ini.c: %d, %zu calls\n", ra, a.n,
+		        rb, b.n);
 	FUZZ_CHECK(ra == rb);
 	FUZZ_CHECK(a.n == b.n && a.overflow == b.overflow);
 	for (size_t i = 0; i < a.n; i++)
 		for (int k = 0; k < 3; k++) {
 			if (strcmp(a.text[i][k], b.text[i][k]) != 0)
-				fprintf(stderr, "call %zu, %s: libinih '%s', compat/ini.c '%s'\n", i,
-				        k == 0 ? "section" : k == 1 ? "name" : "value",
+				fprintf(stderr, "call %zu, %s: libinih '%s', compat/ini.c '%s'\n",
+				        i,
+				        k == 0   ? "section"
+				        : k == 1 ? "name"
+				                 : "value",
 				        a.text[i][k], b.text[i][k]);
 			FUZZ_CHECK(strcmp(a.text[i][k], b.text[i][k]) == 0);
 		}

@@ -147,9 +147,11 @@ check_classified(const struct snapshot *s, size_t first, const struct smaps_vma 
 	FUZZ_CHECK(s->n_regions == first + n);
 	for (size_t i = 0; i < n; i++) {
 		const struct region *r = &s->regions[first + i];
-		int accessible = (r->protection & (PROT_BIT_READ | PROT_BIT_WRITE | PROT_BIT_EXEC)) != 0;
+		int accessible =
+		        (r->protection & (PROT_BIT_READ | PROT_BIT_WRITE | PROT_BIT_EXEC)) != 0;
 
-		FUZZ_CHECK(r->base == v[i].start && r->size == v[i].end - v[i].start && r->size > 0);
+		FUZZ_CHECK(r->base == v[i].start && r->size == v[i].end - v[i].start &&
+		           r->size > 0);
 		FUZZ_CHECK(r->allocation_base == r->base);
 		FUZZ_CHECK(r->type == REGION_IMAGE || r->type == REGION_MAPPED ||
 		           r->type == REGION_SHAREABLE || r->type == REGION_HEAP ||

@@ -212,8 +212,9 @@ round_trip_others(uint64_t *h)
 	}
 
 	t.len = 0;
-	text_add(&t, "cpu  10 0 20 3000 4 0 1 0 0 0\nintr 12345 0 9\nctxt 777\nbtime %" PRId64
-	             "\nprocesses 4242\n",
+	text_add(&t,
+	         "cpu  10 0 20 3000 4 0 1 0 0 0\nintr 12345 0 9\nctxt 777\nbtime %" PRId64
+	         "\nprocesses 4242\n",
 	         btime);
 	FUZZ_CHECK(linux_parse_btime(t.buf, t.len, &bt) == 0 && bt == btime);
 }

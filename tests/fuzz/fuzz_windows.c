@@ -100,7 +100,8 @@ decode(struct winraw *raw, const uint8_t *data, size_t size)
 				w.type = w.state == WIN_MEM_FREE ? 0 : types[(st >> 2) & 3];
 			}
 			if (w.state != WIN_MEM_FREE)
-				w.allocation_base = (st & 0x10) && prev_alloc != 0 ? prev_alloc : w.base;
+				w.allocation_base =
+				        (st & 0x10) && prev_alloc != 0 ? prev_alloc : w.base;
 			w.protect = (uint32_t)get(&rd, 2);
 			w.allocation_protect = (uint32_t)get(&rd, 1);
 			if (w.state == WIN_MEM_RESERVE)
@@ -146,7 +147,8 @@ decode(struct winraw *raw, const uint8_t *data, size_t size)
 				        &raw->regions[get(&rd, 1) % raw->n_regions];
 
 				t.stack_base = w->base + w->size;
-				t.stack_limit = w->base + get(&rd, 1) * PAGE % (w->size ? w->size : 1);
+				t.stack_limit =
+				        w->base + get(&rd, 1) * PAGE % (w->size ? w->size : 1);
 			}
 			FUZZ_CHECK(winraw_add_thread(raw, &t) == 0);
 			break;
@@ -212,8 +214,7 @@ check_snapshot(const struct winraw *raw, const struct snapshot *s)
 			           s->regions[0].size >= raw->working_set);
 		return;
 	}
-	FUZZ_CHECK(!!(s->flags & SNAPSHOT_NO_HEAP_LIST) ==
-	           (raw->heaps_source != WINRAW_AVAILABLE));
+	FUZZ_CHECK(!!(s->flags & SNAPSHOT_NO_HEAP_LIST) == (raw->heaps_source != WINRAW_AVAILABLE));
 	FUZZ_CHECK(!!(s->flags & SNAPSHOT_NO_THREAD_STACKS) ==
 	           (raw->threads_source != WINRAW_AVAILABLE));
 	FUZZ_CHECK(!!(s->flags & SNAPSHOT_NO_WORKING_SET) ==
@@ -237,7 +238,8 @@ check_snapshot(const struct winraw *raw, const struct snapshot *s)
 		FUZZ_CHECK(r->committed <= r->size && r->detail != NULL);
 		if (r->state == STATE_RESERVE)
 			FUZZ_CHECK(r->committed == 0 &&
-			           !(r->protection & (PROT_BIT_READ | PROT_BIT_WRITE | PROT_BIT_EXEC)));
+			           !(r->protection &
+			             (PROT_BIT_READ | PROT_BIT_WRITE | PROT_BIT_EXEC)));
 		/* The input region it came from (both lists are in order). */
 		while (j < raw->n_regions && raw->regions[j].base + raw->regions[j].size <= r->base)
 			j++;

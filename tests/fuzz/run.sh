@@ -4,8 +4,9 @@
 # on its committed seed corpus (docs/reliability.md, "Fuzzing").
 #
 #   bash tests/fuzz/run.sh [SECONDS] [TARGET...]   run each target SECONDS (default 60)
-#   bash tests/fuzz/run.sh --merge [TARGET...]     minimise the corpus found by earlier runs
-#                                                  into tests/fuzz/corpus/TARGET (-merge=1)
+#   bash tests/fuzz/run.sh --merge [TARGET...]     add to tests/fuzz/corpus/TARGET the small
+#                                                  inputs earlier runs found that add coverage
+#                                                  (-merge=1)
 #
 # TARGET is smaps, stat, windows, config or api (default: all).  The build
 # lives in $MD_FUZZ_BUILD (default _build/fuzz, beside the CI's other build
@@ -89,15 +90,18 @@ for t in "${targets[@]}"; do
   esac
 done
 
+# --merge: the committed corpus keeps its files and gains those found inputs
+# of at most MD_FUZZ_MERGE_MAX bytes (default 2048) that add coverage to it,
+# which keeps it small.
 if [ "$merge" = 1 ]; then
   for t in "${targets[@]}"; do
-    seeds="$here/corpus/$t"; work="$build/corpus/$t"; out="$build/merged/$t"
-    rm -rf "$out"; mkdir -p "$out" "$work" "$seeds"
-    echo "== merging $t: $(ls "$seeds" | wc -l) seeds + $(ls "$work" | wc -l) found"
-    (cd "$build" && "./fuzz_$t" -merge=1 "$out" "$seeds" "$work" >"$build/merge_$t.log" 2>&1) ||
+    seeds="$here/corpus/$t"; work="$build/corpus/$t"; small="$build/merge-small/$t"
+    rm -rf "$small"; mkdir -p "$small" "$work" "$seeds"
+    find "$work" -type f -size -"$(( ${MD_FUZZ_MERGE_MAX:-2048} + 1 ))"c -exec cp {} "$small"/ \;
+    before=$(ls "$seeds" | wc -l)
+    (cd "$build" && "./fuzz_$t" -merge=1 "$seeds" "$small" >"$build/merge_$t.log" 2>&1) ||
       { tail -n 30 "$build/merge_$t.log"; exit 1; }
-    rm -f "$seeds"/*; cp "$out"/* "$seeds"/
-    echo "   $t: $(ls "$seeds" | wc -l) files, $(du -sk "$seeds" | cut -f1) KiB"
+    echo "== $t: $before files + $(( $(ls "$seeds" | wc -l) - before )) of $(ls "$small" | wc -l) small found inputs: $(du -s --apparent-size -k "$seeds" | cut -f1) KiB"
   done
   exit 0
 fi
