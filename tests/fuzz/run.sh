@@ -92,14 +92,14 @@ done
 
 # --merge: the committed corpus keeps its files and gains those found inputs
 # of at most MD_FUZZ_MERGE_MAX bytes (default 2048) that add coverage to it,
-# which keeps it small.
+# which keeps it small (edges only, -use_counters=0: not every hit count).
 if [ "$merge" = 1 ]; then
   for t in "${targets[@]}"; do
     seeds="$here/corpus/$t"; work="$build/corpus/$t"; small="$build/merge-small/$t"
     rm -rf "$small"; mkdir -p "$small" "$work" "$seeds"
     find "$work" -type f -size -"$(( ${MD_FUZZ_MERGE_MAX:-2048} + 1 ))"c -exec cp {} "$small"/ \;
     before=$(ls "$seeds" | wc -l)
-    (cd "$build" && "./fuzz_$t" -merge=1 "$seeds" "$small" >"$build/merge_$t.log" 2>&1) ||
+    (cd "$build" && "./fuzz_$t" -merge=1 -use_counters=0 "$seeds" "$small" >"$build/merge_$t.log" 2>&1) ||
       { tail -n 30 "$build/merge_$t.log"; exit 1; }
     echo "== $t: $before files + $(( $(ls "$seeds" | wc -l) - before )) of $(ls "$small" | wc -l) small found inputs: $(du -s --apparent-size -k "$seeds" | cut -f1) KiB"
   done
