@@ -15,6 +15,10 @@ if PLATFORM_LINUX
 noinst_PROGRAMS += bench/probe_cost
 bench_probe_cost_SOURCES = %D%/probe_cost.c
 bench_probe_cost_LDADD = $(MD_LIBS)
+noinst_PROGRAMS += bench/proclist_cost
+bench_proclist_cost_SOURCES = %D%/proclist_cost.c
+bench_proclist_cost_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+bench_proclist_cost_LDADD = $(DAEMON_LIBS)
 endif
 # trend_replay: leak rules on the recorded series of bench/series/ (docs/performance.md).
 noinst_PROGRAMS += bench/trend_replay

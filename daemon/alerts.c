@@ -100,6 +100,8 @@ struct tstate {
 struct alerts {
 	struct store *st;
 	struct sinks *sk;
+	int64_t storage_since_ms; /* the storage alert fired then (0: not firing) */
+	char storage_error[160];
 	uint64_t max_map_count;
 	struct tstate **targets;
 	size_t n_targets;
@@ -1202,6 +1204,55 @@ alerts_expire(struct alerts *a, int64_t now_ms)
 		return;
 	for (size_t i = 0; i < a->n_targets; i++)
 		drop_gone(a, a->targets[i], NULL, now_ms);
+}
+
+/* "full", "busy" or "error", as /healthz says it (docs/api.md). */
+static const char *
+storage_kind(const char *error)
+{
+	if (strstr(error, md_strerror(MD_ERR_FULL)) != NULL)
+		return "full";
+	if (strstr(error, md_strerror(MD_ERR_BUSY)) != NULL)
+		return "busy";
+	return "error";
+}
+
+void
+alerts_storage(struct alerts *a, int failing, const char *error, int64_t now_ms)
+{
+	cJSON *o = NULL;
+	char summary[320], *json = NULL;
+
+	if (a == NULL || (!failing && a->storage_since_ms == 0))
+		return;
+	if (failing) {
+		a->storage_since_ms = now_ms;
+		snprintf(a->storage_error, sizeof(a->storage_error), "%s",
+		         error != NULL ? error : "");
+	}
+	snprintf(summary, sizeof(summary), "%sstorage %s: snapshots are %s (%s)",
+	         failing ? "" : "resolved: ", storage_kind(a->storage_error),
+	         failing ? "not stored" : "stored again", a->storage_error);
+	o = cJSON_CreateObject();
+	if (o == NULL || cJSON_AddStringToObject(o, "rule", "storage") == NULL ||
+	    cJSON_AddStringToObject(o, "state", failing ? "firing" : "resolved") == NULL ||
+	    cJSON_AddStringToObject(o, "storage", storage_kind(a->storage_error)) == NULL ||
+	    cJSON_AddStringToObject(o, "storage_error", a->storage_error) == NULL ||
+	    cJSON_AddNumberToObject(o, "fired_ms", (double)a->storage_since_ms) == NULL ||
+	    (failing ? cJSON_AddNullToObject(o, "resolved_ms")
+	             : cJSON_AddNumberToObject(o, "resolved_ms", (double)now_ms)) == NULL ||
+	    cJSON_AddStringToObject(o, "summary", summary) == NULL ||
+	    (json = cJSON_PrintUnformatted(o)) == NULL) {
+		/* Out of memory: the log line of storage_state still says it. */
+		log_error("storage alert: out of memory");
+		goto out;
+	}
+	sinks_send(a->sk, json, summary, !failing);
+out:
+	if (!failing)
+		a->storage_since_ms = 0;
+	cJSON_free(json);
+	cJSON_Delete(o);
 }
 
 void

@@ -48,6 +48,14 @@ void alerts_on_snapshot(struct alerts *a, int64_t target_id, const char *name,
  * process to sample.  The scheduler calls it between ticks. */
 void alerts_expire(struct alerts *a, int64_t now_ms);
 
+/* The storage alert (rule "storage"): @failing 1 when snapshots stopped
+ * being stored, with the reason @error (the health's storage_error); 0 when
+ * they are stored again.  Call it on the transitions only: each call sends
+ * one alert to the sinks (log, command, webhook, syslog), firing or
+ * resolved; nothing goes to the database, which may be what failed.  A
+ * resolution without a firing one before it sends nothing. */
+void alerts_storage(struct alerts *a, int failing, const char *error, int64_t now_ms);
+
 /* Fill the leak detection members of @rt (trend_ok, trend_slope_bytes_per_h,
  * alert_state, regions) for target @target_id: the newest instance's main
  * series and the target's most severe open alert. */

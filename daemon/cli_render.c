@@ -19,6 +19,21 @@
 #define ANSI_RESET "\033[0m"
 
 /* "1,234,567" for a KiB count (rounded up so a 1-byte region shows 1). */
+
+/* What each snapshot flag means to the reader of the text view (the JSON
+ * and CSV views carry the flag names of snapshot_flag_names). */
+static const struct {
+	unsigned bit;
+	const char *note;
+} flag_notes[] = {
+        {SNAPSHOT_TRUNCATED, "TRUNCATED (region or time budget reached)"},
+        {SNAPSHOT_NO_THREAD_SP, "thread stacks inferred from layout only"},
+        {SNAPSHOT_TOTALS_ONLY, "TOTALS ONLY (the region list could not be read)"},
+        {SNAPSHOT_NO_HEAP_LIST, "heap list unavailable (heaps show as Private Data)"},
+        {SNAPSHOT_NO_THREAD_STACKS, "some thread stacks unreadable (they show as Private Data)"},
+        {SNAPSHOT_NO_WORKING_SET, "working set not read (resident columns are 0)"},
+};
+
 static const char *
 kib(char *buf, size_t size, uint64_t bytes)
 {
@@ -123,11 +138,11 @@ render_snapshot_table(FILE *f, const struct snapshot *s)
 	format_time(started, sizeof(started), s->start_time_ms);
 	fprintf(f, "Process:   %s (pid %d), started %s\n", s->name, s->pid, started);
 	fprintf(f, "Command:   %s\n", s->cmdline);
-	fprintf(f, "Snapshot:  %s, %zu regions%s%s\n\n", when, s->n_regions,
-	        (s->flags & SNAPSHOT_TRUNCATED) ? ", TRUNCATED (region or time budget reached)"
-	                                        : "",
-	        (s->flags & SNAPSHOT_NO_THREAD_SP) ? ", thread stacks inferred from layout only"
-	                                           : "");
+	fprintf(f, "Snapshot:  %s, %zu regions", when, s->n_regions);
+	for (size_t k = 0; k < sizeof(flag_notes) / sizeof(flag_notes[0]); k++)
+		if (s->flags & flag_notes[k].bit)
+			fprintf(f, ", %s", flag_notes[k].note);
+	fputs("\n\n", f);
 
 	fprintf(f, "%-14s %13s %13s %13s %13s %13s %13s %13s %7s %13s\n", "Type (KiB)", "Size",
 	        "Committed", "Private", "Total WS", "Private WS", "Shareable WS", "Shared WS",

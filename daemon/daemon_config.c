@@ -20,6 +20,7 @@
 #include "snapshot/compat/md_ini.h"
 
 #include "daemon/daemon_config.h"
+#include "daemon/os.h"
 #include "snapshot/mderr.h"
 
 #define DAY_MS     (86400 * (int64_t)1000)
@@ -184,10 +185,12 @@ struct parse {
 	unsigned lineno;
 	unsigned section_seq;      /* bumped by the reader at each "[...]" line */
 	unsigned section_line;     /* the line of the last "[...]" */
+	size_t section_len;        /* the length of its text between '[' and ']' */
 	unsigned seen_seq;         /* the section the handler last saw */
 	struct config_target *cur; /* the [target] being filled, or NULL */
 	int in_main;               /* inside [memdeltad] */
 	int in_alerts;             /* inside [alerts] */
+	int in_web;                /* inside [web] */
 	unsigned alerts_line;      /* where [alerts] starts (0: none) */
 	uint64_t keys_set;         /* bit per key of the current section */
 	size_t first_target;       /* targets before this index were there already */
@@ -227,6 +230,9 @@ read_line(char *str, int num, void *arg)
 	if (*s == '[' && strchr(s, ']') != NULL) {
 		p->section_seq++;
 		p->section_line = p->lineno;
+		/* inih cuts a long section name to its buffer without a word:
+		 * begin_section compares what it got with this */
+		p->section_len = (size_t)(strchr(s, ']') - s - 1);
 	}
 	if (num < 2)
 		return NULL;
@@ -320,6 +326,7 @@ enum key_id {
 	K_MINUTE_MAX_MB,
 	K_HOUR_MAX_MB,
 	K_AUTO_TOP,
+	K_DB_MAX_MB,
 	K_PID,
 	K_NAME,
 	K_CMDLINE,
@@ -355,7 +362,16 @@ enum key_id {
 	K_A_HOOK_RETRIES,
 	K_A_SYSLOG,
 	K_A_QUEUE,
+	/* [web] */
+	K_W_THREADS,
+	K_W_CONN_LIMIT,
+	K_W_PER_IP_LIMIT,
+	K_W_TIMEOUT,
+	K_COUNT
 };
+
+/* struct parse's keys_set has one bit per key. */
+_Static_assert(K_COUNT <= 64, "more keys than bits in keys_set");
 
 #define K_A_FIRST K_A_ENABLED
 #define K_A_LAST  K_A_TOP /* the last key a target may set */
@@ -367,6 +383,9 @@ struct key_def {
 	int in_target; /* allowed in [target NAME] */
 	int in_alerts; /* allowed in [alerts] */
 };
+
+/* The keys of [web], and only they, are allowed in [web]. */
+#define KEY_IN_WEB(id) ((id) >= K_W_THREADS && (id) <= K_W_TIMEOUT)
 
 static const struct key_def keys[] = {
         {"db", K_DB, 1, 0, 0},
@@ -387,6 +406,7 @@ static const struct key_def keys[] = {
         {"retention_minute_max_mb", K_MINUTE_MAX_MB, 1, 0, 0},
         {"retention_hour_max_mb", K_HOUR_MAX_MB, 1, 0, 0},
         {"auto_top", K_AUTO_TOP, 1, 0, 0},
+        {"db_max_mb", K_DB_MAX_MB, 1, 0, 0},
         {"pid", K_PID, 0, 1, 0},
         {"name", K_NAME, 0, 1, 0},
         {"cmdline", K_CMDLINE, 0, 1, 0},
@@ -420,6 +440,10 @@ static const struct key_def keys[] = {
         {"webhook_retries", K_A_HOOK_RETRIES, 0, 0, 1},
         {"syslog", K_A_SYSLOG, 0, 0, 1},
         {"queue", K_A_QUEUE, 0, 0, 1},
+        {"threads", K_W_THREADS, 0, 0, 0},
+        {"connection_limit", K_W_CONN_LIMIT, 0, 0, 0},
+        {"per_ip_limit", K_W_PER_IP_LIMIT, 0, 0, 0},
+        {"timeout", K_W_TIMEOUT, 0, 0, 0},
 };
 
 #define MAX_DURATION_S (INT64_C(366) * 86400)
@@ -646,7 +670,7 @@ set_alerts_section_key(struct parse *p, enum key_id id, const char *key, const c
 		c->retention.alert_ms = (int64_t)x * DAY_MS;
 		return 0;
 	case K_A_EXEC:
-		if (v[0] != '/') {
+		if (!os_path_is_absolute(v)) {
 			perr(p, "exec: '%s' is not an absolute path", v);
 			return -1;
 		}
@@ -900,6 +924,11 @@ set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
 		else
 			c->retention.hour_max_bytes = x;
 		return 0;
+	case K_DB_MAX_MB:
+		if (set_uint(p, key, v, 0, 1048576 * 16, &x) != 0)
+			return -1;
+		c->db_max_bytes = x * 1024 * 1024;
+		return 0;
 	case K_AUTO_TOP:
 		if (set_uint(p, key, v, 0, 1000, &x) != 0)
 			return -1;
@@ -909,6 +938,44 @@ set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
 		break;
 	}
 	perr(p, "%s: not allowed in [memdeltad]", key);
+	return -1;
+}
+
+static int
+set_web_key(struct parse *p, enum key_id id, const char *key, const char *v)
+{
+	struct config *c = p->c;
+	unsigned long long x;
+	int64_t ms = 0;
+
+	switch (id) {
+	case K_W_THREADS:
+		if (set_uint(p, key, v, 1, 64, &x) != 0)
+			return -1;
+		c->web_threads = (unsigned)x;
+		return 0;
+	case K_W_CONN_LIMIT:
+	case K_W_PER_IP_LIMIT:
+		if (set_uint(p, key, v, 1, 10000, &x) != 0)
+			return -1;
+		if (id == K_W_CONN_LIMIT)
+			c->web_connection_limit = (unsigned)x;
+		else
+			c->web_per_ip_limit = (unsigned)x;
+		return 0;
+	case K_W_TIMEOUT:
+		if (set_duration(p, key, v, 1, &ms) != 0)
+			return -1;
+		if (ms > INT64_C(3600000)) {
+			perr(p, "%s: '%s' is longer than an hour", key, v);
+			return -1;
+		}
+		c->web_timeout_s = (unsigned)(ms / 1000);
+		return 0;
+	default:
+		break;
+	}
+	perr(p, "%s: not allowed in [web]", key);
 	return -1;
 }
 
@@ -996,7 +1063,15 @@ begin_section(struct parse *p, const char *section)
 	p->cur = NULL;
 	p->in_main = 0;
 	p->in_alerts = 0;
+	p->in_web = 0;
 	p->keys_set = 0;
+	if (strlen(section) < p->section_len) {
+		/* libinih's section buffer holds 49 bytes ("target " and a
+		 * 42-byte name); snapshot/compat/ini.c's is the same */
+		perr(p, "section header longer than %zu bytes ([target NAME] names have at most %zu)",
+		     strlen(section), strlen(section) > 7 ? strlen(section) - 7 : 0);
+		return -1;
+	}
 	if (strcmp(section, "memdeltad") == 0) {
 		p->in_main = 1;
 		return 0;
@@ -1006,8 +1081,13 @@ begin_section(struct parse *p, const char *section)
 		p->alerts_line = p->section_line;
 		return 0;
 	}
+	if (strcmp(section, "web") == 0) {
+		p->in_web = 1;
+		return 0;
+	}
 	if (strncmp(section, "target", 6) != 0 || (section[6] != ' ' && section[6] != '\t')) {
-		perr(p, "unknown section [%s] (expected [memdeltad], [alerts] or [target NAME])",
+		perr(p,
+		     "unknown section [%s] (expected [memdeltad], [alerts], [web], [target NAME])",
 		     section);
 		return -1;
 	}
@@ -1067,13 +1147,13 @@ handle(void *arg, const char *section, const char *key, const char *value)
 		perr(p, "'%s' outside a section (put it under [memdeltad])", key);
 		return 0;
 	}
-	if (p->cur == NULL && !p->in_main && !p->in_alerts)
+	if (p->cur == NULL && !p->in_main && !p->in_alerts && !p->in_web)
 		return 0; /* a bad section, already reported */
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].name, key) == 0)
 			k = &keys[i];
 	if (k == NULL || (p->in_main && !k->in_main) || (p->cur != NULL && !k->in_target) ||
-	    (p->in_alerts && !k->in_alerts)) {
+	    (p->in_alerts && !k->in_alerts) || (p->in_web && !KEY_IN_WEB(k->id))) {
 		perr(p, "unknown key '%s' in [%s]", key, section);
 		return 0;
 	}
@@ -1086,6 +1166,8 @@ handle(void *arg, const char *section, const char *key, const char *value)
 		return set_main_key(p, k->id, key, value) == 0;
 	if (p->in_alerts)
 		return set_alerts_section_key(p, k->id, key, value) == 0;
+	if (p->in_web)
+		return set_web_key(p, k->id, key, value) == 0;
 	return set_target_key(p, k->id, key, value) == 0;
 }
 
@@ -1273,6 +1355,20 @@ fail:
 }
 
 int
+config_listen_is_loopback(const char *addr)
+{
+	unsigned char b[16];
+	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char v6loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+	if (inet_pton(AF_INET, addr, b) == 1)
+		return b[0] == 127;
+	if (inet_pton(AF_INET6, addr, b) == 1)
+		return memcmp(b, v6loop, 16) == 0 || (memcmp(b, v4mapped, 12) == 0 && b[12] == 127);
+	return 0;
+}
+
+int
 config_validate(const struct config *c, char *err, size_t errlen)
 {
 	if (c->db[0] == '\0') {
@@ -1280,6 +1376,15 @@ config_validate(const struct config *c, char *err, size_t errlen)
 			snprintf(err, errlen,
 			         "no database path: set db= or --db (no STATE_DIRECTORY, "
 			         "XDG_STATE_HOME or HOME)");
+		return MD_ERR_INVAL;
+	}
+	/* web_start refuses it too; said here, --check-config catches it. */
+	if (c->token[0] == '\0' && !config_listen_is_loopback(c->listen_addr)) {
+		if (err != NULL)
+			snprintf(err, errlen,
+			         "listen: %s is not a loopback address: set token = (the access "
+			         "token of the web UI and API) or listen on 127.0.0.1",
+			         c->listen_addr);
 		return MD_ERR_INVAL;
 	}
 	return 0;

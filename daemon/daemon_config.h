@@ -111,11 +111,17 @@ struct config {
 	enum log_level log_level;
 	char log_file[CONFIG_PATH_MAX]; /* log_file=: also append every line here ("": no) */
 	struct store_retention retention;
-	unsigned auto_top; /* processes watched when no target is configured */
+	uint64_t db_max_bytes; /* db_max_mb=: cap of the database file (0: none) */
+	unsigned auto_top;     /* processes watched when no target is configured */
 	struct config_target *targets;
 	size_t n_targets;
 	struct alert_params alerts; /* [alerts]: every target's unless it sets its own */
 	struct alert_sinks_config sinks;
+	/* [web]: the HTTP server's limits (0: web.h's default). */
+	unsigned web_threads;
+	unsigned web_connection_limit;
+	unsigned web_per_ip_limit;
+	unsigned web_timeout_s; /* idle connections, and a request's header */
 };
 
 /* The command-line flags that override the file; a NULL / 0 member is unset. */
@@ -183,8 +189,13 @@ int config_parse_listen(const char *s, char *addr, size_t addrlen, uint16_t *por
 void config_target_alerts(const struct config *c, const struct config_target *t,
                           struct alert_params *out);
 
-/* Final checks after flags: a database path is known.  Returns 0 or
- * MD_ERR_INVAL with @err set. */
+/* 1 when @addr (numeric, as config_parse_listen leaves it) is a loopback
+ * address: 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+int config_listen_is_loopback(const char *addr);
+
+/* Final checks after flags: a database path is known; a listen address
+ * that is not loopback has a token.  Returns 0 or MD_ERR_INVAL with @err
+ * set. */
 int config_validate(const struct config *c, char *err, size_t errlen);
 
 #endif

@@ -20,17 +20,21 @@ libmemdelta_daemon_a_SOURCES = \
 	%D%/sdnotify.h %D%/os.h %D%/service.h \
 	%D%/scheduler.c %D%/scheduler.h \
 	%D%/alerts.c %D%/alerts.h \
-	%D%/sinks.c %D%/sinks.h
+	%D%/sinks.c %D%/sinks.h %D%/sinks_os.h \
+	%D%/sinks_cmdline.c %D%/sinks_cmdline.h
 libmemdelta_daemon_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(CURL_CFLAGS)
 if !HAVE_INIH
 libmemdelta_daemon_a_SOURCES += snapshot/compat/ini.c
 endif
-# One file per OS behind os.h, targets.h (the process list) and sdnotify.h
-# (the service manager: systemd, or the Windows service controller).
+# One file per OS behind os.h, targets.h (the process list), sdnotify.h
+# (the service manager: systemd, or the Windows service controller) and
+# sinks_os.h (the alert sinks' command, POST and system log).
 if PLATFORM_WINDOWS
-libmemdelta_daemon_a_SOURCES += %D%/os_windows.c %D%/proclist_windows.c %D%/service_windows.c
+libmemdelta_daemon_a_SOURCES += %D%/os_windows.c %D%/proclist_windows.c %D%/service_windows.c \
+	%D%/sinks_windows.c
 else
-libmemdelta_daemon_a_SOURCES += %D%/os_posix.c %D%/proclist_linux.c %D%/sdnotify.c
+libmemdelta_daemon_a_SOURCES += %D%/os_posix.c %D%/proclist_linux.c %D%/sdnotify.c \
+	%D%/sinks_posix.c
 endif
 
 sbin_PROGRAMS += memdeltad

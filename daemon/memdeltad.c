@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/alerts.h"
@@ -37,6 +38,8 @@
 #define EXIT_START 1
 #define EXIT_USAGE 2
 #define MAX_WATCH  256
+/* how often a database that cannot be opened at start is tried again */
+#define DB_RETRY_NS (10ull * 1000000000u)
 
 static const char usage_text[] =
         "usage: memdeltad [-f] [-c FILE] [--check-config] [--db FILE] [--listen ADDR:PORT]\n"
@@ -225,6 +228,120 @@ reload_config(void *arg)
 	return nc;
 }
 
+/* Judge the database before opening it for writing (issue 6): a corrupt,
+ * truncated or foreign file is moved aside with its -wal and -shm, never
+ * written into, and a fresh database is created in its place.  Returns 0 to
+ * go on (store_open reports what could not be judged), -1 when a damaged
+ * file cannot be moved. */
+static int
+db_check_at_start(const char *db)
+{
+	char why[512], dest[CONFIG_PATH_MAX + 64], tag[32];
+	time_t now = time(NULL);
+	struct tm *tm;
+	int damaged = 0, rc;
+
+	rc = store_check_file(db, &damaged, why, sizeof(why));
+	if (rc != 0) {
+		log_warn("cannot check the database %s: %s (%s)", db, md_strerror(rc), why);
+		return 0;
+	}
+	if (!damaged)
+		return 0;
+	/* Start-up is single-threaded: gmtime's static buffer is safe. */
+	tm = gmtime(&now);
+	if (tm == NULL || strftime(tag, sizeof(tag), "%Y%m%dT%H%M%SZ", tm) == 0)
+		snprintf(tag, sizeof(tag), "%lld", (long long)now);
+	rc = store_move_aside(db, tag, dest, sizeof(dest));
+	if (rc != 0) {
+		log_error("DATABASE DAMAGED: %s: %s; cannot move it aside: %s%s%s; not starting",
+		          db, why, md_strerror(rc), rc == MD_ERR_IO ? ": " : "",
+		          rc == MD_ERR_IO ? strerror(errno) : "");
+		return -1;
+	}
+	log_error("DATABASE DAMAGED: %s: %s; moved aside to %s (with its -wal and -shm, if any); "
+	          "starting with a fresh, empty database",
+	          db, why, dest);
+	return 0;
+}
+
+/* Tell systemd (and, when detaching, the waiting parent) that the daemon is
+ * up; @msg is the sd_notify message. */
+static void
+announce_ready(struct daemon_state *d, int *ready_fd, const char *msg)
+{
+	const struct config *c = &d->slot[d->cur];
+
+	(void)sd_notify_send(msg);
+	if (*ready_fd >= 0) {
+		if (c->log_sink == LOG_SINK_STDERR)
+			log_init(LOG_SINK_SYSLOG, c->log_level, "memdeltad");
+		os_detach_done(*ready_fd);
+		*ready_fd = -1;
+		d->detached = 1;
+	}
+}
+
+/* Open the database for writing.  A full disk (SQLite cannot even create
+ * the -shm file then), an I/O error or another process's lock is waited
+ * out rather than ending the daemon, which a service manager would only
+ * restart into the same failure: the web server is already up and its
+ * /healthz says why, the wait is logged once, systemd is told READY with a
+ * STATUS and kept fed by the watchdog, and a stop request ends the wait.
+ * Returns 0 and *out, 1 when stopped while waiting, -1 on an error that
+ * waiting cannot cure (logged). */
+static int
+db_open_at_start(struct daemon_state *d, struct web *w, int *ready_fd, struct store **out)
+{
+	const struct config *c = &d->slot[d->cur];
+	struct web_health h;
+	uint64_t wd_ns = sd_watchdog_usec() * 1000 / 2, wait_ns;
+	char last[sizeof(h.storage_error)] = "";
+	uint64_t waited;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.started_ms = (int64_t)time(NULL) * 1000;
+	wait_ns = DB_RETRY_NS;
+	if (wd_ns != 0 && wd_ns < wait_ns)
+		wait_ns = wd_ns;
+	for (;;) {
+		rc = store_open(c->db, 0, out);
+		if (rc == 0)
+			break;
+		snprintf(h.storage_error, sizeof(h.storage_error), "%s: %s", md_strerror(rc),
+		         store_errmsg(NULL));
+		if (rc != MD_ERR_FULL && rc != MD_ERR_IO && rc != MD_ERR_BUSY) {
+			log_error("cannot open the database %s: %s", c->db, h.storage_error);
+			return -1;
+		}
+		if (strcmp(last, h.storage_error) != 0) {
+			log_error("cannot open the database %s: %s; the web server answers, "
+			          "sampling waits: trying again every %u s",
+			          c->db, h.storage_error, (unsigned)(DB_RETRY_NS / 1000000000u));
+			snprintf(last, sizeof(last), "%s", h.storage_error);
+			web_set_health(w, &h);
+			announce_ready(d, ready_fd, "READY=1\nSTATUS=waiting for the database");
+		}
+		for (waited = 0; waited < DB_RETRY_NS; waited += wait_ns) {
+			if (os_event_wait(wait_ns) == OS_EVENT_STOP) {
+				log_info("stop requested while waiting for the database: stopped");
+				return 1;
+			}
+			if (wd_ns != 0)
+				(void)sd_notify_send("WATCHDOG=1");
+		}
+	}
+	if (last[0] != '\0')
+		log_info("database %s opened: sampling starts", c->db);
+	if (c->db_max_bytes != 0) {
+		rc = store_set_max_bytes(*out, c->db_max_bytes);
+		if (rc != 0)
+			log_warn("db_max_mb: %s (%s)", md_strerror(rc), store_errmsg(*out));
+	}
+	return 0;
+}
+
 int
 memdeltad_main(int argc, char **argv)
 {
@@ -305,12 +422,9 @@ memdeltad_main(int argc, char **argv)
 
 	if (os_make_parent_dirs(c->db) != 0)
 		log_warn("cannot create the directory of %s: %s", c->db, strerror(errno));
-	rc = store_open(c->db, 0, &st);
-	if (rc != 0) {
-		log_error("cannot open the database %s: %s (%s)", c->db, md_strerror(rc),
-		          store_errmsg(NULL));
+	/* before the web server: none of its readers may open a damaged file */
+	if (db_check_at_start(c->db) != 0)
 		goto out;
-	}
 	memset(&wc, 0, sizeof(wc));
 	wc.listen_addr = c->listen_addr;
 	wc.port = c->port;
@@ -319,12 +433,23 @@ memdeltad_main(int argc, char **argv)
 	wc.allowed_hosts = (const char *const *)c->allowed_hosts;
 	wc.n_allowed_hosts = c->n_allowed_hosts;
 	wc.trend_params = &c->alerts.trend;
+	wc.threads = c->web_threads;
+	wc.connection_limit = c->web_connection_limit;
+	wc.per_ip_limit = c->web_per_ip_limit;
+	wc.timeout_s = c->web_timeout_s;
 	rc = web_start(&wc, &w, &why);
 	if (rc != 0) {
 		log_error("cannot start the web server on %s:%u: %s%s%s", c->listen_addr,
 		          (unsigned)c->port, md_strerror(rc), why ? ": " : "", why ? why : "");
 		goto out;
 	}
+	rc = db_open_at_start(&d, w, &ready_fd, &st);
+	if (rc == 1) {
+		status = 0; /* stopped while waiting */
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
 	rc = sched_new(c, st, w, &s);
 	if (rc == 0)
 		rc = sinks_new(&c->sinks, &d.sinks);
@@ -339,14 +464,7 @@ memdeltad_main(int argc, char **argv)
 	         PACKAGE_VERSION, c->db, strchr(c->listen_addr, ':') ? "[" : "", c->listen_addr,
 	         strchr(c->listen_addr, ':') ? "]" : "", (unsigned)web_port(w), c->n_targets,
 	         c->n_targets == 0 ? ", watching the top processes" : "");
-	(void)sd_notify_send("READY=1\nSTATUS=sampling");
-	if (ready_fd >= 0) {
-		if (c->log_sink == LOG_SINK_STDERR)
-			log_init(LOG_SINK_SYSLOG, c->log_level, "memdeltad");
-		os_detach_done(ready_fd);
-		ready_fd = -1;
-		d.detached = 1;
-	}
+	announce_ready(&d, &ready_fd, "READY=1\nSTATUS=sampling");
 	hooks.reload = reload_config;
 	hooks.arg = &d;
 	rc = sched_run(s, &hooks);

@@ -74,10 +74,32 @@ status_kb(const char *buf, const char *key)
 	return strtoull(p, NULL, 10) * 1024u;
 }
 
+/* The entry of @prev (sorted by pid, as readdir of /proc gives them) for
+ * @pid, or NULL. */
+static const struct proc_info *
+prev_find(const struct proc_list *prev, int pid)
+{
+	size_t lo = 0, hi = prev != NULL ? prev->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (prev->procs[mid].pid == pid)
+			return &prev->procs[mid];
+		if (prev->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* Fill @pi for @pid; returns 0, 1 to skip the process, or MD_ERR_NOMEM. */
 static int
-read_one(const char *root, int pid, char *buf, struct proc_info *pi)
+read_one(const char *root, int pid, const struct proc_list *prev, char *buf,
+         struct proc_info *pi)
 {
+	const struct proc_info *old;
 	char path[4200];
 	struct linux_stat st;
 	ssize_t len;
@@ -95,6 +117,14 @@ read_one(const char *root, int pid, char *buf, struct proc_info *pi)
 		return 1;
 	pi->start_time = st.start_time;
 	snprintf(pi->comm, sizeof(pi->comm), "%s", st.comm);
+	/* Seen last time as the same process under the same name (an exec
+	 * renames it): the rest is taken over, stat alone was read. */
+	old = prev_find(prev, pid);
+	if (old != NULL && old->start_time == pi->start_time && strcmp(old->comm, pi->comm) == 0) {
+		*pi = *old;
+		pi->cmdline = strdup(old->cmdline);
+		return pi->cmdline == NULL ? MD_ERR_NOMEM : 0;
+	}
 
 	snprintf(path, sizeof(path), "%s/%d/status", root, pid);
 	len = read_small(path, buf, READ_MAX);
@@ -143,8 +173,16 @@ read_one(const char *root, int pid, char *buf, struct proc_info *pi)
 	return 0;
 }
 
+static int
+pid_cmp(const void *a, const void *b)
+{
+	const struct proc_info *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
 int
-proc_list_read(const char *proc_root, struct proc_list *out)
+proc_list_read(const char *proc_root, const struct proc_list *prev, struct proc_list *out)
 {
 	const char *root = proc_root != NULL ? proc_root : "/proc";
 	struct proc_list l = {NULL, 0};
@@ -186,7 +224,7 @@ proc_list_read(const char *proc_root, struct proc_list *out)
 			l.procs = v;
 			cap = ncap;
 		}
-		rc = read_one(root, (int)pid, buf, &l.procs[l.n]);
+		rc = read_one(root, (int)pid, prev, buf, &l.procs[l.n]);
 		if (rc == MD_ERR_NOMEM) {
 			status = rc;
 			goto out;
@@ -196,6 +234,8 @@ proc_list_read(const char *proc_root, struct proc_list *out)
 		else
 			free(l.procs[l.n].cmdline);
 	}
+	/* by pid, for the lookups of the next read (prev_find) */
+	qsort(l.procs, l.n, sizeof(*l.procs), pid_cmp);
 	*out = l;
 	l.procs = NULL;
 	l.n = 0;

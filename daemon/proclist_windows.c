@@ -142,8 +142,9 @@ read_one(const PROCESSENTRY32W *pe, struct proc_info *pi)
 }
 
 int
-proc_list_read(const char *proc_root, struct proc_list *out)
+proc_list_read(const char *proc_root, const struct proc_list *prev, struct proc_list *out)
 {
+	(void)prev; /* one Toolhelp32 snapshot gives everything at once */
 	struct proc_list l = {NULL, 0};
 	size_t cap = 0;
 	PROCESSENTRY32W pe;

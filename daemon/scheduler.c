@@ -43,6 +43,7 @@
 #define MAX_JITTER_NS     (500 * NS_PER_MS)
 #define RESCAN_MAX_NS     (5 * NS_PER_S)
 #define AUTO_RESCAN_NS    ((uint64_t)CONFIG_DEFAULT_AUTO_RESCAN * NS_PER_S)
+#define FRESH_LIST_NS     (60 * NS_PER_S)
 #define PRUNE_PERIOD_NS   (60 * NS_PER_S)
 #define PRUNE_MAX_ROWS    500
 #define PRUNE_MIN_IDLE_NS (100 * NS_PER_MS)
@@ -89,6 +90,8 @@ struct sched {
 	uint64_t rng;
 	uint64_t next_rescan_ns;
 	uint64_t next_auto_ns;
+	struct proc_list last;   /* the list of the last rescan */
+	uint64_t next_fresh_ns;  /* when the next rescan reads every process afresh */
 	uint64_t next_prune_ns;
 	int prune_more;
 	uint64_t wd_period_ns; /* 0: no watchdog */
@@ -268,9 +271,14 @@ rescan(struct sched *s, uint64_t now, int full_auto)
 {
 	struct proc_list l;
 	size_t *idx = NULL;
-	int rc;
+	int rc, fresh = full_auto || now >= s->next_fresh_ns;
 
-	rc = proc_list_read(NULL, &l);
+	/* In between fresh reads, a process already seen costs one read of
+	 * its stat (targets.h): a fresh read each minute catches changed
+	 * command lines, readability and, in the automatic mode, sizes. */
+	rc = proc_list_read(NULL, fresh ? NULL : &s->last, &l);
+	if (fresh)
+		s->next_fresh_ns = now + FRESH_LIST_NS;
 	if (rc != 0) {
 		log_error("cannot read the process list: %s", md_strerror(rc));
 		return;
@@ -348,7 +356,8 @@ rescan(struct sched *s, uint64_t now, int full_auto)
 	tgts_drop_unused_auto(s);
 out:
 	free(idx);
-	proc_list_free(&l);
+	proc_list_free(&s->last);
+	s->last = l;
 }
 
 struct budget {
@@ -363,36 +372,63 @@ over_budget(void *arg)
 	return mono_ns() > b->deadline_ns;
 }
 
+/* Track whether snapshots can be stored.  A failure is logged once when
+ * the storage starts failing, and the alert engine raises one storage alert
+ * (rule "storage", to the sinks only: the database may be what is full); it
+ * resolves at the first snapshot stored again.  Every failed put is a
+ * dropped snapshot, counted for /healthz and /metrics. */
 static void
 storage_state(struct sched *s, int rc)
 {
 	if (rc == 0) {
-		if (s->storage_failing)
-			log_info("storage works again");
+		if (s->storage_failing) {
+			log_info("storage works again: %llu snapshot(s) dropped in all",
+			         (unsigned long long)s->health.snapshots_dropped);
+			alerts_storage(s->alerts, 0, NULL, now_ms());
+		}
 		s->storage_failing = 0;
 		s->health.storage_ok = 1;
 		s->health.storage_error[0] = '\0';
+		if (s->w != NULL)
+			web_set_health(s->w, &s->health);
 		return;
 	}
+	s->health.snapshots_dropped++;
 	snprintf(s->health.storage_error, sizeof(s->health.storage_error), "%s: %s",
 	         md_strerror(rc), store_errmsg(s->st));
-	if (!s->storage_failing)
-		log_error("cannot store a snapshot: %s", s->health.storage_error);
+	if (!s->storage_failing) {
+		log_error(
+		        "cannot store a snapshot: %s (snapshots are dropped until it works again)",
+		        s->health.storage_error);
+		alerts_storage(s->alerts, 1, s->health.storage_error, now_ms());
+	}
 	s->storage_failing = 1;
 	s->health.storage_ok = 0;
+	/* At once, not after the round of ticks: the next put of the round
+	 * may wait for the busy timeout again. */
+	if (s->w != NULL)
+		web_set_health(s->w, &s->health);
 }
 
 /* After store_put_snapshot of @snap for target @t returned @rc (the snapshot
  * id @sid): the storage state, health, and the alert engine, which sees every
- * stored snapshot, full reads and probe repeats alike. */
+ * stored snapshot, full reads and probe repeats alike.  The debug line is
+ * written only once the snapshot is committed (store_put_snapshot returns 0
+ * after COMMIT): tests/test_faults.sh holds the database to it after kill -9. */
 static void
 stored(struct sched *s, struct tgt *t, int rc, int64_t sid, const struct snapshot *snap)
 {
 	storage_state(s, rc);
 	if (rc != 0)
 		return;
+	log_debug("target '%s': snapshot %lld committed: pid %d, %zu regions", t->name,
+	          (long long)sid, snap->pid, snap->n_regions);
 	s->health.snapshots_written++;
 	s->health.last_snapshot_ms = snap->time_ms;
+	/* at once, not after the loop's other ticks: /healthz never counts
+	 * fewer snapshots than the API lists */
+	if (s->w != NULL)
+		web_set_health(s->w, &s->health);
 	t->last_regions = snap->n_regions;
 	if (s->alerts != NULL) {
 		struct alert_params ap;
@@ -674,6 +710,7 @@ sched_free(struct sched *s)
 	for (size_t i = 0; i < s->n_watches; i++)
 		watch_forget(&s->watches[i]);
 	free(s->watches);
+	proc_list_free(&s->last);
 	free(s);
 }
 
@@ -703,7 +740,11 @@ prune_step(struct sched *s, uint64_t now)
 	int more = 0, rc;
 
 	rc = store_prune(s->st, &s->cfg->retention, now_ms(), PRUNE_MAX_ROWS, &more);
-	if (rc != 0) {
+	if (rc != 0 && s->storage_failing) {
+		/* Already logged and alerted once by storage_state. */
+		log_debug("retention: %s (%s)", md_strerror(rc), store_errmsg(s->st));
+		more = 0;
+	} else if (rc != 0) {
 		log_warn("retention: %s (%s)", md_strerror(rc), store_errmsg(s->st));
 		more = 0;
 	}

@@ -1,42 +1,26 @@
 /*
- * sinks.c - delivery of alerts (sinks.h).  One worker thread per configured
- * sink takes alerts from a ring buffer guarded by a mutex; sinks_send()
- * only copies the alert into each ring (dropping the oldest when one is
- * full) and signals.  The command sink runs the configured program with
- * posix_spawn (execve underneath, no shell, its own process group, default
- * signal mask and dispositions, descriptors 3 and up closed), writes the
- * JSON to its stdin without ever blocking past the timeout, then waits for
- * it until the timeout and kills the group.  The webhook POSTs with libcurl
- * (http and https only, no redirects) and retries a failed POST after 1 s,
- * 2 s, 4 s, ... up to webhook_retries times; a stop cuts the backoff short.
+ * sinks.c - delivery of alerts (sinks.h), the part common to every OS.  One
+ * worker thread per configured sink takes alerts from a ring buffer guarded
+ * by a mutex; sinks_send() only copies the alert into each ring (dropping
+ * the oldest when one is full) and signals.  The webhook retries a failed
+ * POST after 1 s, 2 s, 4 s, ... (at most 60 s) up to webhook_retries times;
+ * a stop cuts the backoff short.  Running the command, the POST itself and
+ * the system log are the OS's (sinks_os.h: sinks_posix.c, sinks_windows.c).
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <syslog.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "daemon/log.h"
 #include "daemon/sinks.h"
+#include "daemon/sinks_os.h"
 #include "snapshot/mderr.h"
-
-extern char **environ;
 
 #define HOOK_BACKOFF_FIRST_MS 1000
 #define HOOK_BACKOFF_MAX_MS   60000
-#define EXEC_POLL_MS          10
 
 struct sink_msg {
 	char *json;
@@ -62,7 +46,8 @@ struct sinks {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* work queued or stop */
 	int stop;
-	int curl_ready;
+	int os_ready; /* sinks_os_init succeeded */
+	int os_http, os_syslog;
 	struct sink sink[SINK_KIND_COUNT];
 };
 
@@ -76,15 +61,6 @@ msg_free(struct sink_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep @ms unless the sinks stop first; returns 1 when stopping. */
 static int
 sleep_unless_stopped(struct sinks *s, int64_t ms)
@@ -92,13 +68,7 @@ sleep_unless_stopped(struct sinks *s, int64_t ms)
 	struct timespec ts;
 	int stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	sinks_os_deadline(ms, &ts);
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
 		;
@@ -107,209 +77,18 @@ sleep_unless_stopped(struct sinks *s, int64_t ms)
 	return stop;
 }
 
-/* ---- exec ------------------------------------------------------------------ */
-
-/* Write @len bytes of @buf to non-blocking @fd until @deadline (monotonic
- * ms).  0, or -1 when the reader went away or time ran out. */
-static int
-write_until(int fd, const char *buf, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		struct pollfd pf = {fd, POLLOUT, 0};
-		int64_t left = deadline - mono_ms();
-		ssize_t n;
-
-		if (left <= 0)
-			return -1;
-		if (poll(&pf, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
-			return -1;
-		n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			if (errno == EPIPE) {
-				/* the command does not read its input: take the
-				 * SIGPIPE this thread blocks (see worker) */
-				sigset_t pipe_set;
-				struct timespec zero = {0, 0};
-
-				sigemptyset(&pipe_set);
-				sigaddset(&pipe_set, SIGPIPE);
-				(void)sigtimedwait(&pipe_set, NULL, &zero);
-			}
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-exec_deliver(struct sinks *s, const struct sink_msg *m)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int p[2] = {-1, -1}, st = 0, rc, ok = 0, fa_init = 0, attr_init = 0, waited = 0;
-	int64_t deadline = mono_ms() + (int64_t)s->k.exec_timeout_s * 1000;
-	pid_t pid = -1;
-
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		log_warn("alert command: pipe: %s", strerror(errno));
-		goto out;
-	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	rc = posix_spawn_file_actions_init(&fa);
-	fa_init = rc == 0;
-	if (rc == 0)
-		rc = posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-	if (rc == 0)
-		rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (rc == 0)
-		rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	if (rc == 0)
-		rc = posix_spawnattr_init(&attr);
-	attr_init = rc == 0;
-	/* The daemon blocks SIGTERM/SIGINT/SIGHUP and ignores SIGPIPE: the
-	 * command starts with neither, in a process group of its own so
-	 * that a timeout kills whatever it started too. */
-	if (rc == 0)
-		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-		                                             POSIX_SPAWN_SETSIGDEF |
-		                                             POSIX_SPAWN_SETPGROUP);
-	if (rc == 0)
-		rc = posix_spawnattr_setsigmask(&attr, &none);
-	if (rc == 0)
-		rc = posix_spawnattr_setsigdefault(&attr, &all);
-	if (rc == 0)
-		rc = posix_spawnattr_setpgroup(&attr, 0);
-	if (rc == 0)
-		rc = posix_spawn(&pid, s->k.exec_path, &fa, &attr, s->args, environ);
-	if (rc != 0) {
-		pid = -1;
-		log_warn("alert command %s: %s", s->k.exec_path, strerror(rc));
-		goto out;
-	}
-	close(p[0]);
-	p[0] = -1;
-	if (fcntl(p[1], F_SETFL, O_NONBLOCK) != 0 ||
-	    write_until(p[1], m->json, strlen(m->json), deadline) != 0 ||
-	    write_until(p[1], "\n", 1, deadline) != 0)
-		log_debug("alert command %s: it did not read the whole alert", s->k.exec_path);
-	close(p[1]);
-	p[1] = -1;
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-
-		if (w == pid) {
-			waited = 1;
-			break;
-		}
-		if (w < 0 && errno != EINTR)
-			break;
-		if (mono_ms() >= deadline)
-			break;
-		(void)poll(NULL, 0, EXEC_POLL_MS);
-	}
-	if (!waited) {
-		log_warn("alert command %s: no exit after %u s: killed", s->k.exec_path,
-		         s->k.exec_timeout_s);
-		(void)kill(-pid, SIGKILL);
-		(void)kill(pid, SIGKILL);
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		ok = 1;
-	} else if (WIFEXITED(st)) {
-		log_warn("alert command %s: exit status %d", s->k.exec_path, WEXITSTATUS(st));
-	} else {
-		log_warn("alert command %s: killed by signal %d", s->k.exec_path,
-		         WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	}
-out:
-	if (fa_init)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_init)
-		posix_spawnattr_destroy(&attr);
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	return ok;
-}
-
 /* ---- webhook ----------------------------------------------------------------- */
-
-static size_t
-discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	(void)ptr;
-	(void)arg;
-	return size * nmemb;
-}
-
-/* One POST: 1 on a 2xx answer. */
-static int
-hook_post(struct sinks *s, const struct sink_msg *m, char *why, size_t whylen)
-{
-	struct curl_slist *hdr = NULL;
-	CURL *h = curl_easy_init();
-	CURLcode rc = CURLE_OUT_OF_MEMORY;
-	long code = 0;
-
-	why[0] = '\0';
-	if (h == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return 0;
-	}
-	hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	if (hdr != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_URL, s->k.webhook_url);
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the string form replaces the bitmask */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-		                      (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)s->k.webhook_timeout_s * 1000L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, m->json);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(m->json));
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "memdeltad/" PACKAGE_VERSION);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
-	if (rc == CURLE_OK)
-		rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		rc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	if (rc != CURLE_OK)
-		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
-	else if (code < 200 || code > 299)
-		snprintf(why, whylen, "HTTP status %ld", code);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
-	return rc == CURLE_OK && code >= 200 && code <= 299;
-}
 
 static int
 hook_deliver(struct sinks *s, const struct sink_msg *m)
 {
 	int64_t backoff = HOOK_BACKOFF_FIRST_MS;
+	size_t len = strlen(m->json);
 	char why[256];
 
 	for (unsigned attempt = 0;; attempt++) {
-		if (hook_post(s, m, why, sizeof(why)))
+		if (sinks_os_http_post(s->k.webhook_url, m->json, len, s->k.webhook_timeout_s, why,
+		                       sizeof(why)))
 			return 1;
 		if (attempt >= s->k.webhook_retries) {
 			log_warn("webhook %s: %s; gave up after %u attempt(s)", s->k.webhook_url,
@@ -324,16 +103,6 @@ hook_deliver(struct sinks *s, const struct sink_msg *m)
 	}
 }
 
-/* ---- syslog ------------------------------------------------------------------ */
-
-static int
-syslog_deliver(const struct sink_msg *m)
-{
-	syslog(LOG_DAEMON | (m->resolved ? LOG_NOTICE : LOG_WARNING), "memdelta alert: %s %s",
-	       m->summary, m->json);
-	return 1;
-}
-
 /* ---- workers ----------------------------------------------------------------- */
 
 static void *
@@ -342,14 +111,8 @@ worker(void *arg)
 	struct sink *k = arg;
 	struct sinks *s = k->owner;
 	unsigned cap = s->k.queue_len;
-	sigset_t pipe_set;
 
-	/* A command that closes its stdin, a peer that closes the connection:
-	 * errors to handle, not a reason to die, whatever the process does
-	 * with SIGPIPE. */
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	sinks_os_worker_init();
 	for (;;) {
 		struct sink_msg m;
 		int ok;
@@ -370,13 +133,14 @@ worker(void *arg)
 
 		switch (k->kind) {
 		case SINK_EXEC:
-			ok = exec_deliver(s, &m);
+			ok = sinks_os_exec(s->args, m.json, s->k.exec_timeout_s);
 			break;
 		case SINK_WEBHOOK:
 			ok = hook_deliver(s, &m);
 			break;
 		default:
-			ok = syslog_deliver(&m);
+			sinks_os_syslog(m.resolved, m.summary, m.json);
+			ok = 1;
 			break;
 		}
 		msg_free(&m);
@@ -417,14 +181,7 @@ sinks_new(const struct alert_sinks_config *k, struct sinks **out)
 	s->k = *k;
 	s->k.n_exec_args = 0; /* the copies below are ours, k's stay k's */
 	pthread_mutex_init(&s->mu, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&s->cv, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	sinks_os_cond_init(&s->cv);
 	if (s->k.queue_len == 0)
 		s->k.queue_len = CONFIG_DEFAULT_SINK_QUEUE;
 	s->args[0] = s->k.exec_path;
@@ -438,13 +195,12 @@ sinks_new(const struct alert_sinks_config *k, struct sinks **out)
 		s->k.n_exec_args = i + 1;
 	}
 	s->args[k->n_exec_args + 1] = NULL;
-	if (configured(k, SINK_WEBHOOK)) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			status = MD_ERR_NOMEM;
-			goto out;
-		}
-		s->curl_ready = 1;
-	}
+	s->os_http = configured(k, SINK_WEBHOOK);
+	s->os_syslog = configured(k, SINK_SYSLOG);
+	status = sinks_os_init(s->os_http, s->os_syslog);
+	if (status != 0)
+		goto out;
+	s->os_ready = 1;
 	for (int i = 0; i < SINK_KIND_COUNT; i++) {
 		struct sink *w = &s->sink[i];
 
@@ -495,8 +251,8 @@ sinks_free(struct sinks *s)
 	}
 	for (size_t i = 0; i < s->k.n_exec_args; i++)
 		free(s->k.exec_args[i]);
-	if (s->curl_ready)
-		curl_global_cleanup();
+	if (s->os_ready)
+		sinks_os_cleanup(s->os_http, s->os_syslog);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

@@ -1,9 +1,11 @@
 /*
  * sinks.h - where memdeltad's alerts go (docs/alerts.md, "Sinks"): the log,
  * always, written by the caller's thread; and, as configured, a command run
- * with execve (fixed argv, the alert JSON on stdin, never a shell), an HTTP
- * webhook (POST of the JSON with libcurl, retries with exponential backoff)
- * and syslog(3), which journald also takes.  Each configured sink has its
+ * without a shell (fixed argv, the alert JSON on stdin; execve, or
+ * CreateProcessW on Windows), an HTTP webhook (POST of the JSON with libcurl,
+ * or WinHTTP; retries with exponential backoff) and syslog(3), which
+ * journald also takes (the Application Event Log on Windows).  The per-OS
+ * half is sinks_os.h.  Each configured sink has its
  * own worker thread and a bounded queue: when the queue is full the oldest
  * alert is dropped and counted, so a slow or hung sink never delays the
  * sampling loop that calls sinks_send().
@@ -25,8 +27,8 @@ enum sink_kind {
 struct sinks;
 
 /* Start the sinks @k configures (copied; @k may go away).  curl_global_init
- * is called here: create sinks from the main thread before other threads
- * use libcurl.  Returns 0 and *out, MD_ERR_NOMEM, or MD_ERR_IO when a worker
+ * is called here (POSIX, when a webhook is configured): create sinks from
+ * the main thread before other threads use libcurl.  Returns 0 and *out, MD_ERR_NOMEM, or MD_ERR_IO when a worker
  * thread cannot start. */
 int sinks_new(const struct alert_sinks_config *k, struct sinks **out);
 

@@ -21,5 +21,6 @@ EXTRA_DIST += %D%/systemd/memdeltad.service.in %D%/debian
 # distcheck installs under a scratch prefix: keep the unit inside it.
 AM_DISTCHECK_CONFIGURE_FLAGS = --with-systemdsystemunitdir='$${libdir}/systemd/system'
 
-# The Windows cross-build (docs/platforms.md).
-EXTRA_DIST += %D%/windows/build.sh
+# The Windows cross-build and packages (docs/platforms.md).
+EXTRA_DIST += %D%/windows/build.sh %D%/windows/package.sh %D%/windows/memdelta.wxs \
+	%D%/windows/memdeltad.conf %D%/windows/README-windows.txt

@@ -118,6 +118,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <sqlite3.h>
 
 #include "snapshot/store.h"
@@ -3209,6 +3211,196 @@ out:
 			txn_abort(st);
 	}
 	return status;
+}
+
+/* ---- damaged databases and the size cap (issue 6) -------------------- */
+
+static int
+file_exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
+/* Classify a failed check: SQLite saying the file is not a database or is
+ * malformed is damage (*damaged 1, 0 returned); anything else (locked, I/O,
+ * permissions, memory) means the file could not be checked. */
+static int
+check_failed(struct store *st, int status, int *damaged)
+{
+	int rc = sqlite3_extended_errcode(st->db) & 0xff;
+
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT || rc == SQLITE_FORMAT) {
+		*damaged = 1;
+		return 0;
+	}
+	return status;
+}
+
+int
+store_check_file(const char *path, int *damaged, char *why, size_t why_len)
+{
+	struct store *st = NULL;
+	sqlite3_stmt *q = NULL;
+	int64_t version = 0, app_id = 0;
+	int rc, status = 0;
+
+	*damaged = 0;
+	if (why != NULL && why_len > 0)
+		why[0] = '\0';
+	if (path == NULL || path[0] == '\0')
+		return MD_ERR_INVAL;
+	if (!file_exists(path))
+		return 0; /* store_open creates it */
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return MD_ERR_NOMEM;
+	st->flags = STORE_READONLY;
+	/* Read-only: nothing is ever written into the file being judged (a
+	 * read-only connection neither checkpoints nor removes the WAL). */
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_extended_result_codes(st->db, 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK) {
+		status = store_fail(st, rc, path);
+		goto out;
+	}
+	status = schema_read(st, &version, &app_id);
+	if (status != 0) {
+		status = check_failed(st, status, damaged);
+		goto out;
+	}
+	/* Someone else's database is not ours to write into; a newer
+	 * memdelta's is, and store_open refuses it with its own message. */
+	if (app_id != 0 && app_id != STORE_APPLICATION_ID) {
+		(void)store_error(st, 0, "not a memdelta database (application_id %" PRId64 ")",
+		                  app_id);
+		*damaged = 1;
+		goto out;
+	}
+	if (version <= 0) {
+		int64_t n_objects = 0;
+
+		status = query_one(st, "SELECT count(*) FROM sqlite_schema", &n_objects, NULL, 0);
+		if (status != 0) {
+			status = check_failed(st, status, damaged);
+			goto out;
+		}
+		if (version < 0 || n_objects != 0) {
+			(void)store_error(st, 0, "not a memdelta database (%s)",
+			                  version < 0 ? "negative schema version"
+			                              : "tables but no schema version");
+			*damaged = 1;
+			goto out;
+		}
+	}
+	/* quick_check: every page and b-tree is sound (not the index
+	 * contents); one row "ok", else one row per problem. */
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &q, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const char *res = column_text(q, 0);
+
+		if (strcmp(res, "ok") != 0) {
+			(void)store_error(st, 0, "quick_check: %s", res);
+			*damaged = 1;
+		}
+	} else {
+		status = check_failed(st, store_fail(st, rc, "quick_check"), damaged);
+	}
+out:
+	if (why != NULL && why_len > 0 && (*damaged || status != 0))
+		(void)snprintf(why, why_len, "%s", st != NULL ? st->errmsg : "out of memory");
+	/* finalize repeats the step's error, handled above */
+	(void)sqlite3_finalize(q);
+	store_close(st);
+	return status;
+}
+
+/* Rename @from to @to unless @to exists; a missing @from is not an error. */
+static int
+move_one(const char *from, const char *to)
+{
+	if (!file_exists(from))
+		return 0;
+	if (file_exists(to))
+		return MD_ERR_INVAL;
+	return rename(from, to) == 0 ? 0 : MD_ERR_IO;
+}
+
+int
+store_move_aside(const char *path, const char *tag, char *dest, size_t dest_len)
+{
+	static const char *const side[] = {"-wal", "-shm"};
+	char base[4096], from[4096 + 8], to[4096 + 8];
+	int n, attempt, status = MD_ERR_INVAL;
+	size_t i;
+
+	if (dest != NULL && dest_len > 0)
+		dest[0] = '\0';
+	if (path == NULL || path[0] == '\0' || tag == NULL)
+		return MD_ERR_INVAL;
+	/* A free base name: PATH.corrupt-TAG, else PATH.corrupt-TAG.1, ... */
+	for (attempt = 0; attempt < 100; attempt++) {
+		if (attempt == 0)
+			n = snprintf(base, sizeof(base), "%s.corrupt-%s", path, tag);
+		else
+			n = snprintf(base, sizeof(base), "%s.corrupt-%s.%d", path, tag, attempt);
+		if (n < 0 || (size_t)n >= sizeof(base))
+			return MD_ERR_INVAL;
+		if (!file_exists(base)) {
+			status = 0;
+			break;
+		}
+	}
+	if (status != 0)
+		return status;
+	/* The WAL and shm first: a fresh database must never find the old
+	 * WAL beside it and replay it.  A crash in between leaves the main
+	 * file, which the next start checks and moves again. */
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		(void)snprintf(from, sizeof(from), "%s%s", path, side[i]);
+		(void)snprintf(to, sizeof(to), "%s%s", base, side[i]);
+		status = move_one(from, to);
+		if (status != 0)
+			return status;
+	}
+	status = move_one(path, base);
+	if (status == 0 && dest != NULL && dest_len > 0)
+		(void)snprintf(dest, dest_len, "%s", base);
+	return status;
+}
+
+int
+store_set_max_bytes(struct store *st, uint64_t max_bytes)
+{
+	int64_t page_size = 0, pages;
+	char sql[64];
+	int status;
+
+	if (st == NULL)
+		return MD_ERR_INVAL;
+	if (st->flags & STORE_READONLY)
+		return store_error(st, MD_ERR_INVAL, "the store is open read-only");
+	status = query_one(st, "PRAGMA page_size", &page_size, NULL, 0);
+	if (status != 0)
+		return status;
+	if (page_size <= 0)
+		return store_error(st, MD_ERR_DB, "bad page size %" PRId64, page_size);
+	/* 0: SQLite's own limit (the largest value the pragma takes). */
+	pages = max_bytes == 0 ? INT64_C(4294967294) : (int64_t)(max_bytes / (uint64_t)page_size);
+	if (pages < 1)
+		pages = 1;
+	if (pages > INT64_C(4294967294))
+		pages = INT64_C(4294967294);
+	(void)snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %" PRId64, pages);
+	/* The pragma answers with the limit in force: never below the pages
+	 * the file already has. */
+	return query_one(st, sql, NULL, NULL, 0);
 }
 
 /* ---- the rest --------------------------------------------------------- */

@@ -254,6 +254,34 @@ void store_retention_defaults(struct store_retention *r);
 int store_prune(struct store *st, const struct store_retention *r, int64_t now_ms, size_t max_rows,
                 int *more);
 
+/* ---- damaged databases and the size cap (issue 6) -------------------------- */
+
+/* Judge the file at @path without writing to it (a read-only connection):
+ * *damaged is 1, and @why (may be NULL) says why, when it is not an SQLite
+ * database, is malformed, fails PRAGMA quick_check, or is someone else's
+ * (another application_id, or tables but no schema version).  *damaged is 0
+ * when the file is absent, empty, or a memdelta database that passes; a
+ * newer memdelta's database is not damaged (store_open refuses it).  Returns
+ * 0, or MD_ERR_BUSY / MD_ERR_IO / MD_ERR_PERM / MD_ERR_NOMEM / MD_ERR_DB
+ * when the file could not be judged (then *damaged is 0, @why says why).
+ * quick_check reads the whole file. */
+int store_check_file(const char *path, int *damaged, char *why, size_t why_len);
+
+/* Move a damaged database out of the way: rename its "-wal" and "-shm"
+ * files (where present), then @path itself, to "@path.corrupt-@tag" plus the
+ * same suffixes (".corrupt-@tag.1", ".2", ... when that name is taken), so
+ * the moved database still opens with its WAL.  Nothing is written into
+ * them.  @dest (may be NULL) receives the new name of @path.  Close every
+ * connection to @path first.  Returns 0, MD_ERR_INVAL, or MD_ERR_IO (errno
+ * says why; files already renamed stay renamed). */
+int store_move_aside(const char *path, const char *tag, char *dest, size_t dest_len);
+
+/* Cap the database file at about @max_bytes (PRAGMA max_page_count; 0: no
+ * cap) for this connection; never below the size it has.  A write that
+ * would pass the cap fails with MD_ERR_FULL and stores nothing, like a full
+ * disk.  Returns 0, MD_ERR_INVAL on a read-only store, or a database error. */
+int store_set_max_bytes(struct store *st, uint64_t max_bytes);
+
 /* Bytes the database file uses (page_count * page_size), for /healthz and the caps. */
 int store_size_bytes(struct store *st, uint64_t *bytes);
 

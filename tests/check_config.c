@@ -179,6 +179,7 @@ static const char good[] = "; memdeltad test configuration\n"
                            "retention_minute_max_mb = 20\n"
                            "retention_hour_max_mb = 5\n"
                            "auto_top = 3\n"
+                           "db_max_mb = 512\n"
                            "\n"
                            "[target web]\n"
                            "name = w3wp.exe\n"
@@ -218,6 +219,7 @@ START_TEST(test_config_load_string__every_key)
 	ck_assert_uint_eq(c.retention.minute_max_bytes, 20u << 20);
 	ck_assert_uint_eq(c.retention.hour_max_bytes, 5u << 20);
 	ck_assert_uint_eq(c.auto_top, 3);
+	ck_assert_uint_eq(c.db_max_bytes, 512u << 20);
 	ck_assert_uint_eq(c.n_targets, 3);
 	ck_assert_str_eq(c.targets[0].name, "web");
 	ck_assert_int_eq(c.targets[0].kind, TARGET_NAME);
@@ -422,6 +424,28 @@ START_TEST(test_config_load_string__alert_errors_name_the_line)
 	           "[alerts]: min_span is longer than window");
 	assert_bad("[alerts]\nwindow = 1h\n[target a]\nname = x\nstep = 2h\n", 3,
 	           "[target a]: step is longer than window");
+}
+END_TEST
+
+/* libinih cuts section names past 49 bytes without telling; the parser
+ * must refuse them rather than watch a target under a shortened name. */
+START_TEST(test_config_load_string__long_target_name)
+{
+	char text[512], name[64];
+	struct config c;
+	char err[CONFIG_ERR_MAX + 64];
+
+	memset(name, 'n', 42);
+	name[42] = '\0';
+	snprintf(text, sizeof(text), "[memdeltad]\ninterval = 5\n[target %s]\nname = x\n", name);
+	ck_assert_msg(load(&c, text, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c.n_targets, 1);
+	ck_assert_str_eq(c.targets[0].name, name);
+	config_done(&c);
+	name[42] = 'n';
+	name[43] = '\0';
+	snprintf(text, sizeof(text), "[memdeltad]\ninterval = 5\n[target %s]\nname = x\n", name);
+	assert_bad(text, 3, "section header longer than 49 bytes ([target NAME] names have at most 42)");
 }
 END_TEST
 
@@ -690,7 +714,7 @@ START_TEST(test_proc_list_read__synthetic_proc)
 	ck_assert_int_eq(symlink("/opt/wine/bin/wine64-preloader (deleted)", exe), 0);
 	write_file(root, "self", "", 0); /* not a pid */
 
-	ck_assert_int_eq(proc_list_read(root, &l), 0);
+	ck_assert_int_eq(proc_list_read(root, NULL, &l), 0);
 	ck_assert_uint_eq(l.n, 2);
 	for (size_t i = 0; i < l.n; i++) {
 		if (l.procs[i].pid == 100)
@@ -712,7 +736,51 @@ START_TEST(test_proc_list_read__synthetic_proc)
 	ck_assert_int_eq(b->readable, 0);
 	proc_list_free(&l);
 	ck_assert_uint_eq(l.n, 0);
-	ck_assert_int_eq(proc_list_read("/nonexistent-proc-root", &l), MD_ERR_IO);
+	ck_assert_int_eq(proc_list_read("/nonexistent-proc-root", NULL, &l), MD_ERR_IO);
+	test_rm_rf(root);
+}
+END_TEST
+
+/* With the previous list, a process with the same pid, start time and comm
+ * is taken over from it (only its stat read); a new start time or comm
+ * (an exec) reads it afresh. */
+START_TEST(test_proc_list_read__reuses_previous_list)
+{
+	const char *dir = test_scratch_dir();
+	char root[4200], sub[4300];
+	struct proc_list l0, l1, l2;
+
+	snprintf(root, sizeof(root), "%s", dir);
+	fake_proc(root, 300, "sh", 0, "VmData:\t 100 kB\n", "/bin/sh\0", 8, 1);
+	fake_proc(root, 20, "java", 0, "VmData:\t 2048 kB\n", "java\0-jar\0a.jar\0", 16, 1);
+	ck_assert_int_eq(proc_list_read(root, NULL, &l0), 0);
+	ck_assert_uint_eq(l0.n, 2);
+	ck_assert_int_eq(l0.procs[0].pid, 20); /* sorted by pid */
+	ck_assert_int_eq(l0.procs[1].pid, 300);
+
+	/* 20 changes its command line and size but not its stat; 300 execs */
+	snprintf(sub, sizeof(sub), "%s/20", root);
+	write_file(sub, "cmdline", "java\0-jar\0b.jar\0", 16);
+	write_file(sub, "status", "Name:\tjava\nVmData:\t 4096 kB\n", 28);
+	snprintf(sub, sizeof(sub), "%s/300", root);
+	write_file(sub, "stat", "300 (python3) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5300 1000 100\n",
+	           68);
+	write_file(sub, "cmdline", "python3\0x.py\0", 13);
+	ck_assert_int_eq(proc_list_read(root, &l0, &l1), 0);
+	ck_assert_uint_eq(l1.n, 2);
+	ck_assert_str_eq(l1.procs[0].cmdline, "java -jar a.jar");
+	ck_assert_uint_eq(l1.procs[0].private_bytes, 2048 * 1024u);
+	ck_assert_str_eq(l1.procs[1].comm, "python3");
+	ck_assert_str_eq(l1.procs[1].cmdline, "python3 x.py");
+	ck_assert_str_eq(l1.procs[1].argv0_base, "python3");
+
+	/* read afresh, 20 shows its new state */
+	ck_assert_int_eq(proc_list_read(root, NULL, &l2), 0);
+	ck_assert_str_eq(l2.procs[0].cmdline, "java -jar b.jar");
+	ck_assert_uint_eq(l2.procs[0].private_bytes, 4096 * 1024u);
+	proc_list_free(&l0);
+	proc_list_free(&l1);
+	proc_list_free(&l2);
 	test_rm_rf(root);
 }
 END_TEST
@@ -798,6 +866,68 @@ START_TEST(test_sd_watchdog_usec__pid_check)
 }
 END_TEST
 
+START_TEST(test_config_load_string__web_section)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX + 64];
+
+	ck_assert_int_eq(load(&c, "[memdeltad]\ninterval = 5\n", err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.web_threads, 0); /* 0: web.h's defaults */
+	ck_assert_uint_eq(c.web_per_ip_limit, 0);
+	ck_assert_uint_eq(c.web_timeout_s, 0);
+	config_done(&c);
+	ck_assert_int_eq(load(&c,
+	                      "[web]\nthreads = 4\nconnection_limit = 200\nper_ip_limit = 3\n"
+	                      "timeout = 2m\n",
+	                      err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(c.web_threads, 4);
+	ck_assert_uint_eq(c.web_connection_limit, 200);
+	ck_assert_uint_eq(c.web_per_ip_limit, 3);
+	ck_assert_uint_eq(c.web_timeout_s, 120);
+	config_done(&c);
+	assert_bad("[web]\nper_ip_limit = 0\n", 2, "per_ip_limit: '0'");
+	assert_bad("[web]\nthreads = 65\n", 2, "threads");
+	assert_bad("[web]\ntimeout = 2h\n", 2, "longer than an hour");
+	assert_bad("[web]\ntimeout = 0\n", 2, "timeout");
+	assert_bad("[web]\ninterval = 5\n", 2, "unknown key 'interval' in [web]");
+	assert_bad("[memdeltad]\nper_ip_limit = 5\n", 2, "unknown key 'per_ip_limit'");
+	assert_bad("[web]\ntimeout = 5\ntimeout = 6\n", 3, "set twice");
+}
+END_TEST
+
+START_TEST(test_config_validate__non_loopback_needs_token)
+{
+	static const char *const loop[] = {"127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"};
+	static const char *const open[] = {"0.0.0.0", "192.0.2.7", "::", "::ffff:10.0.0.1",
+	                                   "fe80::1"};
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(loop) / sizeof(loop[0]); i++) {
+		config_init(&c, NULL);
+		snprintf(c.db, sizeof(c.db), "/x.db");
+		snprintf(c.listen_addr, sizeof(c.listen_addr), "%s", loop[i]);
+		ck_assert_int_eq(config_listen_is_loopback(loop[i]), 1);
+		ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+		config_done(&c);
+	}
+	for (i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+		config_init(&c, NULL);
+		snprintf(c.db, sizeof(c.db), "/x.db");
+		snprintf(c.listen_addr, sizeof(c.listen_addr), "%s", open[i]);
+		ck_assert_int_eq(config_listen_is_loopback(open[i]), 0);
+		ck_assert_int_eq(config_validate(&c, err, sizeof(err)), MD_ERR_INVAL);
+		ck_assert_msg(strstr(err, "listen") != NULL && strstr(err, "token") != NULL, "%s",
+		              err);
+		snprintf(c.token, sizeof(c.token), "t0ken");
+		ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+		config_done(&c);
+	}
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -818,8 +948,13 @@ config_suite(void)
 	tcase_add_test(tc, test_config_load_string__ipv6_listen_and_empty_file);
 	tcase_add_test(tc, test_config_load_string__errors_name_the_line);
 	tcase_add_test(tc, test_config_load_string__long_line);
+	tcase_add_test(tc, test_config_load_string__long_target_name);
 	tcase_add_test(tc, test_config_load_string__alerts_section_and_target_overrides);
 	tcase_add_test(tc, test_config_load_string__alert_errors_name_the_line);
+	tcase_add_test(tc, test_config_load_string__web_section);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("config_validate");
+	tcase_add_test(tc, test_config_validate__non_loopback_needs_token);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("config_load_file");
 	tcase_add_test(tc, test_config_load_file__reads_and_reports_path);
@@ -839,6 +974,7 @@ config_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("proc_list_read");
 	tcase_add_test(tc, test_proc_list_read__synthetic_proc);
+	tcase_add_test(tc, test_proc_list_read__reuses_previous_list);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sd_notify_send");
 	tcase_add_test(tc, test_sd_notify_send__path_and_abstract);

@@ -2021,6 +2021,227 @@ START_TEST(test_store_open__version_1_database_upgrades_in_place)
 }
 END_TEST
 
+/* ---- damaged databases and the size cap (issue 6) ---------------------- */
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* store_check_file on @path: returns *damaged, asserting a 0 status and that
+ * the file's bytes did not change. */
+static int
+check_file(const char *path, char *why, size_t why_len)
+{
+	size_t len_before = 0, len_after = 0;
+	char *before = test_read_file(path, &len_before), *after;
+	int damaged = -1, rc;
+
+	ck_assert_ptr_nonnull(before);
+	rc = store_check_file(path, &damaged, why, why_len);
+	ck_assert_msg(rc == 0, "store_check_file: %s (%s)", md_strerror(rc), why);
+	after = test_read_file(path, &len_after);
+	ck_assert_ptr_nonnull(after);
+	ck_assert_msg(len_before == len_after && memcmp(before, after, len_before) == 0,
+	              "store_check_file changed %s", path);
+	free(before);
+	free(after);
+	return damaged;
+}
+
+START_TEST(test_store_check_file__absent_healthy_and_newer_are_not_damaged)
+{
+	struct scratch sc;
+	struct store *st;
+	struct snapshot *a;
+	char why[256];
+	int64_t target;
+	int damaged = -1;
+
+	scratch_init(&sc);
+	ck_assert_int_eq(store_check_file(sc.db, &damaged, why, sizeof(why)), 0);
+	ck_assert_int_eq(damaged, 0);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "small", &target), 0);
+	a = small_snapshot(10, 100, 1000);
+	put(st, target, a);
+	store_close(st);
+	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 0);
+	/* A newer memdelta's database: not damage (store_open refuses it). */
+	sql_exec(sc.db, "PRAGMA user_version = 99");
+	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 0);
+	/* An empty file is a database yet to be created. */
+	write_file(sc.db, "", 0);
+	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 0);
+	snapshot_free(a);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_check_file__damaged_kinds_detected_untouched)
+{
+	static const char text[] = "memdelta\nis not a text file\n";
+	unsigned char junk[8192];
+	struct scratch sc;
+	struct store *st;
+	struct snapshot *a;
+	char why[256];
+	int64_t target;
+	size_t i;
+	FILE *f;
+
+	scratch_init(&sc);
+	write_file(sc.db, text, sizeof(text) - 1);
+	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 1);
+	ck_assert_msg(strstr(why, "not a database") != NULL, "%s", why);
+
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 2654435761u >> 13);
+	write_file(sc.db, junk, sizeof(junk));
+	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 1);
+
+	remove(sc.db);
+	sql_exec(sc.db, "CREATE TABLE notes (x); INSERT INTO notes VALUES (1)");
+	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 1);
+	ck_assert_msg(strstr(why, "not a memdelta database") != NULL, "%s", why);
+
+	remove(sc.db);
+	sql_exec(sc.db, "PRAGMA application_id = 42");
+	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 1);
+	ck_assert_msg(strstr(why, "application_id 42") != NULL, "%s", why);
+
+	/* A real one with its third page zeroed: quick_check finds it. */
+	remove(sc.db);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "small", &target), 0);
+	a = small_snapshot(10, 100, 1000);
+	put(st, target, a);
+	store_close(st); /* the last connection checkpoints into the file */
+	f = fopen(sc.db, "r+b");
+	ck_assert_ptr_nonnull(f);
+	memset(junk, 0, sizeof(junk));
+	ck_assert_int_eq(fseek(f, 2 * 4096, SEEK_SET), 0);
+	ck_assert_uint_eq(fwrite(junk, 1, 4096, f), 4096);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 1);
+	ck_assert_str_ne(why, "");
+	snapshot_free(a);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_move_aside__moves_db_wal_shm_to_a_free_name)
+{
+	struct scratch sc;
+	char dest[4400], path[4400], *data;
+	size_t len = 0;
+
+	scratch_init(&sc);
+	write_file(sc.db, "main", 4);
+	snprintf(path, sizeof(path), "%s-wal", sc.db);
+	write_file(path, "wal", 3);
+	snprintf(path, sizeof(path), "%s-shm", sc.db);
+	write_file(path, "shm", 3);
+	ck_assert_int_eq(store_move_aside(sc.db, "T1", dest, sizeof(dest)), 0);
+	snprintf(path, sizeof(path), "%s.corrupt-T1", sc.db);
+	ck_assert_str_eq(dest, path);
+	data = test_read_file(dest, &len);
+	ck_assert_ptr_nonnull(data);
+	ck_assert(len == 4 && memcmp(data, "main", 4) == 0);
+	free(data);
+	snprintf(path, sizeof(path), "%s.corrupt-T1-wal", sc.db);
+	data = test_read_file(path, &len);
+	ck_assert(data != NULL && len == 3 && memcmp(data, "wal", 3) == 0);
+	free(data);
+	snprintf(path, sizeof(path), "%s.corrupt-T1-shm", sc.db);
+	data = test_read_file(path, &len);
+	ck_assert(data != NULL && len == 3 && memcmp(data, "shm", 3) == 0);
+	free(data);
+	ck_assert_ptr_null(test_read_file(sc.db, &len));
+	snprintf(path, sizeof(path), "%s-wal", sc.db);
+	ck_assert_ptr_null(test_read_file(path, &len));
+
+	/* The same tag again, no -wal this time: the next free name. */
+	write_file(sc.db, "second", 6);
+	ck_assert_int_eq(store_move_aside(sc.db, "T1", dest, sizeof(dest)), 0);
+	snprintf(path, sizeof(path), "%s.corrupt-T1.1", sc.db);
+	ck_assert_str_eq(dest, path);
+	data = test_read_file(dest, &len);
+	ck_assert(data != NULL && len == 6 && memcmp(data, "second", 6) == 0);
+	free(data);
+	/* The first one is untouched. */
+	snprintf(path, sizeof(path), "%s.corrupt-T1", sc.db);
+	data = test_read_file(path, &len);
+	ck_assert(data != NULL && len == 4 && memcmp(data, "main", 4) == 0);
+	free(data);
+	ck_assert_int_eq(store_move_aside(NULL, "T1", dest, sizeof(dest)), MD_ERR_INVAL);
+	scratch_done(&sc);
+}
+END_TEST
+
+START_TEST(test_store_set_max_bytes__full_stores_nothing_then_resumes)
+{
+	static struct gen g;
+	struct snapshot *s = NULL;
+	struct scratch sc;
+	struct store *st, *ro = NULL;
+	struct store_snapshot_info *list = NULL;
+	char before[128], after[128];
+	uint64_t bytes = 0;
+	int64_t target, last_id = 0, id;
+	size_t n = 0;
+	int i, rc = 0;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "big", &target), 0);
+	gen_init(&g, 7, 600);
+	s = gen_snapshot(&g, 42, 4242);
+	last_id = put(st, target, s);
+	snapshot_free(s);
+	ck_assert_int_eq(store_size_bytes(st, &bytes), 0);
+	/* A cap of about 64 KiB more than the file has. */
+	ck_assert_int_eq(store_set_max_bytes(st, bytes + 65536), 0);
+	for (i = 0; i < 200; i++) {
+		gen_step(&g);
+		g.time_ms += 1000;
+		s = gen_snapshot(&g, 42, 4242);
+		counts(sc.db, before, sizeof(before));
+		id = 0;
+		rc = store_put_snapshot(st, target, s, &id);
+		if (rc != 0)
+			break;
+		last_id = id;
+		snapshot_free(s);
+		s = NULL;
+	}
+	ck_assert_msg(rc == MD_ERR_FULL, "put %d: %s (%s)", i, md_strerror(rc), store_errmsg(st));
+	ck_assert_int_gt(i, 0); /* some fitted under the cap */
+	ck_assert_int_eq(id, 0);
+	counts(sc.db, after, sizeof(after));
+	ck_assert_str_eq(before, after); /* nothing of the failed snapshot */
+	/* Reads keep working, on this handle and on a reader's. */
+	ck_assert_int_eq(store_open(sc.db, STORE_READONLY, &ro), 0);
+	ck_assert_int_eq(store_list_snapshots(ro, target, INT64_MIN, INT64_MAX, &list, &n), 0);
+	ck_assert_uint_eq(n, (size_t)i + 1);
+	ck_assert_int_eq(list[n - 1].id, last_id);
+	free(list);
+	store_close(ro);
+	/* Room again: the same snapshot goes in whole. */
+	ck_assert_int_eq(store_set_max_bytes(st, 0), 0);
+	id = put(st, target, s);
+	assert_rebuilds(st, id, s, "after the cap was lifted");
+	snapshot_free(s);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -2095,6 +2316,20 @@ store_suite(void)
 	                    (int)(sizeof(prune_budgets) / sizeof(prune_budgets[0])));
 	tcase_add_test(tc, test_store_prune__caps_drop_oldest_first);
 	tcase_add_test(tc, test_store_prune__out_of_order_times_keep_the_rest_exact);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_check_file");
+	tcase_add_test(tc, test_store_check_file__absent_healthy_and_newer_are_not_damaged);
+	tcase_add_test(tc, test_store_check_file__damaged_kinds_detected_untouched);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_move_aside");
+	tcase_add_test(tc, test_store_move_aside__moves_db_wal_shm_to_a_free_name);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_set_max_bytes");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_store_set_max_bytes__full_stores_nothing_then_resumes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store_errmsg");

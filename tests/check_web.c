@@ -1602,6 +1602,301 @@ START_TEST(test_web_start__limits)
 }
 END_TEST
 
+/* An error reply to a request with extra header lines @extra. */
+static void
+assert_error_extra(struct web *w, const char *path, const char *extra, int status, const char *word)
+{
+	struct resp r;
+
+	request(w, "GET", path, NULL, extra, &r);
+	ck_assert_msg(r.status == status, "GET %s with %s: status %d, expected %d (%s)", path,
+	              extra, r.status, status, r.body);
+	ck_assert_ptr_nonnull(r.json);
+	ck_assert_msg(strstr(str(r.json, "error"), word) != NULL, "%s: error '%s' lacks '%s'", path,
+	              str(r.json, "error"), word);
+	ck_assert_ptr_null(header(&r, "Access-Control-Allow-Origin"));
+	resp_free(&r);
+}
+
+START_TEST(test_web_start__origin)
+{
+	static const char *const extra[] = {"memdelta.example"};
+	static const char *const paths[] = {"/",        "/index.html",     "/healthz",
+	                                    "/metrics", "/api/v1/targets", "/nope"};
+	struct web_config cfg;
+	struct web *w;
+	struct resp r;
+	char line[128];
+	size_t i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = db_path;
+	cfg.allowed_hosts = extra;
+	cfg.n_allowed_hosts = 1;
+	w = start_cfg(&cfg);
+	/* A foreign Origin is refused on every path, before anything else. */
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_error_extra(w, paths[i], "Origin: http://evil.example\r\n", 403,
+		                   "evil.example");
+		assert_error_extra(w, paths[i], "Origin: null\r\n", 403, "null");
+	}
+	assert_error_extra(w, "/healthz", "Origin: https://127.0.0.1.evil.example\r\n", 403,
+	                   "origin");
+	assert_error_extra(w, "/healthz", "Origin: http://evil.example@127.0.0.1\r\n", 403,
+	                   "origin");
+	assert_error_extra(w, "/healthz", "Origin: http://127.0.0.1/x\r\n", 403, "origin");
+	assert_error_extra(w, "/healthz", "Origin: ftp://127.0.0.1\r\n", 403, "origin");
+	assert_error_extra(w, "/healthz", "Origin: http://\r\n", 403, "origin");
+	/* The daemon's own names, with or without a port, and allowed_hosts. */
+	snprintf(line, sizeof(line), "Origin: http://127.0.0.1:%u\r\n", (unsigned)web_port(w));
+	request(w, "GET", "/api/v1/targets", NULL, line, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_null(header(&r, "Access-Control-Allow-Origin"));
+	resp_free(&r);
+	request(w, "GET", "/healthz", NULL, "Origin: http://localhost\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+	request(w, "GET", "/healthz", NULL, "Origin: https://[::1]:7373\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+	request(w, "GET", "/healthz", NULL, "Origin: https://MemDelta.Example\r\n", &r);
+	ck_assert_int_eq(r.status, 200);
+	resp_free(&r);
+	/* A preflight gets no CORS answer: 405 from the own origin, 403 else. */
+	request(w, "OPTIONS", "/api/v1/targets", NULL,
+	        "Origin: http://localhost\r\nAccess-Control-Request-Method: GET\r\n", &r);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_ptr_null(header(&r, "Access-Control-Allow-Origin"));
+	ck_assert_ptr_null(header(&r, "Access-Control-Allow-Methods"));
+	resp_free(&r);
+	request(w, "OPTIONS", "/api/v1/targets", NULL,
+	        "Origin: http://evil.example\r\nAccess-Control-Request-Method: GET\r\n", &r);
+	ck_assert_int_eq(r.status, 403);
+	ck_assert_ptr_null(header(&r, "Access-Control-Allow-Origin"));
+	resp_free(&r);
+	web_stop(w);
+}
+END_TEST
+
+START_TEST(test_web_start__query_rules)
+{
+	struct web *w = start();
+	char path[640], q[512];
+	size_t i, n;
+
+	/* A parameter given twice: which one would count?  400, naming it. */
+	snprintf(path, sizeof(path), "/api/v1/diff?a=%" PRId64 "&b=%" PRId64 "&a=%" PRId64, sid[0],
+	         sid[1], sid[1]);
+	assert_error(w, "GET", path, NULL, 400, "parameter a is given more than once");
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/timeline?points=5&points=5",
+	         target_java);
+	assert_error(w, "GET", path, NULL, 400, "points");
+	assert_error(w, "GET", "/api/v1/targets?x&x", NULL, 400, "more than once");
+	assert_error(w, "GET", "/healthz?a=1&a=2", NULL, 400, "more than once");
+	/* More than 16 parameters. */
+	for (i = 0, n = 0; i < 17; i++)
+		n += (size_t)snprintf(q + n, sizeof(q) - n, "%sp%zu=1", i ? "&" : "", i);
+	snprintf(path, sizeof(path), "/api/v1/targets?%s", q);
+	assert_error(w, "GET", path, NULL, 400, "more than 16");
+	/* 16 distinct ones are fine (unknown names are ignored). */
+	q[strlen(q) - strlen("&p16=1")] = '\0';
+	snprintf(path, sizeof(path), "/api/v1/targets?%s", q);
+	{
+		struct resp r;
+
+		get(w, path, &r);
+		ck_assert_int_eq(r.status, 200);
+		resp_free(&r);
+	}
+	/* An escaped NUL or control character is not decoded: the value
+	 * is malformed, and a path with one is unknown. */
+	snprintf(path, sizeof(path), "/api/v1/diff?a=%" PRId64 "%%00&b=%" PRId64, sid[0], sid[1]);
+	assert_error(w, "GET", path, NULL, 400, "parameter a");
+	snprintf(path, sizeof(path), "/api/v1/diff?a=%" PRId64 "&b=%" PRId64 "%%0a", sid[0],
+	         sid[1]);
+	assert_error(w, "GET", path, NULL, 400, "parameter b");
+	assert_error(w, "GET", "/index.html%00.png", NULL, 404, "no such path");
+	assert_error(w, "GET", "/index.html%00", NULL, 404, "no such path");
+	assert_error(w, "GET", "/api/v1/alerts?state=firing%00", NULL, 400, "state");
+	/* Numbers: no exponent, no overflow, ids positive, points bounded. */
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/timeline?from=1e30", target_java);
+	assert_error(w, "GET", path, NULL, 400, "parameter from");
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/snapshots?to=9223372036854775808",
+	         target_java);
+	assert_error(w, "GET", path, NULL, 400, "parameter to");
+	snprintf(path, sizeof(path),
+	         "/api/v1/targets/%" PRId64 "/timeline?points=18446744073709551617", target_java);
+	assert_error(w, "GET", path, NULL, 400, "points");
+	assert_error(w, "GET", "/api/v1/targets/-1/timeline", NULL, 400, "target id");
+	assert_error(w, "GET", "/api/v1/targets/99999999999999999999/timeline", NULL, 400,
+	             "target id");
+	assert_error(w, "GET", "/api/v1/snapshots/-3", NULL, 400, "snapshot id");
+	assert_error(w, "GET", "/api/v1/alerts?limit=10001", NULL, 400, "limit");
+	assert_error(w, "GET", "/api/v1/alerts?target=-4", NULL, 400, "target");
+	/* The widest range is valid. */
+	snprintf(path, sizeof(path),
+	         "/api/v1/targets/%" PRId64
+	         "/timeline?from=-9223372036854775808&to=9223372036854775807&points=5000",
+	         target_java);
+	{
+		struct resp r;
+
+		get(w, path, &r);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_int_eq(cJSON_GetArraySize(arr(r.json, "points")), 5);
+		resp_free(&r);
+	}
+	web_stop(w);
+}
+END_TEST
+
+/* Read on @fd until the server closes it or @secs pass; returns the bytes
+ * read (-1: not closed in time). */
+static ssize_t
+read_until_closed(int fd, int secs, char *buf, size_t size)
+{
+	struct timeval tv = {secs, 0};
+	size_t len = 0;
+	ssize_t got;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		got = read(fd, buf + len, size - 1 - len);
+		if (got == 0)
+			break;
+		if (got < 0)
+			return errno == ECONNRESET ? (ssize_t)len : -1;
+		len += (size_t)got;
+		if (len == size - 1)
+			return -1;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+START_TEST(test_web_start__request_framing)
+{
+	static const char *const reqs[] = {
+	        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n"
+	        "Content-Length: 2\r\n\r\nab",
+	        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n"
+	        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	        "1\r\na\r\n0\r\n\r\n",
+	        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\n\r\nbody",
+	};
+	static const char *const why[] = {"more than one Content-Length",
+	                                  "both Content-Length and Transfer-Encoding",
+	                                  "request body", "request body"};
+	struct web *w = start();
+	char buf[4096];
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		fd = connect_raw(w);
+		ck_assert_int_eq(write(fd, reqs[i], strlen(reqs[i])), (ssize_t)strlen(reqs[i]));
+		/* Answered and closed at once: no second request on it. */
+		ck_assert_int_ge(read_until_closed(fd, 5, buf, sizeof(buf)), 0);
+		close(fd);
+		ck_assert_msg(strncmp(buf, "HTTP/1.1 400 ", 13) == 0, "request %zu: %.40s", i, buf);
+		ck_assert_msg(strstr(buf, why[i]) != NULL, "request %zu: %s", i, buf);
+	}
+	/* Content-Length: 0 is no body. */
+	fd = connect_raw(w);
+	{
+		static const char ok[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		                         "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+		ck_assert_int_eq(write(fd, ok, sizeof(ok) - 1), (ssize_t)sizeof(ok) - 1);
+	}
+	ck_assert_int_ge(read_until_closed(fd, 5, buf, sizeof(buf)), 0);
+	close(fd);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%.40s", buf);
+	web_stop(w);
+}
+END_TEST
+
+START_TEST(test_web_start__keepalive)
+{
+	static const char two[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+	                          "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	struct web_config cfg;
+	struct timespec t0, t1;
+	struct web *w;
+	char buf[65536];
+	const char *p;
+	double secs;
+	int fd, n200 = 0;
+	ssize_t len;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = db_path;
+	cfg.timeout_s = 1;
+	w = start_cfg(&cfg);
+	/* Two requests answered on one connection, which then stays open
+	 * until the timeout: keep-alive. */
+	fd = connect_raw(w);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(write(fd, two, sizeof(two) - 1), (ssize_t)sizeof(two) - 1);
+	len = read_until_closed(fd, 10, buf, sizeof(buf));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	ck_assert_int_gt(len, 0);
+	for (p = buf; (p = strstr(p, "HTTP/1.1 200 ")) != NULL; p++)
+		n200++;
+	ck_assert_int_eq(n200, 2);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(secs > 0.8 && secs < 3, "idle keep-alive closed after %.1f s", secs);
+	web_stop(w);
+}
+END_TEST
+
+START_TEST(test_web_start__header_deadline)
+{
+	struct web_config cfg;
+	struct timespec t0, t1;
+	struct web *w;
+	char buf[4096];
+	double secs;
+	int fd;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = db_path;
+	cfg.timeout_s = 1;
+	w = start_cfg(&cfg);
+	/* A header trickling in, one byte every 300 ms, is cut by the 1 s
+	 * deadline although bytes keep coming (libmicrohttpd's idle timeout
+	 * alone would never fire). */
+	{
+		static const char slow[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+		                           "ssssssssssssssssssssssssssssssssssssssss\r\n\r\n";
+		struct timeval tv = {0, 300 * 1000};
+		size_t i;
+		ssize_t got = 1;
+
+		fd = connect_raw(w);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		signal(SIGPIPE, SIG_IGN);
+		for (i = 0; i < sizeof(slow) - 1; i++) {
+			if (write(fd, slow + i, 1) != 1)
+				break;
+			got = read(fd, buf, sizeof(buf));
+			if (got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+				break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		close(fd);
+		secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		ck_assert_msg(i < sizeof(slow) - 1, "the whole slow header went through");
+		ck_assert_msg(got <= 0, "the slow header got an answer");
+		ck_assert_msg(secs > 0.8 && secs < 3, "slow header cut after %.1f s", secs);
+	}
+	web_stop(w);
+}
+END_TEST
+
 /* ---- web_port, web_set_health, web_set_targets_runtime, web_stop ------- */
 
 START_TEST(test_web_port__bound)
@@ -1758,6 +2053,11 @@ web_suite(void)
 	tcase_add_test(tc, test_web_start__static);
 	tcase_add_test(tc, test_web_start__errors);
 	tcase_add_test(tc, test_web_start__hosts);
+	tcase_add_test(tc, test_web_start__origin);
+	tcase_add_test(tc, test_web_start__query_rules);
+	tcase_add_test(tc, test_web_start__request_framing);
+	tcase_add_test(tc, test_web_start__keepalive);
+	tcase_add_test(tc, test_web_start__header_deadline);
 	tcase_add_test(tc, test_web_start__token);
 	tcase_add_test(tc, test_web_start__bad_config);
 	tcase_add_test(tc, test_web_start__no_database);

@@ -41,6 +41,14 @@ tests_check_alerts_SOURCES = %D%/check_alerts.c %D%/testutil.c %D%/testutil.h
 tests_check_alerts_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
 tests_check_alerts_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
 
+# The alert sinks (Linux: scripts and tests/hook_receiver; the Windows
+# build runs it under wine with tests/win/sinkcat.exe: tests/test_wine.sh).
+check_PROGRAMS += tests/check_sinks
+TESTS += tests/check_sinks
+tests_check_sinks_SOURCES = %D%/check_sinks.c %D%/testutil.c %D%/testutil.h
+tests_check_sinks_CFLAGS = $(AM_CFLAGS) $(TESTS_CFLAGS) $(INIH_CFLAGS)
+tests_check_sinks_LDADD = $(DAEMON_LIBS) $(TESTS_LDADD)
+
 # The Windows classifier on recorded region lists; runs on every platform.
 check_PROGRAMS += tests/check_windows_regions
 TESTS += tests/check_windows_regions
@@ -98,6 +106,19 @@ endif
 TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh
 TESTS += tests/test_alerts.sh
 EXTRA_DIST += tests/test_alerts.sh
+# Storage faults (issue 6): damaged databases and a held write lock; a full
+# disk on a tmpfs (skips without the right to mount); 200 kill -9 during
+# writes (MD_FAULT_KILLS sets the count).
+TESTS += tests/test_faults.sh tests/test_faults_full.sh tests/test_faults_kill.sh
+EXTRA_DIST += tests/test_faults.sh tests/test_faults_full.sh tests/test_faults_kill.sh
+# The three cases of docs/investigating-a-leak.md in the browser; its
+# screenshots go to tests/e2e-artifacts/walkthrough (docs/img has a copy).
+TESTS += tests/test_walkthrough.sh
+EXTRA_DIST += tests/test_walkthrough.sh tests/e2e/walkthrough.mjs
+# Issue 6: bad HTTP input and connection exhaustion (raw sockets, python3,
+# strace when it can attach), and wrk against the API while sampling.
+TESTS += tests/test_http_abuse.sh tests/test_load.sh
+EXTRA_DIST += tests/test_http_abuse.sh tests/http_abuse.py tests/test_load.sh tests/load.lua
 EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh \
 	tests/fixtures \
 	tests/e2e/package.json tests/e2e/package-lock.json tests/e2e/e2e.mjs \
@@ -106,7 +127,7 @@ EXTRA_DIST += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/tes
 # test_e2e.sh keeps playwright-core and its screenshots in the build tree.
 distclean-local: distclean-e2e distclean-wine
 distclean-e2e:
-	-rm -rf tests/e2e-node tests/e2e-artifacts
+	-rm -rf tests/e2e-node tests/e2e-walkthrough-node tests/e2e-artifacts
 .PHONY: distclean-e2e
 # The wine tests cross-build in windows/ (packaging/windows/build.sh).
 distclean-wine:
@@ -121,13 +142,24 @@ tests_win_winalloc_SOURCES = %D%/win/winalloc.c
 tests_win_winalloc_CFLAGS = -O1 -Wall
 tests_win_winalloc_LDADD =
 tests_win_winalloc_LDFLAGS = -static
+# The command of the exec sink's Windows tests (wmain: the C runtime's argv).
+check_PROGRAMS += tests/win/sinkcat
+tests_win_sinkcat_SOURCES = %D%/win/sinkcat.c
+tests_win_sinkcat_CFLAGS = -O1 -Wall -municode
+tests_win_sinkcat_LDADD =
+tests_win_sinkcat_LDFLAGS = -static -municode
 endif
-EXTRA_DIST += tests/win/winalloc.c
+EXTRA_DIST += tests/win/winalloc.c tests/win/sinkcat.c
 
 # Under wine: the Windows service end to end, and the Check programs
 # cross-built and run as .exe (both skip with 77 where wine cannot run).
 TESTS += tests/test_wine.sh tests/test_wine_service.sh
 EXTRA_DIST += tests/test_wine.sh tests/test_wine_service.sh
+
+# The Windows zip and MSI (packaging/windows/package.sh): their contents,
+# and the MSI installed, run and removed under wine (skips with 77 likewise).
+TESTS += tests/test_msi.sh
+EXTRA_DIST += tests/test_msi.sh
 
 # tests/fuzz/: libFuzzer targets built with clang by tests/fuzz/run.sh, which
 # .ci/test runs once (60 s per target) outside `make check`.

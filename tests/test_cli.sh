@@ -52,6 +52,9 @@ check "snapshot json names the process" \
 check "snapshot csv header and one line per region" \
   bash -c "'$MD' snapshot $GPID --format=csv -o '$T/a.csv' && head -1 '$T/a.csv' | grep -q '^base,size,allocation_base,type,state,protection,committed,resident,private,shared,pss,swap,locked,detail$' && [ \$(( \$(wc -l < '$T/a.csv') - 1 )) -ge 10 ]"
 
+check "snapshot table says when a region budget truncated the list" \
+  bash -c "'$MD' snapshot $GPID --max-regions 5 > '$T/trunc' && grep -q '^Snapshot: .*, 5 regions, TRUNCATED (region or time budget reached)' '$T/trunc' && ! grep -q TRUNCATED '$T/table'"
+
 # --- diff of two JSON files: 32 MiB of private data is NEW and committed
 reply=$(send "private 32M")
 case "$reply" in ok*) ;; *) fail "grower private: $reply" ;; esac

@@ -7,7 +7,12 @@
 # INI reader on Windows), and check_snapshot_linux's parser and
 # classifier cases, one CK_RUN_CASE each (its snapshot_collect case drives the
 # Linux collector on recorded /proc trees; on Windows snapshot_collect is the
-# VirtualQueryEx collector).
+# VirtualQueryEx collector), and check_sinks (the alert sinks' Windows half:
+# the command sink runs tests/win/sinkcat.exe through CreateProcessW and a Job
+# object, argv round trips through the C runtime's parser, and the webhook
+# POSTs with WinHTTP to tests/hook_receiver running natively on 127.0.0.1,
+# which answers 500 once, and to one that always does: the backoff's waits and
+# a stop during them).
 # Not run: check_live (live Linux processes and /proc), check_web (its client
 # uses POSIX sockets) and check_config (its sd_notify case needs AF_UNIX
 # datagrams and its proc_list_read case a /proc tree).  Skips (77) when wine
@@ -21,20 +26,25 @@ skip() { echo "SKIP: $*"; exit 77; }
 for c in wine wineboot wineserver; do
   command -v "$c" >/dev/null || skip "$c not installed (.ci/deps, packaging/windows/build.sh)"
 done
-tests=(check_snapshot check_diff check_store check_windows_regions check_snapshot_linux check_ini)
+tests=(check_snapshot check_diff check_store check_windows_regions check_snapshot_linux check_ini
+       check_sinks)
 # Runs: EXE or EXE:TCASE (Check's CK_RUN_CASE).
 runs=(check_snapshot check_diff check_store check_windows_regions check_ini
       check_snapshot_linux:smaps_parse_buffer check_snapshot_linux:smaps_parse_line
-      check_snapshot_linux:linux_parse_small check_snapshot_linux:linux_classify)
+      check_snapshot_linux:linux_parse_small check_snapshot_linux:linux_classify
+      check_sinks)
+RECV="$B/tests/hook_receiver"
+[ -x "$RECV" ] || { echo "FAIL - $RECV is not built (make check builds it)"; exit 1; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-winunit-XXXXXX")
 export WINEPREFIX="$T/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-cleanup() { wineserver -k 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() { exec 5>&- 6>&- 2>/dev/null; wineserver -k 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 
 W="$B/windows"
 if ! MD_WIN_BUILD="$W" bash "$S/packaging/windows/build.sh" >"$T/build.log" 2>&1 ||
-   ! make -s -C "$W" -j2 $(printf 'tests/%s.exe ' "${tests[@]}") >>"$T/build.log" 2>&1; then
+   ! make -s -C "$W" -j2 $(printf 'tests/%s.exe ' "${tests[@]}") tests/win/sinkcat.exe \
+     >>"$T/build.log" 2>&1; then
   tail -n 30 "$T/build.log"
   echo "FAIL - the Windows build of the unit tests"
   exit 1
@@ -47,13 +57,32 @@ wineserver -p || skip "wineserver cannot start here"
 timeout 300 wineboot -i >"$T/wineboot.log" 2>&1 || { cat "$T/wineboot.log"; skip "wine cannot start here"; }
 timeout 60 wine cmd /c exit 0 >/dev/null 2>&1 </dev/null || skip "wine cannot run a program here"
 
+W=$(cd "$W" && pwd)
+
+# check_sinks' webhook receiver, a Linux program on 127.0.0.1 (wine's
+# sockets are the host's); it exits when its stdin (fd 5) closes.
+# One answers 500 once, the other always.
+mkdir -p "$T/hooks" "$T/hooks500"
+exec 5> >(exec "$RECV" "$T/hooks" 1 >"$T/recv.out" 2>&1)
+exec 6> >(exec "$RECV" "$T/hooks500" 1000000 >"$T/recv500.out" 2>&1)
+for _ in $(seq 50); do
+  grep -q '^port ' "$T/recv.out" 2>/dev/null && grep -q '^port ' "$T/recv500.out" 2>/dev/null && break
+  sleep 0.1
+done
+HPORT=$(awk '/^port /{print $2}' "$T/recv.out")
+HPORT500=$(awk '/^port /{print $2}' "$T/recv500.out")
+[ -n "$HPORT" ] && [ -n "$HPORT500" ] ||
+  { echo "FAIL - the hook receivers did not start: $(cat "$T/recv.out" "$T/recv500.out")"; exit 1; }
+
 fails=0 passes=0
 for r in "${runs[@]}"; do
   t=${r%%:*} case=""
   [ "$t" = "$r" ] || case=${r#*:}
   # Output to a file: wine's service processes would hold a pipe open.
   ( [ -n "$case" ] && export CK_RUN_CASE="$case"
-    MD_FIXTURES="Z:$S/tests/fixtures" TMP="Z:$T" \
+    MD_FIXTURES="Z:$S/tests/fixtures" TMP="Z:$T" MD_SINKCAT="Z:$W/tests/win/sinkcat.exe" \
+    MD_HOOK_URL="http://127.0.0.1:$HPORT/hook" MD_HOOK_DIR="Z:$T/hooks" \
+    MD_HOOK_FAIL_URL="http://127.0.0.1:$HPORT500/hook" MD_HOOK_FAIL_DIR="Z:$T/hooks500" \
       timeout 600 wine "$W/tests/$t.exe" >"$T/run.log" 2>&1 </dev/null )
   rc=$?
   summary=$(tr -d '\r' <"$T/run.log" | grep -E '^[0-9]+%: Checks' | tail -n1)

@@ -11,7 +11,10 @@
 # the Private Data committed grew by the steps the diff lists as NEW (+-10%)
 # and at least two steps are NEW; the reserve-only allocation is a reserve
 # region; `net stop` stops the service (STOPPED, exit code 0); the database
-# passes PRAGMA integrity_check; --uninstall removes the service.
+# passes PRAGMA integrity_check; --uninstall removes the service.  An alert
+# (threshold_mb = 1 on winalloc.exe) reaches the exec sink from the service:
+# sinkcat.exe, configured by a C:\-style absolute path, writes the alert
+# JSON it gets on stdin to a file, which must hold that alert.
 # Skips (77) when wine cannot run; MD_SKIP_WINE=1 skips too.
 set -u
 
@@ -48,7 +51,7 @@ if [ -z "$bin" ] || [ ! -f "$bin/memdeltad.exe" ]; then
   echo "FAIL - packaging/windows/build.sh"
   exit 1
 fi
-cp "$bin/memdeltad.exe" "$bin/winalloc.exe" "$T/"
+cp "$bin/memdeltad.exe" "$bin/winalloc.exe" "$bin/sinkcat.exe" "$T/"
 
 # A private prefix and a wineserver that outlives every client.
 # The persistent server first, so that the prefix's services.exe and every
@@ -73,6 +76,14 @@ listen = 127.0.0.1:$PORT
 interval = 1
 log = syslog
 log_file = $(winpath "$T/memdeltad.log")
+
+# The exec sink, run by the service: sinkcat.exe copies its stdin (the
+# alert JSON) to the file named by its argument.
+[alerts]
+threshold_mb = 1
+exec = $(winpath "$T/sinkcat.exe")
+exec_args = "Z:$T/alert.json"
+exec_timeout = 30s
 
 [target winalloc]
 name = winalloc.exe
@@ -162,6 +173,19 @@ check(len(r) == 1 and r[0]["state"] == "reserve" and r[0]["size"] == reserve[1],
 sys.exit(1 if fails else 0)
 EOF
 if [ $? -eq 0 ]; then passes=$((passes + 4)); else fails=$((fails + 1)); fi
+
+# The alert's command ran from the service and got the alert on stdin.
+got_alert() { [ -s "$T/alert.json" ]; }
+if wait_for 60 got_alert &&
+   python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))
+sys.exit(0 if a["rule"] == "threshold" and a["target"]["name"].startswith("winalloc") else 1)' \
+     "$T/alert.json" 2>"$T/alert.err"; then
+  ok "the exec sink ran sinkcat.exe from the service: $(head -c 120 "$T/alert.json")"
+else
+  fail "exec sink: $(head -c 300 "$T/alert.json" 2>&1) $(cat "$T/alert.err" 2>/dev/null)"
+fi
 
 timeout 90 wine net stop memdeltad >"$T/netstop.log" 2>&1 </dev/null
 rc=$?

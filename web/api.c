@@ -243,6 +243,7 @@ api_healthz(struct web *w, struct store *st, struct web_reply *rep)
 	RAW(&o, ",\"storage_error\":");
 	json_out_string(&o, h.storage_ok ? "" : h.storage_error);
 	member_u64(&o, ",\"snapshots_written\":", h.snapshots_written);
+	member_u64(&o, ",\"snapshots_dropped\":", h.snapshots_dropped);
 	member_u64(&o, ",\"ticks_missed\":", h.ticks_missed);
 	member_i64(&o, ",\"last_snapshot_ms\":", h.last_snapshot_ms);
 	member_i64(&o, ",\"started_ms\":", h.started_ms);

@@ -346,6 +346,10 @@ web_metrics(struct web *w, struct store *st, struct web_reply *rep)
 	family(&o, "memdelta_snapshots_written_total", "counter",
 	       "Snapshots stored since memdeltad started.");
 	sample_u64(&o, "memdelta_snapshots_written_total", NULL, NULL, NULL, h.snapshots_written);
+	family(&o, "memdelta_snapshots_dropped_total", "counter",
+	       "Snapshots taken but not stored because the database write failed (full, locked, "
+	       "...).");
+	sample_u64(&o, "memdelta_snapshots_dropped_total", NULL, NULL, NULL, h.snapshots_dropped);
 	family(&o, "memdelta_targets", "gauge", "Targets memdeltad watches now.");
 	sample_u64(&o, "memdelta_targets", NULL, NULL, NULL, h.targets);
 	family(&o, "memdelta_database_bytes", "gauge", "Bytes the database file uses.");

@@ -1,12 +1,19 @@
 /*
  * web.c - memdeltad's HTTP server (web.h): libmicrohttpd with an internal
  * thread pool, the access checks every request passes (Host allowlist ->
- * 421, GET/HEAD only -> 405, access token -> 401 for the API, /healthz and
- * /metrics), the embedded UI files,
- * and one read-only store handle per pool thread, opened lazily, so that
- * handlers never wait for the daemon's writer.  The JSON endpoints
- * themselves are in api.c.  Nothing here writes to stderr: libmicrohttpd's
- * messages go to the configured log callback, or nowhere.
+ * 421, Origin -> 403, GET/HEAD only -> 405, no request body -> 400,
+ * repeated or too many query parameters -> 400, access token -> 401 for
+ * the API, /healthz and /metrics), the embedded UI files, a deadline on
+ * request headers (slowloris), and one read-only store handle per pool
+ * thread, opened lazily, so that handlers never wait for the daemon's
+ * writer.  The JSON endpoints themselves are in api.c.  Nothing here writes
+ * to stderr: libmicrohttpd's messages go to the configured log callback, or
+ * nowhere.
+ *
+ * Requests are answered in libmicrohttpd's second call of the handler, once
+ * the request is complete, so that connections stay open between requests
+ * (keep-alive); a request refused at its first call (the checks that need
+ * only the header) is answered at once and its connection closed.
  */
 #include "config.h"
 
@@ -17,14 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #ifdef _WIN32
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#define SHUT_RDWR SD_BOTH
 #else
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 #include <microhttpd.h>
@@ -39,11 +49,30 @@
 #define WEB_DEFAULT_TIMEOUT_S    15
 #define WEB_DEFAULT_MEMORY_LIMIT (256u * 1024u)
 #define WEB_TOKEN_COOKIE         "memdelta_token"
+/* No endpoint takes more than six query parameters; more is an abuse, and
+ * the bound keeps the check for repeated names cheap. */
+#define WEB_MAX_QUERY_PARAMS 16
+/* How often the header deadline is checked. */
+#define WEB_WATCH_PERIOD_MS 250
 
 /* One allowed Host: a name ("localhost", "[::1]") and an optional port. */
 struct web_host {
 	char *name;
 	long port; /* -1: any */
+};
+
+/* One open connection, for the header deadline: a request's header must
+ * arrive in full within timeout_s of the connection opening or of the
+ * previous response, else the watchdog shuts the socket down.
+ * libmicrohttpd's own timeout only measures inactivity, which a client
+ * sending one byte a second never reaches.  Entries live from libmicrohttpd's
+ * STARTED to its CLOSED notification, which comes before it closes the
+ * socket: under conn_lock, fd is always the connection's own. */
+struct web_conn {
+	MHD_socket fd;
+	int64_t deadline_ms; /* monotonic; 0 while a request is being served */
+	int shut;            /* the watchdog shut it down already */
+	struct web_conn *prev, *next;
 };
 
 /* A pool thread's read-only store handle.  Registered with its server so
@@ -70,9 +99,22 @@ struct web {
 	struct web_target_runtime *rt;
 	size_t n_rt;
 	struct web_reader *readers;
+
+	/* The header deadline (struct web_conn). */
+	pthread_mutex_t conn_lock; /* guards what follows */
+	pthread_cond_t conn_cv;
+	struct web_conn *conns;
+	int64_t header_timeout_ms;
+	int watch_stop;
+	int watch_started;
+	pthread_t watch_thread;
 };
 
+/* *req_cls of a request whose header passed the first call's checks. */
+static char req_accepted;
+
 static _Thread_local struct web_reader *tls_reader;
+static _Thread_local int tls_niced;
 static _Thread_local char why_buf[256];
 
 static const char body_nomem[] = "{\"error\": \"out of memory\"}";
@@ -227,6 +269,126 @@ host_allowed(const struct web *w, const char *h)
 	return 0;
 }
 
+/* The Origin header of a browser's cross-origin request: "null" or
+ * SCHEME://HOST[:PORT].  Allowed when absent, or when it is http(s) and its
+ * HOST[:PORT] passes the Host allowlist (the loopback names, the listen
+ * address, allowed_hosts): a page of any other site gets nothing, whatever
+ * its request (the responses carry no CORS header either, so a browser
+ * would not hand them to such a page anyway). */
+static int
+origin_allowed(const struct web *w, const char *origin)
+{
+	const char *host;
+
+	if (origin == NULL)
+		return 1;
+	if (strncasecmp(origin, "http://", 7) == 0)
+		host = origin + 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		host = origin + 8;
+	else
+		return 0; /* "null" (sandboxed pages, file:) or malformed */
+	return host[0] != '\0' && strpbrk(host, "/?#@") == NULL && host_allowed(w, host);
+}
+
+/* libmicrohttpd's header iterator for request_framing_error. */
+struct framing {
+	unsigned content_length; /* Content-Length headers */
+	int nonzero_length;      /* one of them is not "0" */
+	int transfer_encoding;   /* a Transfer-Encoding header */
+};
+
+static enum MHD_Result
+framing_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->content_length++;
+		if (value == NULL || strcmp(value, "0") != 0)
+			f->nonzero_length = 1;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encoding = 1;
+	}
+	return MHD_YES;
+}
+
+/* NULL when the request has no body, else why it is refused (400).  The
+ * API takes no body: a duplicate Content-Length, or Content-Length together
+ * with Transfer-Encoding, is what request smuggling through a proxy looks
+ * like, and any body is refused before it is read. */
+static const char *
+request_framing_error(struct MHD_Connection *c)
+{
+	struct framing f = {0, 0, 0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, &f);
+	if (f.content_length > 1)
+		return "more than one Content-Length header";
+	if (f.content_length > 0 && f.transfer_encoding)
+		return "both Content-Length and Transfer-Encoding";
+	if (f.transfer_encoding || f.nonzero_length)
+		return "a request body is not accepted";
+	return NULL;
+}
+
+/* The query parameters seen so far, for query_error. */
+struct query_seen {
+	const char *key[WEB_MAX_QUERY_PARAMS];
+	size_t key_len[WEB_MAX_QUERY_PARAMS];
+	size_t n;
+	int too_many;
+	const char *repeated; /* the first name given twice */
+};
+
+static enum MHD_Result
+query_param(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
+            size_t value_size)
+{
+	struct query_seen *q = cls;
+	size_t i;
+
+	(void)kind;
+	(void)value;
+	(void)value_size;
+	for (i = 0; i < q->n; i++) {
+		if (q->key_len[i] == key_size && memcmp(q->key[i], key, key_size) == 0) {
+			q->repeated = q->key[i];
+			return MHD_NO;
+		}
+	}
+	if (q->n == WEB_MAX_QUERY_PARAMS) {
+		q->too_many = 1;
+		return MHD_NO;
+	}
+	q->key[q->n] = key;
+	q->key_len[q->n] = key_size;
+	q->n++;
+	return MHD_YES;
+}
+
+/* 0 when the query string is acceptable, else a 400 is queued through
+ * @msg (at most @size bytes): a parameter named twice ("a=1&a=2": which
+ * one would count?) or more than WEB_MAX_QUERY_PARAMS parameters. */
+static int
+query_error(struct MHD_Connection *c, char *msg, size_t size)
+{
+	struct query_seen q;
+
+	memset(&q, 0, sizeof(q));
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, query_param, &q);
+	if (q.repeated != NULL) {
+		snprintf(msg, size, "parameter %.64s is given more than once", q.repeated);
+		return -1;
+	}
+	if (q.too_many) {
+		snprintf(msg, size, "more than %d query parameters", WEB_MAX_QUERY_PARAMS);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 hex_value(char ch)
 {
@@ -237,6 +399,33 @@ hex_value(char ch)
 	if (ch >= 'A' && ch <= 'F')
 		return ch - 'A' + 10;
 	return -1;
+}
+
+/* libmicrohttpd's percent-decoding of the path and of each query name and
+ * value, except that an escaped control character (%00 to %1F, %7F) stays
+ * as it is written: decoded, %00 would cut the string short
+ * ("/index.html%00.png" would serve /index.html, "a=1%00junk" read as
+ * a=1), and no path or parameter of the API has a control character.  Such
+ * a path is then unknown (404) and such a parameter malformed (400). */
+static size_t
+unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *r = s, *wr = s;
+	int hi, lo;
+
+	(void)cls;
+	(void)c;
+	while (*r != '\0') {
+		if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
+		    hi * 16 + lo >= 0x20 && hi * 16 + lo != 0x7f) {
+			*wr++ = (char)(hi * 16 + lo);
+			r += 3;
+		} else {
+			*wr++ = *r++;
+		}
+	}
+	*wr = '\0';
+	return (size_t)(wr - s);
 }
 
 /* Percent-decode cookie value @v (the UI stores encodeURIComponent(token))
@@ -286,6 +475,134 @@ token_ok(const struct web *w, struct MHD_Connection *c)
 			return 1;
 	}
 	return 0;
+}
+
+/* ---- thread priority --------------------------------------------------- */
+
+/* Lower the calling thread's priority a little, once: the server's threads
+ * yield the CPU to the daemon's sampler, so that a burst of requests delays
+ * answers rather than snapshots (tests/test_load.sh).  Best effort. */
+#ifdef _WIN32
+static void
+thread_yield_to_sampler(void)
+{
+	(void)SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL);
+}
+#else
+static void
+thread_yield_to_sampler(void)
+{
+	/* Linux: the nice value belongs to the thread (NPTL), not the process. */
+	(void)!nice(5);
+}
+#endif
+
+/* ---- header deadline --------------------------------------------------- */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libmicrohttpd's notification of a connection opened or closed. */
+static void
+conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+            enum MHD_ConnectionNotificationCode toe)
+{
+	struct web *w = cls;
+	struct web_conn *e = *socket_context;
+	const union MHD_ConnectionInfo *info;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		e = info != NULL ? calloc(1, sizeof(*e)) : NULL;
+		if (e == NULL)
+			return; /* no deadline: the inactivity timeout still holds */
+		e->fd = info->connect_fd;
+		pthread_mutex_lock(&w->conn_lock);
+		e->deadline_ms = mono_ms() + w->header_timeout_ms;
+		e->next = w->conns;
+		if (w->conns != NULL)
+			w->conns->prev = e;
+		w->conns = e;
+		pthread_mutex_unlock(&w->conn_lock);
+		*socket_context = e;
+		return;
+	}
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&w->conn_lock);
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		w->conns = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	pthread_mutex_unlock(&w->conn_lock);
+	free(e);
+	*socket_context = NULL;
+}
+
+/* Arm (@arm) or disarm the header deadline of @c's connection. */
+static void
+conn_deadline(struct web *w, struct MHD_Connection *c, int arm)
+{
+	const union MHD_ConnectionInfo *info;
+	struct web_conn *e;
+
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	e = info != NULL ? info->socket_context : NULL;
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&w->conn_lock);
+	e->deadline_ms = arm ? mono_ms() + w->header_timeout_ms : 0;
+	pthread_mutex_unlock(&w->conn_lock);
+}
+
+/* A request is over (answered, or its connection failed): the next one's
+ * header is due within the timeout. */
+static void
+request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                  enum MHD_RequestTerminationCode toe)
+{
+	(void)req_cls;
+	(void)toe;
+	conn_deadline(cls, c, 1);
+}
+
+/* The watchdog: shuts down the sockets of connections past their header
+ * deadline; libmicrohttpd then sees the connection end and closes it. */
+static void *
+watch_run(void *arg)
+{
+	struct web *w = arg;
+	struct web_conn *e;
+	struct timespec ts;
+	int64_t now;
+
+	pthread_mutex_lock(&w->conn_lock);
+	while (!w->watch_stop) {
+		now = mono_ms();
+		for (e = w->conns; e != NULL; e = e->next) {
+			if (e->deadline_ms != 0 && now >= e->deadline_ms && !e->shut) {
+				(void)shutdown(e->fd, SHUT_RDWR);
+				e->shut = 1;
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += WEB_WATCH_PERIOD_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&w->conn_cv, &w->conn_lock, &ts);
+	}
+	pthread_mutex_unlock(&w->conn_lock);
+	return NULL;
 }
 
 /* ---- store handles ----------------------------------------------------- */
@@ -428,6 +745,35 @@ query_get(void *arg, const char *name)
 	return MHD_lookup_connection_value(arg, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* The first call for a request, its header complete: the checks that need
+ * nothing else.  Returns 0 (accepted), or the result of the error reply
+ * queued (libmicrohttpd then closes the connection). */
+static int
+request_refused(struct web *w, struct MHD_Connection *c, const char *method, enum MHD_Result *ret)
+{
+	const char *host, *origin, *why;
+
+	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+	if (!host_allowed(w, host))
+		*ret = send_error(w, c, MHD_HTTP_MISDIRECTED_REQUEST,
+		                  "host '%.200s' is not allowed (allowed_hosts)", host ? host : "");
+	else if (!origin_allowed(w, origin))
+		*ret = send_error(w, c, MHD_HTTP_FORBIDDEN,
+		                  "origin '%.200s' is not allowed: the API is not shared with "
+		                  "other sites",
+		                  origin);
+	else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	         strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		*ret = send_error(w, c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		                  "method %.40s not allowed: the API is read-only", method);
+	else if ((why = request_framing_error(c)) != NULL)
+		*ret = send_error(w, c, MHD_HTTP_BAD_REQUEST, "%s", why);
+	else
+		return 0;
+	return -1;
+}
+
 static enum MHD_Result
 handle_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                const char *version, const char *upload_data, size_t *upload_data_size,
@@ -438,29 +784,47 @@ handle_request(void *cls, struct MHD_Connection *c, const char *url, const char 
 	struct web_reply rep;
 	struct web_query q;
 	struct store *st;
-	const char *why = NULL, *path = NULL, *host;
+	const char *why = NULL, *path = NULL;
+	char msg[128];
 	int healthz, metrics, rc;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload_data;
+	if (!tls_niced) {
+		tls_niced = 1;
+		thread_yield_to_sampler();
+	}
+	if (*req_cls == NULL) {
+		/* The header is in: its deadline no longer applies. */
+		conn_deadline(w, c, 0);
+		if (request_refused(w, c, method, &ret) != 0)
+			return ret;
+		*req_cls = &req_accepted;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		/* Not reached: a body is refused at the first call. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 
 	memset(&rep, 0, sizeof(rep));
-	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	if (!host_allowed(w, host))
-		return send_error(w, c, MHD_HTTP_MISDIRECTED_REQUEST,
-		                  "host '%s' is not allowed (allowed_hosts)", host ? host : "");
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return send_error(w, c, MHD_HTTP_METHOD_NOT_ALLOWED,
-		                  "method %s not allowed: the API is read-only", method);
-
 	healthz = strcmp(url, "/healthz") == 0;
 	metrics = strcmp(url, "/metrics") == 0;
 	if (strncmp(url, "/api/v1/", 8) == 0)
 		path = url + 8;
 	else if (!healthz && !metrics) {
-		/* The UI itself needs no token: it asks for one on a 401. */
+		/* The UI itself needs no token: it asks for one on a 401.  Its
+		 * files are only the embedded ones, looked up by exact name:
+		 * nothing is ever read from the file system. */
 		f = web_static_find(url);
 		if (f == NULL)
-			return send_error(w, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
+			return send_error(w, c, MHD_HTTP_NOT_FOUND, "no such path: %.200s", url);
 		return send_static(w, c, f);
 	}
+	if (query_error(c, msg, sizeof(msg)) != 0)
+		return send_error(w, c, MHD_HTTP_BAD_REQUEST, "%s", msg);
 	if (!token_ok(w, c))
 		return send_error(w, c, MHD_HTTP_UNAUTHORIZED,
 		                  "access token required (Authorization: Bearer TOKEN)");
@@ -542,7 +906,23 @@ web_free(struct web *w)
 	free(w->db_path);
 	free(w->token);
 	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->conn_lock);
+	pthread_cond_destroy(&w->conn_cv);
 	free(w);
+}
+
+/* Stop the header watchdog (after libmicrohttpd: no connection is left). */
+static void
+watch_stop(struct web *w)
+{
+	if (!w->watch_started)
+		return;
+	pthread_mutex_lock(&w->conn_lock);
+	w->watch_stop = 1;
+	pthread_cond_signal(&w->conn_cv);
+	pthread_mutex_unlock(&w->conn_lock);
+	pthread_join(w->watch_thread, NULL);
+	w->watch_started = 0;
 }
 
 int
@@ -553,7 +933,7 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	const struct sockaddr *sa;
-	struct MHD_OptionItem ops[12];
+	struct MHD_OptionItem ops[16];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
 	unsigned threads, n_ops = 0;
 	int loopback, rc = MD_ERR_NOMEM;
@@ -615,6 +995,19 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 		w = NULL;
 		goto out;
 	}
+	if (pthread_mutex_init(&w->conn_lock, NULL) != 0) {
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		w = NULL;
+		goto out;
+	}
+	if (pthread_cond_init(&w->conn_cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->conn_lock);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		w = NULL;
+		goto out;
+	}
 	w->health.storage_ok = 1;
 	w->log = cfg->log;
 	w->log_arg = cfg->log_arg;
@@ -654,6 +1047,8 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 		goto out;
 
 	threads = cfg->threads ? cfg->threads : WEB_DEFAULT_THREADS;
+	w->header_timeout_ms =
+	        1000 * (int64_t)(cfg->timeout_s ? cfg->timeout_s : WEB_DEFAULT_TIMEOUT_S);
 	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)sa};
 	ops[n_ops++] = (struct MHD_OptionItem){
 	        MHD_OPTION_CONNECTION_LIMIT,
@@ -669,6 +1064,11 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 	        (intptr_t)(cfg->memory_limit ? cfg->memory_limit : WEB_DEFAULT_MEMORY_LIMIT), NULL};
 	if (threads > 1)
 		ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+	ops[n_ops++] =
+	        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_notify, w};
+	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
+	                                       (intptr_t)request_completed, w};
+	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, w};
 	if (w->log != NULL) {
 		flags |= MHD_USE_ERROR_LOG;
 		ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER,
@@ -676,6 +1076,12 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 	}
 	ops[n_ops++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
+	if (pthread_create(&w->watch_thread, NULL, watch_run, w) != 0) {
+		snprintf(why_buf, sizeof(why_buf), "cannot start a thread");
+		rc = MD_ERR_NOMEM;
+		goto out;
+	}
+	w->watch_started = 1;
 	w->daemon = MHD_start_daemon(flags, port, NULL, NULL, handle_request, w, MHD_OPTION_ARRAY,
 	                             ops, MHD_OPTION_END);
 	if (w->daemon == NULL) {
@@ -689,6 +1095,8 @@ web_start(const struct web_config *cfg, struct web **out, const char **why)
 	w = NULL;
 	rc = 0;
 out:
+	if (w != NULL)
+		watch_stop(w);
 	web_free(w);
 	if (rc != 0 && why != NULL)
 		*why = why_buf[0] ? why_buf : md_strerror(rc);
@@ -702,6 +1110,7 @@ web_stop(struct web *w)
 		return;
 	if (w->daemon != NULL)
 		MHD_stop_daemon(w->daemon);
+	watch_stop(w);
 	web_free(w);
 }
 

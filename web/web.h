@@ -5,7 +5,10 @@
  * libmicrohttpd with an internal thread pool.  Handlers read through
  * read-only SQLite handles (one per pool thread, opened lazily) and never
  * wait for the writer.  The API is read-only.  Security: binds 127.0.0.1 by
- * default; every request's Host header must name an allowed host (else 421);
+ * default; every request's Host header must name an allowed host (else 421),
+ * and its Origin header, when present, too (else 403; no CORS header is ever
+ * sent); a request body, a parameter given twice or more than 16 are a 400;
+ * a request header must arrive in full within timeout_s;
  * a non-loopback listen address requires an access token (web_start refuses
  * to start without one), and then every request must carry it
  * ("Authorization: Bearer TOKEN", or the cookie the UI's login sets).
@@ -34,7 +37,9 @@ struct web_config {
 	unsigned threads;          /* pool size; 0: 2 */
 	unsigned connection_limit; /* 0: 64 */
 	unsigned per_ip_limit;     /* 0: 16 */
-	unsigned timeout_s;        /* idle connection timeout; 0: 15 */
+	unsigned timeout_s;        /* idle connections, and the deadline of a request's
+	                            * header (from the connection's start or the
+	                            * previous answer); 0: 15 */
 	size_t memory_limit;       /* per connection, bytes; 0: 256 KiB */
 	/* Optional sink for libmicrohttpd's errors and for requests that fail
 	 * on the database (one line, no newline); web/ never writes to stderr
@@ -52,7 +57,8 @@ struct web_health {
 	int storage_ok;          /* 0 when writes fail (disk full, locked, ...) */
 	char storage_error[160]; /* why, when !storage_ok */
 	uint64_t snapshots_written;
-	uint64_t ticks_missed; /* all targets */
+	uint64_t snapshots_dropped; /* puts that failed (storage full, locked, ...) */
+	uint64_t ticks_missed;      /* all targets */
 	int64_t last_snapshot_ms;
 	int64_t started_ms;
 	unsigned targets; /* targets being watched now */

@@ -10,8 +10,9 @@
 #      source package versions and this script's recipe stay the same;
 #   3. configures memdelta with --host=x86_64-w64-mingw32 against that prefix
 #      and builds memdeltad.exe and memdelta.exe (statically linked, UI
-#      embedded), plus tests/win/winalloc.exe, and copies them to the output
-#      folder.
+#      embedded), plus tests/win/winalloc.exe and tests/win/sinkcat.exe (the
+#      programs tests/test_wine_service.sh watches and runs as an alert
+#      command), and copies them to the output folder.
 #
 # Environment (all optional):
 #   MD_WIN_CACHE   dependency cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/memdelta-win);
@@ -261,7 +262,8 @@ if [ ! -f "$build/Makefile" ] || [ "$(cat "$build/.md-win-stamp" 2>/dev/null)" !
   echo "$stamp" >"$build/.md-win-stamp"
 fi
 say "building in $build"
-make -s -C "$build" -j"$jobs" memdeltad.exe memdelta.exe tests/win/winalloc.exe >&2 ||
-  die "make failed"
-cp "$build/memdeltad.exe" "$build/memdelta.exe" "$build/tests/win/winalloc.exe" "$out/"
+make -s -C "$build" -j"$jobs" memdeltad.exe memdelta.exe tests/win/winalloc.exe \
+  tests/win/sinkcat.exe >&2 || die "make failed"
+cp "$build/memdeltad.exe" "$build/memdelta.exe" "$build/tests/win/winalloc.exe" \
+  "$build/tests/win/sinkcat.exe" "$out/"
 echo "$out"

@@ -212,6 +212,10 @@ async function main() {
 	page.on('console', (m) => m.type() === 'error' && page_errors.push(m.text()));
 	page.setDefaultTimeout(15000);
 	const ready = () => page.waitForSelector('#view[data-state=ready]');
+	// A hash change routes on the hashchange event, a task after the URL
+	// changed: until then the old view still reads "ready".  Marking it
+	// stale before each navigation makes ready() wait for the new view.
+	const stale = () => page.evaluate(() => (document.getElementById('view').dataset.state = 'stale'));
 
 	// Overview.
 	await page.goto(`${base}/#/`);
@@ -222,6 +226,7 @@ async function main() {
 	await shot(page, 'overview');
 
 	// Timeline.
+	await stale();
 	await page.click(`#targets tr[data-target-name="${name}"] a.target-link`);
 	await ready();
 	await page.waitForFunction(() => window.memdelta_graph && window.memdelta_graph.numRows() >= 5);
@@ -252,6 +257,7 @@ async function main() {
 	};
 	await click_point('first');
 	check((await page.textContent('#pick-hint')).includes('snapshot B'), 'the first click picks A');
+	await stale();
 	await click_point('last');
 	await page.waitForURL(/#\/diff\/\d+\/\d+$/);
 	const [, a, b] = page.url().match(/#\/diff\/(\d+)\/(\d+)$/);
@@ -293,6 +299,7 @@ async function main() {
 	await page.setViewportSize({ width: 1280, height: 800 });
 
 	// Brushing a range on the chart picks its two ends.
+	await stale();
 	await page.goto(`${base}/#/target/${tid}`);
 	await ready();
 	await page.waitForFunction(() => window.memdelta_graph && window.memdelta_graph.numRows() >= 5);
@@ -306,6 +313,7 @@ async function main() {
 		return { x0: r.left + x0 + 1, x1: r.left + x1 - 1, y: r.top + y };
 	});
 	await page.mouse.move(ends.x0, ends.y);
+	await stale();
 	await page.mouse.down();
 	await page.mouse.move(ends.x1, ends.y, { steps: 8 });
 	await page.mouse.up();
@@ -315,6 +323,7 @@ async function main() {
 	await ready();
 
 	// Snapshot view of B.
+	await stale();
 	await page.goto(`${base}/#/snapshot/${b}`);
 	await ready();
 	check((await page.locator('#state-summary [data-state="commit"]').count()) === 1, 'the snapshot view shows the committed/reserved/free summary');
@@ -327,6 +336,7 @@ async function main() {
 	g = new grower(exe);
 	check((await g.next_line()) === 'ready', 'the second grower prints ready');
 	await wait_for('a restart in the timeline API', async () => (await api(`/api/v1/targets/${tid}/timeline`)).restarts.length >= 1, 30000);
+	await stale();
 	await page.goto(`${base}/#/target/${tid}`);
 	await ready();
 	await page.waitForSelector('#restarts li.restart', { timeout: 15000 });
@@ -358,6 +368,7 @@ async function main() {
 	check(alert.baseline_snapshot > 0 && alert.trigger_snapshot > alert.baseline_snapshot, `the alert names its baseline and trigger snapshots (#${alert.baseline_snapshot} -> #${alert.trigger_snapshot})`);
 
 	// The alerts page.
+	await stale();
 	await page.goto(`${base}/#/alerts`);
 	await ready();
 	const arow = page.locator(`#alerts tr.alert-row[data-alert-id="${alert.id}"]`);
@@ -374,16 +385,19 @@ async function main() {
 	check(asw <= 391, `at phone width the alerts page does not scroll sideways (${asw} px)`);
 	await shot(page, 'alerts-phone', false);
 	await page.setViewportSize({ width: 1280, height: 800 });
+	await stale();
 	await page.selectOption('#alert-filter', 'resolved');
 	await page.waitForURL(/#\/alerts\/resolved$/);
 	await ready();
 	check((await page.locator(`#alerts tr[data-alert-id="${alert.id}"]`).count()) === 0, 'filtering by state "resolved" hides it');
+	await stale();
 	await page.selectOption('#alert-filter', 'firing');
 	await page.waitForURL(/#\/alerts\/firing$/);
 	await ready();
 	check((await page.locator(`#alerts tr[data-alert-id="${alert.id}"]`).count()) === 1, 'filtering by state "firing" shows it');
 
 	// The alert's own page: the evidence, attributed to Private Data.
+	await stale();
 	await page.click(`#alerts tr[data-alert-id="${alert.id}"] td.summary a`);
 	await page.waitForURL(new RegExp(`#/alert/${alert.id}$`));
 	await ready();
@@ -391,11 +405,13 @@ async function main() {
 	const ev_rows = await page.locator('#alert-regions tr.row[data-type="private"]').count();
 	check(ev_rows >= 1, `the alert page lists ${ev_rows} grown Private Data region(s)`);
 	await shot(page, 'alert');
+	await stale();
 	await page.goBack();
 	await page.waitForURL(/#\/alerts\/firing$/);
 	await ready();
 
 	// "What grew": the diff of baseline and trigger, new Private Data in green.
+	await stale();
 	await page.click(`#alerts tr[data-alert-id="${alert.id}"] a.what-grew`);
 	await page.waitForURL(/#\/diff\/\d+\/\d+$/);
 	const [, wa, wb] = page.url().match(/#\/diff\/(\d+)\/(\d+)$/);
@@ -409,6 +425,7 @@ async function main() {
 	await shot(page, 'what-grew');
 
 	// The target page: the alert's banner and the fitted trend line.
+	await stale();
 	await page.goto(`${base}/#/target/${tid}`);
 	await ready();
 	await page.waitForSelector('#alert-banner');
