@@ -13,7 +13,8 @@
 # trees): a separate configure with CC=clang, so the normal gcc build is not
 # touched.  New inputs go to $MD_FUZZ_BUILD/corpus/TARGET; the committed
 # corpus is only read, except by --merge.  MD_FUZZ_JOBS=N runs N targets at
-# a time (default 1).
+# a time (default 1); MD_FUZZ_CC names the compiler (clang), MD_FUZZ_MAKE_JOBS
+# the build's -j (2), MD_FUZZ_MERGE_MAX the largest input --merge adds (2048).
 #
 # Exit status: 0 when no target crashed; 1 when one did (its input is printed
 # in hex and kept under $MD_FUZZ_BUILD/crashes/TARGET/); 77 when clang or
