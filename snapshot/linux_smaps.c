@@ -457,7 +457,9 @@ parse_vmflags(const char *s, const char *end)
 	while (s < end) {
 		s = skip_spaces(s, end);
 		if (end - s >= 2 && (end - s == 2 || s[2] == ' ')) {
-			switch ((s[0] << 8) | s[1]) {
+			/* As unsigned: a byte above 0x7f is a negative char,
+			 * and shifting it is undefined (found by tests/fuzz/). */
+			switch (((unsigned char)s[0] << 8) | (unsigned char)s[1]) {
 			case ('a' << 8) | 'c':
 				f |= VMF_AC;
 				break;
@@ -853,6 +855,7 @@ int
 linux_parse_syscall_sp(const char *buf, size_t len, uint64_t *sp)
 {
 	const char *s = buf, *end = buf + len, *tok[9];
+	uint64_t v;
 	int n = 0;
 
 	*sp = 0;
@@ -878,8 +881,11 @@ linux_parse_syscall_sp(const char *buf, size_t len, uint64_t *sp)
 	if (end - s < 3 || s[0] != '0' || s[1] != 'x')
 		return MD_ERR_PARSE;
 	s += 2;
-	if (scan_hex(&s, end, sp) != 0 || (s < end && *s != ' '))
+	/* *sp stays 0 unless the whole field is hex (STYLE.md: outputs are
+	 * filled only on success; found by tests/fuzz/). */
+	if (scan_hex(&s, end, &v) != 0 || (s < end && *s != ' '))
 		return MD_ERR_PARSE;
+	*sp = v;
 	return 0;
 }
 
@@ -1235,8 +1241,13 @@ int
 linux_classify_regions(struct snapshot *s, const struct smaps_parser *p,
                        const struct linux_thread_sp *sps, size_t n_sps, int main_tid)
 {
-	return classify(s, s->regions + p->first_region, p->extras, s->n_regions - p->first_region,
-	                sps, n_sps, main_tid);
+	size_t n = s->n_regions - p->first_region;
+
+	/* Nothing to classify (an empty smaps file): s->regions may still be
+	 * NULL, and NULL + 0 is undefined behaviour (found by tests/fuzz/). */
+	if (n == 0)
+		return 0;
+	return classify(s, s->regions + p->first_region, p->extras, n, sps, n_sps, main_tid);
 }
 
 int
@@ -1247,7 +1258,9 @@ linux_classify(struct snapshot *s, const struct smaps_vma *v, size_t n,
 	size_t i, first = s->n_regions;
 	int rc;
 
-	x = malloc((n ? n : 1) * sizeof(*x));
+	if (n == 0)
+		return 0; /* as in linux_classify_regions */
+	x = malloc(n * sizeof(*x));
 	if (x == NULL)
 		return MD_ERR_NOMEM;
 	rc = snapshot_reserve(s, first + n);

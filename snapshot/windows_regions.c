@@ -406,8 +406,11 @@ parse_header(struct parse *p)
 	const char *key = w[0];
 	uint64_t v;
 
-	if (p->n_words != 2 && !(strcmp(key, "thread") == 0 && p->n_words == 4))
-		return fail(p, "a header line is a key and one value");
+	/* A thread line has exactly 3 values, any other exactly 1: a short
+	 * thread line would read w[2] and w[3] left over from an earlier,
+	 * freed line (found by tests/fuzz/). */
+	if (p->n_words != (strcmp(key, "thread") == 0 ? 4u : 2u))
+		return fail(p, "a header line is a key and one value (thread: TID 0xBASE 0xLIMIT)");
 	if (strcmp(key, "pid") == 0) {
 		if (parse_dec(w[1], &v) != 0 || v == 0 || v > INT32_MAX)
 			return fail(p, "bad pid");
@@ -783,10 +786,15 @@ windows_classify(const struct winraw *raw, struct snapshot *s)
 	if (raw->working_set_source != WINRAW_AVAILABLE)
 		s->flags |= SNAPSHOT_NO_WORKING_SET;
 
-	for (i = 1; i < raw->n_regions; i++) {
-		const struct winraw_region *p = &raw->regions[i - 1];
+	/* Empty regions and regions that wrap past 2^64 are refused with the
+	 * disordered ones: a wrapped end would let an overlap through the
+	 * order check (found by tests/fuzz/). */
+	for (i = 0; i < raw->n_regions; i++) {
+		const struct winraw_region *w = &raw->regions[i];
+		const struct winraw_region *p = i > 0 ? &raw->regions[i - 1] : NULL;
 
-		if (raw->regions[i].base < p->base + p->size) {
+		if (w->size == 0 || w->base + w->size < w->base ||
+		    (p != NULL && w->base < p->base + p->size)) {
 			rc = MD_ERR_PARSE;
 			goto out;
 		}

@@ -150,7 +150,7 @@ int winraw_read(struct winraw *raw, FILE *in, struct winraw_error *err);
  * flagged SNAPSHOT_TOTALS_ONLY.  Missing sources set SNAPSHOT_NO_HEAP_LIST,
  * SNAPSHOT_NO_THREAD_STACKS, SNAPSHOT_NO_WORKING_SET.  Returns 0,
  * MD_ERR_NOMEM, or MD_ERR_PARSE when the regions are out of order or
- * overlap. */
+ * overlap, or one is empty or wraps past the end of the address space. */
 int windows_classify(const struct winraw *raw, struct snapshot *s);
 
 /* PAGE_* to PROT_BIT_* (READ/WRITE/EXEC, COPY for the write-copy values,

@@ -350,6 +350,21 @@ START_TEST(test_linux_parse_syscall_sp__forms)
 }
 END_TEST
 
+/* Found by tests/fuzz/: an SP field with a bad byte after its first hex
+ * digits was refused, but the digits before it were left in *sp. */
+START_TEST(test_linux_parse_syscall_sp__fuzz_bad_sp_left_zero)
+{
+	uint64_t sp = 1;
+	size_t len;
+	char *buf = test_read_file(test_fixture("fuzz/syscall_bad_sp"), &len);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(linux_parse_syscall_sp(buf, len, &sp), MD_ERR_PARSE);
+	ck_assert_uint_eq(sp, 0);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_linux_parse_btime__line)
 {
 	const char *buf = "cpu  1 2 3 4\nintr 5\nbtime 1795300000\nprocesses 10\n";
@@ -548,6 +563,56 @@ START_TEST(test_smaps_parse_buffer__malformed_fixtures)
 		if (cases[i].plen)
 			ck_assert_uint_eq(strlen(path), cases[i].plen);
 	}
+}
+END_TEST
+
+/* Inputs on which tests/fuzz/ found undefined behaviour
+ * (tests/fixtures/fuzz/README.md). */
+START_TEST(test_smaps_parse_buffer__fuzz_findings)
+{
+	struct smaps_parser p;
+	struct snapshot *s = NULL;
+	char *buf;
+	size_t len;
+
+	/* An empty file: no VMA to classify, and no region array yet (the
+	 * classifiers computed NULL + 0). */
+	buf = test_read_file(test_fixture("fuzz/smaps_empty.smaps"), &len);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	smaps_parser_init(&p, s, 0);
+	ck_assert_int_eq(smaps_parse_buffer(&p, buf, len), 0);
+	ck_assert_uint_eq(p.n_vmas, 0);
+	ck_assert_int_eq(linux_classify(s, p.vmas, p.n_vmas, NULL, 0, 1), 0);
+	ck_assert_uint_eq(s->n_regions, 0);
+	smaps_parser_done(&p);
+	snapshot_free(s);
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	smaps_parser_init_regions(&p, s, 0);
+	ck_assert_int_eq(smaps_parse_buffer(&p, buf, len), 0);
+	ck_assert_int_eq(linux_classify_regions(s, &p, NULL, 0, 1), 0);
+	ck_assert_uint_eq(s->n_regions, 0);
+	smaps_parser_done(&p);
+	snapshot_free(s);
+	free(buf);
+
+	/* A byte above 0x7f in VmFlags (a negative char was shifted); the
+	 * flags after it still count: "ac" makes the region committed. */
+	buf = test_read_file(test_fixture("fuzz/smaps_vmflags_high_byte.smaps"), &len);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	smaps_parser_init(&p, s, 0);
+	ck_assert_int_eq(smaps_parse_buffer(&p, buf, len), 0);
+	ck_assert_uint_eq(p.n_vmas, 1);
+	ck_assert_uint_eq(p.vmas[0].vmflags, VMF_AC);
+	ck_assert_int_eq(linux_classify(s, p.vmas, p.n_vmas, NULL, 0, 1), 0);
+	ck_assert_uint_eq(s->n_regions, 1);
+	ck_assert_uint_eq(s->regions[0].size, 64 * 1024);
+	ck_assert_uint_eq(s->regions[0].committed, 64 * 1024);
+	smaps_parser_done(&p);
+	snapshot_free(s);
+	free(buf);
 }
 END_TEST
 
@@ -1025,6 +1090,7 @@ linux_suite(void)
 	tcase_add_test(tc, test_smaps_parse_buffer__tolerated);
 	tcase_add_test(tc, test_smaps_parse_buffer__malformed_fixtures);
 	tcase_add_test(tc, test_smaps_parse_buffer__vmflags_forms);
+	tcase_add_test(tc, test_smaps_parse_buffer__fuzz_findings);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smaps_parse_line");
 	tcase_add_test(tc, test_smaps_parse_line__max_vmas);
@@ -1033,6 +1099,7 @@ linux_suite(void)
 	tcase_add_test(tc, test_linux_parse_stat__comm_with_parens);
 	tcase_add_test(tc, test_linux_parse_status__vmpte);
 	tcase_add_test(tc, test_linux_parse_syscall_sp__forms);
+	tcase_add_test(tc, test_linux_parse_syscall_sp__fuzz_bad_sp_left_zero);
 	tcase_add_test(tc, test_linux_parse_btime__line);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("smaps_parse_chunk");

@@ -304,6 +304,7 @@ static const struct {
         {"not_winraw.winraw", 1},      {"overlap.winraw", 40},     {"bad_state.winraw", 40},
         {"unknown_key.winraw", 5},     {"bad_escape.winraw", 20},  {"end_mismatch.winraw", 122},
         {"missing_header.winraw", 18}, {"alloc_above.winraw", 41}, {"late_header.winraw", 122},
+        {"short_thread.winraw", 15},
 };
 
 START_TEST(test_winraw_parse__malformed_refused_with_line)
@@ -721,6 +722,48 @@ START_TEST(test_windows_classify__overlap_refused)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_windows.c: a region whose end wraps past 2^64
+ * passed the order check (its end compares low), and so did an empty one. */
+START_TEST(test_windows_classify__empty_and_wrapping_refused)
+{
+	struct winraw raw;
+	struct snapshot *s = NULL;
+
+	/* Wraps, and the next region lies inside it. */
+	raw_start(&raw);
+	add(&raw, 0xfffffffffff00000ull, 0xfffffffffff00000ull, WIN_PAGE_READWRITE, 0x200000,
+	    WIN_MEM_COMMIT, WIN_PAGE_READWRITE, WIN_MEM_PRIVATE, NULL);
+	add(&raw, 0xfffffffffff80000ull, 0xfffffffffff80000ull, WIN_PAGE_READWRITE, 0x1000,
+	    WIN_MEM_COMMIT, WIN_PAGE_READWRITE, WIN_MEM_PRIVATE, NULL);
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	ck_assert_int_eq(windows_classify(&raw, s), MD_ERR_PARSE);
+	snapshot_free(s);
+	winraw_done(&raw);
+
+	/* Wraps, alone. */
+	raw_start(&raw);
+	add(&raw, 0xffffffffffff0000ull, 0xffffffffffff0000ull, WIN_PAGE_READWRITE, 0x20000,
+	    WIN_MEM_COMMIT, WIN_PAGE_READWRITE, WIN_MEM_PRIVATE, NULL);
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	ck_assert_int_eq(windows_classify(&raw, s), MD_ERR_PARSE);
+	snapshot_free(s);
+	winraw_done(&raw);
+
+	/* Empty, between two good regions. */
+	raw_start(&raw);
+	add(&raw, 0x10000, 0x10000, WIN_PAGE_READWRITE, 0x1000, WIN_MEM_COMMIT, WIN_PAGE_READWRITE,
+	    WIN_MEM_PRIVATE, NULL);
+	add(&raw, 0x11000, 0x10000, WIN_PAGE_READWRITE, 0, WIN_MEM_COMMIT, WIN_PAGE_READWRITE,
+	    WIN_MEM_PRIVATE, NULL);
+	add(&raw, 0x12000, 0x10000, WIN_PAGE_READWRITE, 0x1000, WIN_MEM_COMMIT, WIN_PAGE_READWRITE,
+	    WIN_MEM_PRIVATE, NULL);
+	ck_assert_int_eq(snapshot_new(&s), 0);
+	ck_assert_int_eq(windows_classify(&raw, s), MD_ERR_PARSE);
+	snapshot_free(s);
+	winraw_done(&raw);
+}
+END_TEST
+
 /* ---- windows_classify: recordings under wine64 --------------------------- */
 
 START_TEST(test_windows_classify__recorded_winalloc)
@@ -971,6 +1014,7 @@ windows_suite(void)
 	tcase_add_test(tc, test_windows_classify__unusable_slack);
 	tcase_add_test(tc, test_windows_classify__totals_only_when_limited);
 	tcase_add_test(tc, test_windows_classify__overlap_refused);
+	tcase_add_test(tc, test_windows_classify__empty_and_wrapping_refused);
 	tcase_add_test(tc, test_windows_classify__recorded_winalloc);
 	tcase_add_test(tc, test_windows_classify__recorded_private_growth);
 	tcase_add_test(tc, test_windows_classify__recorded_cmd);

@@ -177,3 +177,8 @@ tests_target_exits_LDADD = $(MD_LIBS)
 endif
 TESTS += tests/test_target_faults.sh
 EXTRA_DIST += tests/test_target_faults.sh
+# tests/fuzz/: libFuzzer targets built with clang by tests/fuzz/run.sh, which
+# .ci/test runs once (60 s per target) outside `make check`.
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/fuzz.h tests/fuzz/fuzz_smaps.c \
+	tests/fuzz/fuzz_stat.c tests/fuzz/fuzz_windows.c tests/fuzz/fuzz_config.c \
+	tests/fuzz/fuzz_api.c tests/fuzz/corpus
