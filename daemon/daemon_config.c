@@ -1068,7 +1068,8 @@ begin_section(struct parse *p, const char *section)
 	if (strlen(section) < p->section_len) {
 		/* libinih's section buffer holds 49 bytes ("target " and a
 		 * 42-byte name); snapshot/compat/ini.c's is the same */
-		perr(p, "section header longer than %zu bytes ([target NAME] names have at most %zu)",
+		perr(p,
+		     "section header longer than %zu bytes ([target NAME] names have at most %zu)",
 		     strlen(section), strlen(section) > 7 ? strlen(section) - 7 : 0);
 		return -1;
 	}

@@ -96,8 +96,7 @@ prev_find(const struct proc_list *prev, int pid)
 
 /* Fill @pi for @pid; returns 0, 1 to skip the process, or MD_ERR_NOMEM. */
 static int
-read_one(const char *root, int pid, const struct proc_list *prev, char *buf,
-         struct proc_info *pi)
+read_one(const char *root, int pid, const struct proc_list *prev, char *buf, struct proc_info *pi)
 {
 	const struct proc_info *old;
 	char path[4200];

@@ -93,8 +93,8 @@ struct sched {
 	uint64_t rng;
 	uint64_t next_rescan_ns;
 	uint64_t next_auto_ns;
-	struct proc_list last;   /* the list of the last rescan */
-	uint64_t next_fresh_ns;  /* when the next rescan reads every process afresh */
+	struct proc_list last;  /* the list of the last rescan */
+	uint64_t next_fresh_ns; /* when the next rescan reads every process afresh */
 	uint64_t next_prune_ns;
 	int prune_more;
 	uint64_t wd_period_ns; /* 0: no watchdog */

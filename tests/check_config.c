@@ -445,7 +445,8 @@ START_TEST(test_config_load_string__long_target_name)
 	name[42] = 'n';
 	name[43] = '\0';
 	snprintf(text, sizeof(text), "[memdeltad]\ninterval = 5\n[target %s]\nname = x\n", name);
-	assert_bad(text, 3, "section header longer than 49 bytes ([target NAME] names have at most 42)");
+	assert_bad(text, 3,
+	           "section header longer than 49 bytes ([target NAME] names have at most 42)");
 }
 END_TEST
 
@@ -763,8 +764,8 @@ START_TEST(test_proc_list_read__reuses_previous_list)
 	write_file(sub, "cmdline", "java\0-jar\0b.jar\0", 16);
 	write_file(sub, "status", "Name:\tjava\nVmData:\t 4096 kB\n", 28);
 	snprintf(sub, sizeof(sub), "%s/300", root);
-	write_file(sub, "stat", "300 (python3) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5300 1000 100\n",
-	           68);
+	write_file(sub, "stat",
+	           "300 (python3) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5300 1000 100\n", 68);
 	write_file(sub, "cmdline", "python3\0x.py\0", 13);
 	ck_assert_int_eq(proc_list_read(root, &l0, &l1), 0);
 	ck_assert_uint_eq(l1.n, 2);
