@@ -392,9 +392,7 @@ storage_state(struct sched *s, int rc)
 		s->storage_failing = 0;
 		s->health.storage_ok = 1;
 		s->health.storage_error[0] = '\0';
-		if (s->w != NULL)
-			web_set_health(s->w, &s->health);
-		return;
+		return; /* stored() publishes the health with the new count */
 	}
 	s->health.snapshots_dropped++;
 	snprintf(s->health.storage_error, sizeof(s->health.storage_error), "%s: %s",
