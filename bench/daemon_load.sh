@@ -145,22 +145,27 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM snapshots").fet
 # cpu_of CMD...: user + system CPU seconds of CMD (GNU time).
 cpu_of() { /usr/bin/time -f '%U %S' -o "$T/time" "$@" >/dev/null && awk '{ print $1 + $2 }' "$T/time"; }
 measure_floor() {
-  local tot=0 ptot=0 c
+  local tot=0 ptot=0 mtot=0 c
   for i in $(seq 1 "$TARGETS"); do
     p=$(awk '{ print $2 }' "$T/rt$i")
     c=$(cpu_of "$B/bench/smaps_floor" "$p" "$ITER")
     tot=$(awk -v a="$tot" -v b="$c" 'BEGIN { print a + b }')
-    c=$("$B/bench/probe_cost" "$p" "$ITER" | sed -n 's/.*cpu_ns_mean=\([0-9]*\).*/\1/p')
+    c=$("$B/bench/probe_cost" "$p" "$ITER" totals | sed -n 's/.*cpu_ns_mean=\([0-9]*\).*/\1/p')
     ptot=$(awk -v a="$ptot" -v b="$c" 'BEGIN { print a + b }')
+    c=$("$B/bench/probe_cost" "$p" "$ITER" map | sed -n 's/.*cpu_ns_mean=\([0-9]*\).*/\1/p')
+    mtot=$(awk -v a="$mtot" -v b="$c" 'BEGIN { print a + b }')
   done
-  # CPU ms for one read of every target's smaps, and for one probe of each
-  awk -v a="$tot" -v b="$ptot" -v n="$ITER" 'BEGIN { printf "%.2f %.2f\n", a * 1000 / n, b / 1e6 }'
+  # CPU ms for one read of every target's smaps, for one totals probe of
+  # each, and for one probe of each with the structure
+  awk -v a="$tot" -v b="$ptot" -v m="$mtot" -v n="$ITER" \
+    'BEGIN { printf "%.2f %.2f %.2f\n", a * 1000 / n, b / 1e6, m / 1e6 }'
 }
 
 run_daemon probe "$FULL_EVERY" "$DURATION"
 read -r -a probe <"$T/probe.res"
-read -r floor_ms probe_ms < <(measure_floor)
-probe_line=$("$B/bench/probe_cost" "$(awk '{ print $2 }' "$T/rt1")" 200)
+read -r floor_ms probe_ms map_ms < <(measure_floor)
+probe_line=$("$B/bench/probe_cost" "$(awk '{ print $2 }' "$T/rt1")" 200 totals)
+map_line=$("$B/bench/probe_cost" "$(awk '{ print $2 }' "$T/rt1")" 200 map)
 floor_line=$("$B/bench/smaps_floor" "$(awk '{ print $2 }' "$T/rt1")" 200)
 full=()
 if [ "$FULL_DURATION" -gt 0 ]; then
@@ -175,12 +180,13 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 per10() { awk -v ms="$1" -v i="$INTERVAL" 'BEGIN { printf "%.2f", ms / (i * 1000) * 100 }'; }
 
 report() {
-  local cpu_pct full_pct steady_pct every_label dflt
+  local cpu_pct full_pct steady_pct every_label dflt mdflt
   cpu_pct=$(pct "${probe[0]}" "${probe[9]}")
   steady_pct=$(pct "${probe[10]}" "${probe[11]}")
   dflt=$(sed -n 's/^#define CONFIG_DEFAULT_FULL_READ_EVERY *//p' "$(dirname "$0")/../daemon/daemon_config.h")
-  if [ -n "$FULL_EVERY" ]; then every_label="\`full_read_every = $FULL_EVERY\`"
-  else every_label="\`full_read_every = $dflt\` (default)"; fi
+  mdflt=$(sed -n 's/^#define CONFIG_DEFAULT_MAP_CHECK_EVERY *//p' "$(dirname "$0")/../daemon/daemon_config.h")
+  if [ -n "$FULL_EVERY" ]; then every_label="\`full_read_every = $FULL_EVERY\`, \`map_check_every = $mdflt\`"
+  else every_label="\`full_read_every = $dflt\`, \`map_check_every = $mdflt\` (defaults)"; fi
   echo "## The daemon under load"
   echo
   echo "<!-- bench/daemon_load.sh results -->"
@@ -206,9 +212,11 @@ report() {
   echo "The floor, on the same processes in the same run: CPU time of reading all $TARGETS smaps" \
     "files once is $floor_ms ms (\`smaps_floor PID $ITER\` per process, user + system from" \
     "GNU time, divided by $ITER), i.e. **$(per10 "$floor_ms") % of one core** at one read per" \
-    "${INTERVAL} s; the probe memdeltad takes instead costs $probe_ms ms of CPU for all $TARGETS" \
-    "(\`probe_cost PID $ITER\` per process, its own CPU clock; $(per10 "$probe_ms") % of a core per ${INTERVAL} s)."
-  echo "One target, in-process: \`$probe_line\`; \`$floor_line\`."
+    "${INTERVAL} s. The probe memdeltad takes instead costs $probe_ms ms of CPU for all $TARGETS" \
+    "with the totals only (\`probe_cost PID $ITER totals\` per process, its own CPU clock;" \
+    "$(per10 "$probe_ms") % of a core per ${INTERVAL} s) and $map_ms ms with the structure" \
+    "(\`probe_cost PID $ITER map\`; $(per10 "$map_ms") % of a core if it were taken every tick)."
+  echo "One target, in-process: \`$probe_line\`; \`$map_line\`; \`$floor_line\`."
   echo
   echo "Goals (issue 3), first row: at most 1 % of one core over the run:" \
     "$(awk -v p="$cpu_pct" 'BEGIN { print (p <= 1.0) ? "met" : "MISSED" }') ($cpu_pct %);" \

@@ -6,14 +6,18 @@
  * CPU time per probe (user + system of this process, mean), so that the
  * figure holds on a loaded machine too.
  *
- * Usage: probe_cost PID [ITERATIONS]   (default 100)
- * Output: probe pid=P iterations=N regions=R map_bytes=B ns_median=M
- *         ns_min=M cpu_ns_mean=C
+ * Usage: probe_cost PID [ITERATIONS [totals|map]]
+ *   ITERATIONS defaults to 100; "totals" (the default) probes the totals
+ *   only, as memdeltad does on most ticks; "map" also hashes the region
+ *   structure, as it does every map_check_every ticks.
+ * Output: probe pid=P what=W iterations=N regions=R map_bytes=B ns_median=M
+ *         ns_min=M cpu_ns_mean=C   (regions and map_bytes are 0 for totals)
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "snapshot/snapshot.h"
@@ -44,10 +48,11 @@ main(int argc, char **argv)
 	long long *ns, cpu0, cpu;
 	long pid, iter = 100;
 	char *end;
+	unsigned what = 0;
 	int rc = 0;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: %s PID [ITERATIONS]\n", argv[0]);
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: %s PID [ITERATIONS [totals|map]]\n", argv[0]);
 		return 2;
 	}
 	pid = strtol(argv[1], &end, 10);
@@ -55,7 +60,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: bad PID '%s'\n", argv[0], argv[1]);
 		return 2;
 	}
-	if (argc == 3) {
+	if (argc == 4) {
+		if (strcmp(argv[3], "map") == 0) {
+			what = SNAPSHOT_PROBE_MAP;
+		} else if (strcmp(argv[3], "totals") != 0) {
+			fprintf(stderr, "%s: the third argument is totals or map\n", argv[0]);
+			return 2;
+		}
+	}
+	if (argc >= 3) {
 		iter = strtol(argv[2], &end, 10);
 		if (*end != '\0' || iter < 1 || iter > MAX_ITER) {
 			fprintf(stderr, "%s: ITERATIONS must be 1..%d\n", argv[0], MAX_ITER);
@@ -71,7 +84,7 @@ main(int argc, char **argv)
 	for (long i = 0; rc == 0 && i < iter; i++) {
 		long long t = clock_ns(CLOCK_MONOTONIC);
 
-		rc = snapshot_probe((int)pid, NULL, &p);
+		rc = snapshot_probe((int)pid, NULL, what, &p);
 		ns[i] = clock_ns(CLOCK_MONOTONIC) - t;
 	}
 	cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
@@ -81,9 +94,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	qsort(ns, (size_t)iter, sizeof(*ns), cmp_ll);
-	printf("probe pid=%ld iterations=%ld regions=%llu map_bytes=%llu ns_median=%lld "
+	printf("probe pid=%ld what=%s iterations=%ld regions=%llu map_bytes=%llu ns_median=%lld "
 	       "ns_min=%lld cpu_ns_mean=%lld\n",
-	       pid, iter, (unsigned long long)p.regions, (unsigned long long)p.map_bytes,
+	       pid, what ? "map" : "totals", iter, (unsigned long long)p.regions, (unsigned long long)p.map_bytes,
 	       ns[iter / 2], ns[0], cpu / iter);
 	free(ns);
 	return 0;

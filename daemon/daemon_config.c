@@ -70,6 +70,7 @@ config_init(struct config *c, const struct config_env *e)
 	c->interval_s = CONFIG_DEFAULT_INTERVAL_S;
 	c->budget_ms = CONFIG_DEFAULT_BUDGET_MS;
 	c->full_read_every = CONFIG_DEFAULT_FULL_READ_EVERY;
+	c->map_check_every = CONFIG_DEFAULT_MAP_CHECK_EVERY;
 	c->log_sink = LOG_SINK_STDERR;
 	c->log_level = LOG_LEVEL_INFO;
 	store_retention_defaults(&c->retention);
@@ -316,6 +317,7 @@ enum key_id {
 	K_BUDGET_MS,
 	K_MAX_REGIONS,
 	K_FULL_READ_EVERY,
+	K_MAP_CHECK_EVERY,
 	K_LOG,
 	K_LOG_LEVEL,
 	K_LOG_FILE,
@@ -396,6 +398,7 @@ static const struct key_def keys[] = {
         {"budget_ms", K_BUDGET_MS, 1, 1, 0},
         {"max_regions", K_MAX_REGIONS, 1, 1, 0},
         {"full_read_every", K_FULL_READ_EVERY, 1, 1, 0},
+        {"map_check_every", K_MAP_CHECK_EVERY, 1, 1, 0},
         {"log", K_LOG, 1, 0, 0},
         {"log_level", K_LOG_LEVEL, 1, 0, 0},
         {"log_file", K_LOG_FILE, 1, 0, 0},
@@ -875,6 +878,11 @@ set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
 			return -1;
 		c->full_read_every = (unsigned)x;
 		return 0;
+	case K_MAP_CHECK_EVERY:
+		if (set_uint(p, key, v, 1, CONFIG_MAX_FULL_READ_EVERY, &x) != 0)
+			return -1;
+		c->map_check_every = (unsigned)x;
+		return 0;
 	case K_LOG:
 		if (strcmp(v, "stderr") == 0)
 			c->log_sink = LOG_SINK_STDERR;
@@ -1006,6 +1014,11 @@ set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
 		if (set_uint(p, key, v, 1, CONFIG_MAX_FULL_READ_EVERY, &x) != 0)
 			return -1;
 		t->full_read_every = (unsigned)x;
+		return 0;
+	case K_MAP_CHECK_EVERY:
+		if (set_uint(p, key, v, 1, CONFIG_MAX_FULL_READ_EVERY, &x) != 0)
+			return -1;
+		t->map_check_every = (unsigned)x;
 		return 0;
 	case K_PID:
 	case K_NAME:

@@ -31,7 +31,8 @@
 #define CONFIG_MAX_INTERVAL_S      86400
 
 /* A full read of smaps at least every this many ticks (scheduler.c). */
-#define CONFIG_DEFAULT_FULL_READ_EVERY 6
+#define CONFIG_DEFAULT_FULL_READ_EVERY 30
+#define CONFIG_DEFAULT_MAP_CHECK_EVERY 6
 #define CONFIG_MAX_FULL_READ_EVERY     100000
 
 /* Alert defaults (docs/alerts.md); the detector's are trend_params_defaults(). */
@@ -91,6 +92,7 @@ struct config_target {
 	struct alert_params alerts; /* the alert keys set in the section ... */
 	uint64_t alert_keys_set;    /* ... one bit per key (see config_target_alerts) */
 	unsigned full_read_every;   /* 0: the global full_read_every */
+	unsigned map_check_every;   /* 0: the global map_check_every */
 };
 
 struct config {
@@ -105,8 +107,11 @@ struct config {
 	size_t max_regions;  /* default per-target region cap (0: none) */
 	/* Between two full reads of smaps, a tick whose cheap probe equals the
 	 * last full read's stores that snapshot again; a full read happens at
-	 * least every full_read_every ticks (1: every tick, no probing). */
+	 * least every full_read_every ticks (1: every tick, no probing).  The
+	 * probe reads the totals every tick and the region structure (maps)
+	 * every map_check_every ticks (1: every tick). */
 	unsigned full_read_every;
+	unsigned map_check_every;
 	enum log_sink log_sink;
 	enum log_level log_level;
 	char log_file[CONFIG_PATH_MAX]; /* log_file=: also append every line here ("": no) */

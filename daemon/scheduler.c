@@ -13,10 +13,11 @@
  * its interval, then every interval plus a small random jitter, so that many
  * targets do not sample in step.  A tick that starts a whole interval late
  * counts the slots it skipped as missed.  A tick first takes the cheap probe
- * (snapshot_probe: the region structure and the memory totals); when it
- * equals the probe taken with the watch's last full read, fewer than
- * full_read_every ticks ago, the last snapshot is stored again with the new
- * time (the store then writes the snapshot row and its totals only).  Else
+ * (snapshot_probe: the memory totals, and every map_check_every ticks the
+ * region structure too); when it equals the probe taken with the watch's
+ * last full read, fewer than full_read_every ticks ago, the last snapshot is
+ * stored again with the new time (the store then writes the snapshot row
+ * and its totals only).  Else
  * the tick collects with the target's region cap and time budget, stores
  * the snapshot in one transaction and keeps it for the next ticks.  Every
  * tick reports health.  When no tick is due soon, retention pruning runs in short
@@ -59,6 +60,7 @@ struct tgt {
 	unsigned budget_ms;
 	size_t max_regions;
 	unsigned full_read_every;
+	unsigned map_check_every;
 	uint64_t ticks, missed, last_cost_ns;
 	uint64_t full_reads, probe_hits;
 	size_t n_watches;
@@ -79,6 +81,7 @@ struct watch {
 	struct snapshot *last;
 	struct snapshot_probe last_probe;
 	unsigned since_full; /* ticks since that read */
+	unsigned since_map;  /* ticks since the structure was last compared */
 };
 
 struct sched {
@@ -155,6 +158,8 @@ tgt_settings(struct sched *s, struct tgt *t, const struct config_target *ct)
 	t->max_regions = ct != NULL && ct->max_regions ? ct->max_regions : s->cfg->max_regions;
 	t->full_read_every =
 	        ct != NULL && ct->full_read_every ? ct->full_read_every : s->cfg->full_read_every;
+	t->map_check_every =
+	        ct != NULL && ct->map_check_every ? ct->map_check_every : s->cfg->map_check_every;
 }
 
 static void
@@ -440,31 +445,45 @@ stored(struct sched *s, struct tgt *t, int rc, int64_t sid, const struct snapsho
 }
 
 /* The cheap path of a tick (ARCHITECTURE.md, "Sampling cost").  Probes the
- * process into *probe (*probe_ok 1 when that worked); when the probe equals
- * the one of the watch's last full read and that read is fewer than
- * full_read_every ticks old, stores the last snapshot again with the new
- * time and returns 1.  Returns 0 when a full read is due; its errors (the
- * process exited, ...) are left for the full read to report. */
+ * process into *probe (*probe_ok 1 when that worked): the totals every
+ * tick, the structure too when map_check_every ticks have passed since it
+ * was last compared or a full read is due (a full read keeps its probe as
+ * the reference, and the reference must hold the structure).  When the
+ * probe equals the one of the watch's last full read and that read is fewer
+ * than full_read_every ticks old, stores the last snapshot again with the
+ * new time and returns 1.  Returns 0 when a full read is due; its errors
+ * (the process exited, ...) are left for the full read to report. */
 static int
 tick_repeat(struct sched *s, struct watch *w, uint64_t t0, struct snapshot_probe *probe,
             int *probe_ok)
 {
 	struct tgt *t = w->t;
 	int64_t sid = 0;
-	int rc;
+	int rc, due, map;
 
 	*probe_ok = 0;
-	if (t->full_read_every <= 1 || snapshot_probe(w->pid, NULL, probe) != 0)
+	if (t->full_read_every <= 1)
 		return 0;
+	due = w->last == NULL || w->since_full + 1 >= t->full_read_every;
+	map = due || w->since_map + 1 >= t->map_check_every;
+	if (snapshot_probe(w->pid, NULL, map ? SNAPSHOT_PROBE_MAP : 0, probe) != 0)
+		return 0;
+	if (!due && !snapshot_probe_equal(probe, &w->last_probe)) {
+		/* The totals moved: a full read, whose reference probe needs
+		 * the structure. */
+		if (!map && snapshot_probe(w->pid, NULL, SNAPSHOT_PROBE_MAP, probe) != 0)
+			return 0;
+		due = 1;
+	}
 	*probe_ok = 1;
-	if (w->last == NULL || w->since_full + 1 >= t->full_read_every ||
-	    !snapshot_probe_equal(probe, &w->last_probe))
+	if (due)
 		return 0;
 	w->last->time_ms = now_ms();
 	w->last->collect_ns = mono_ns() - t0;
 	rc = store_put_snapshot(s->st, t->target_id, w->last, &sid);
 	stored(s, t, rc, sid, w->last);
 	w->since_full++;
+	w->since_map = map ? 0 : w->since_map + 1;
 	t->probe_hits++;
 	return 1;
 }
@@ -553,6 +572,7 @@ tick(struct sched *s, struct watch *w, uint64_t now)
 		w->last = snap;
 		w->last_probe = probe;
 		w->since_full = 0;
+		w->since_map = 0;
 		snap = NULL;
 	}
 out:

@@ -1,17 +1,22 @@
 /*
  * linux_probe.c - the cheap probe of a Linux process (snapshot.h,
- * snapshot_probe): a 64-bit hash of /proc/PID/maps, which lists every region
- * with its range, protection, offset, device, inode and path but, unlike
- * smaps, makes the kernel walk no page table, plus the resident and size
- * totals of /proc/PID/statm, which the kernel keeps as counters.  Any region
- * added, removed, resized, moved, renamed or reprotected changes the hash;
- * pages faulted in or reclaimed change statm.  PID/stat is read last, so a
- * process that exited or whose pid was reused during the probe is seen.
- * Everything is read through fixed buffers on the stack: a probe allocates
- * nothing, so probing a process never changes the prober's own map.
- * (PROCMAP_QUERY, Linux 6.11+, would return the same ranges in binary; the
- * text is cheap enough here and works on every kernel: see
- * docs/performance.md, "The daemon under load".)
+ * snapshot_probe): the memory totals of /proc/PID/status, which the kernel
+ * keeps as counters (size, locked, data, stack, text, libraries, page
+ * tables, swap, resident anonymous, file-backed and shared, threads), and,
+ * when asked, a 64-bit hash of /proc/PID/maps, which lists every region with
+ * its range, protection, offset, device, inode and path but, unlike smaps,
+ * makes the kernel walk no page table.  Pages faulted in, reclaimed or
+ * swapped, and any region added, removed or resized, change the totals; a
+ * region renamed, reprotected or moved changes the hash.  The totals cost
+ * about 10 us a process, the hash about 0.2 us a region (500 us for 2,000
+ * regions: docs/performance.md), which is why the daemon hashes the map
+ * only every map_check_every ticks.  PID/stat is read last, so a process
+ * that exited or whose pid was reused during the probe is seen.  Everything
+ * is read through fixed buffers on the stack: a probe allocates nothing, so
+ * probing a process never changes the prober's own map.  (PROCMAP_QUERY,
+ * Linux 6.11+, returns the same ranges in binary, one ioctl per region: 2.5
+ * times the CPU of reading the maps text on the machine of
+ * docs/performance.md, so it is not used.)
  */
 #include "config.h"
 
@@ -158,59 +163,136 @@ read_small(int fd, char *buf, size_t size)
 	return (long)n;
 }
 
-/* statm: "size resident shared text lib data dt", pages. */
-static int
-parse_statm(const char *buf, struct snapshot_probe *out)
-{
-	uint64_t v[7];
-	char *end;
-	const char *p = buf;
+/* The /proc/PID/status lines the probe keeps, in snapshot_probe.totals
+ * order; "Threads:" goes to .threads. */
+static const char *const status_keys[] = {"VmSize:", "VmLck:",   "VmPin:",   "VmData:",
+                                          "VmStk:",  "VmExe:",   "VmLib:",   "VmPTE:",
+                                          "VmSwap:", "RssAnon:", "RssFile:", "RssShmem:"};
+#define N_STATUS_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
 
-	for (int i = 0; i < 7; i++) {
-		if (*p < '0' || *p > '9')
-			return MD_ERR_PARSE;
-		errno = 0;
-		v[i] = strtoull(p, &end, 10);
-		if (errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0'))
-			return MD_ERR_PARSE;
-		p = *end == ' ' ? end + 1 : end;
-	}
-	if (*p != '\0' && *p != '\n')
+/* The value after a status key: blanks, digits, optionally " kB". */
+static int
+status_value(const char *p, const char *eol, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	while (p < eol && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == eol || *p < '0' || *p > '9')
 		return MD_ERR_PARSE;
-	out->vm_pages = v[0];
-	out->resident_pages = v[1];
-	out->shared_pages = v[2];
-	out->data_pages = v[5];
+	for (; p < eol && *p >= '0' && *p <= '9'; p++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return MD_ERR_PARSE;
+		x = x * 10 + (uint64_t)(*p - '0');
+	}
+	if (p != eol && strncmp(p, " kB", (size_t)(eol - p)) != 0)
+		return MD_ERR_PARSE;
+	*v = x;
 	return 0;
 }
 
+/* One line of /proc/PID/status, NUL-terminated: a total the probe keeps
+ * goes into *out; other lines are skipped; a kept line with a malformed
+ * value is MD_ERR_PARSE. */
+static int
+status_line(const char *p, struct snapshot_probe *out, unsigned *seen)
+{
+	const char *eol = p + strlen(p);
+
+	if (p[0] == 'T' && strncmp(p, "Threads:", 8) == 0)
+		return status_value(p + 8, eol, &out->threads);
+	if (p[0] != 'V' && p[0] != 'R')
+		return 0;
+	for (size_t k = 0; k < N_STATUS_KEYS; k++) {
+		size_t n = strlen(status_keys[k]);
+
+		if ((size_t)(eol - p) >= n && memcmp(p, status_keys[k], n) == 0) {
+			*seen |= 1u << k;
+			return status_value(p + n, eol, &out->totals[k]);
+		}
+	}
+	return 0;
+}
+
+/* Read /proc/PID/status from @fd through @buf and parse it line by line, so
+ * that a line longer than the buffer (a Groups line of 65,536 groups comes
+ * before the Vm lines) costs nothing but its reading.  A process without an
+ * address space (a kernel thread, a zombie, one that exited during the
+ * read) has no Vm lines: *have_vm is then 0 and the caller decides from
+ * PID/stat. */
+static int
+read_status(int fd, char *buf, size_t size, struct snapshot_probe *out, int *have_vm)
+{
+	char line[128];
+	size_t len = 0;
+	unsigned seen = 0;
+	int skipping = 0, rc = 0;
+	ssize_t got;
+
+	*have_vm = 0;
+	for (;;) {
+		got = read(fd, buf, size);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return errno_status(errno);
+		if (got == 0)
+			break;
+		for (ssize_t i = 0; i < got && rc == 0; i++) {
+			if (buf[i] == '\n') {
+				line[len] = '\0';
+				if (!skipping)
+					rc = status_line(line, out, &seen);
+				len = 0;
+				skipping = 0;
+			} else if (!skipping && len + 1 < sizeof(line)) {
+				line[len++] = buf[i];
+			} else {
+				skipping = 1; /* longer than any line the probe keeps */
+			}
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (len > 0 && !skipping) {
+		line[len] = '\0';
+		rc = status_line(line, out, &seen);
+	}
+	/* VmSize, VmData and RssAnon are in every kernel since 4.5. */
+	*have_vm = (seen & 0x209u) == 0x209u;
+	return rc;
+}
+
 int
-snapshot_probe(int pid, const struct snapshot_opts *opts, struct snapshot_probe *out)
+snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what,
+               struct snapshot_probe *out)
 {
 	const char *root = opts != NULL && opts->proc_root != NULL ? opts->proc_root : "/proc";
 	struct snapshot_probe p;
 	struct linux_stat st;
 	char buf[PROBE_CHUNK];
 	long len;
-	int fd = -1, rc;
+	int fd = -1, rc, have_vm = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&p, 0, sizeof(p));
 	if (pid <= 0)
 		return MD_ERR_NOPROC;
-	rc = open_proc(root, pid, "maps", &fd);
-	if (rc == 0)
-		rc = hash_file(fd, buf, sizeof(buf), &p);
-	if (fd >= 0)
-		close(fd);
+	if (what & SNAPSHOT_PROBE_MAP) {
+		rc = open_proc(root, pid, "maps", &fd);
+		if (rc == 0)
+			rc = hash_file(fd, buf, sizeof(buf), &p);
+		if (fd >= 0)
+			close(fd);
+		if (rc != 0)
+			goto out;
+		p.has_map = 1;
+	}
+	rc = open_proc(root, pid, "status", &fd);
 	if (rc != 0)
 		goto out;
-	rc = open_proc(root, pid, "statm", &fd);
-	if (rc != 0)
-		goto out;
-	len = read_small(fd, buf, 256);
+	rc = read_status(fd, buf, sizeof(buf), &p, &have_vm);
 	close(fd);
-	rc = len < 0 ? (int)len : parse_statm(buf, &p);
 	if (rc != 0)
 		goto out;
 	/* Last: the identity, and whether it is a process with a map at all. */
@@ -226,7 +308,7 @@ snapshot_probe(int pid, const struct snapshot_opts *opts, struct snapshot_probe 
 		rc = MD_ERR_KTHREAD;
 	else if (st.state == 'Z' || st.state == 'X')
 		rc = MD_ERR_ZOMBIE;
-	else if (p.regions == 0)
+	else if (!have_vm || (p.has_map && p.regions == 0))
 		rc = MD_ERR_NOPROC; /* the address space went away during the read */
 	if (rc != 0)
 		goto out;

@@ -408,8 +408,11 @@ region_prot_parse(const char *str, unsigned *out)
 int
 snapshot_probe_equal(const struct snapshot_probe *a, const struct snapshot_probe *b)
 {
-	return a->start_time == b->start_time && a->map_hash == b->map_hash &&
-	       a->map_bytes == b->map_bytes && a->regions == b->regions &&
-	       a->vm_pages == b->vm_pages && a->resident_pages == b->resident_pages &&
-	       a->shared_pages == b->shared_pages && a->data_pages == b->data_pages;
+	if (a->start_time != b->start_time || a->threads != b->threads ||
+	    memcmp(a->totals, b->totals, sizeof(a->totals)) != 0)
+		return 0;
+	if (a->has_map && b->has_map)
+		return a->map_hash == b->map_hash && a->map_bytes == b->map_bytes &&
+		       a->regions == b->regions;
+	return 1;
 }

@@ -220,34 +220,45 @@ int snapshot_record_raw(int pid, FILE *out);
 
 /* ---- the cheap probe (ARCHITECTURE.md, "Sampling cost") -------------------
  * What a collector can learn about a process for a small fraction of the
- * cost of snapshot_collect(): a fingerprint of its region structure and its
- * memory totals.  The daemon probes every tick and collects in full only
- * when the probe differs from the one taken with the last full snapshot.
- * Equal probes do not prove equal snapshots: counters that move inside
- * regions without moving the totals (pages that move between regions, Pss
- * when another process maps the same pages) are only seen by a full read. */
+ * cost of snapshot_collect(): its memory totals, and on request a
+ * fingerprint of its region structure.  The daemon probes the totals every
+ * tick, the structure every map_check_every ticks, and collects in full
+ * only when the probe differs from the one taken with the last full
+ * snapshot (or every full_read_every ticks).  Equal probes do not prove
+ * equal snapshots: counters that move inside regions without moving the
+ * totals (pages that move between regions, Pss when another process maps
+ * the same pages) are only seen by a full read, and without the structure
+ * a mapping replaced by another of the same size that moves no total is
+ * seen at the next structure check. */
+
+/* What snapshot_probe reads besides the totals. */
+#define SNAPSHOT_PROBE_MAP 1u /* the structure: map_hash, map_bytes, regions */
+
 struct snapshot_probe {
 	uint64_t start_time; /* OS start stamp, as snapshot.start_time */
+	unsigned has_map;    /* 1: the next three were read (SNAPSHOT_PROBE_MAP) */
 	uint64_t map_hash;   /* hash of the region list: Linux /proc/PID/maps text */
 	uint64_t map_bytes;  /* length of that text */
 	uint64_t regions;    /* number of regions (lines of maps) */
-	/* Linux /proc/PID/statm, in pages: total size, resident, resident
-	 * file-backed or shared, data + stack.  The kernel keeps resident
-	 * counts per CPU and folds them in batches, so a change of fewer than
-	 * about 64 pages may show late. */
-	uint64_t vm_pages;
-	uint64_t resident_pages;
-	uint64_t shared_pages;
-	uint64_t data_pages;
+	/* Linux /proc/PID/status, in kB: VmSize, VmLck, VmPin, VmData, VmStk,
+	 * VmExe, VmLib, VmPTE, VmSwap, RssAnon, RssFile, RssShmem, in this
+	 * order (PROBE_TOTALS names them); and Threads.  The kernel keeps the
+	 * resident and swap counts per CPU and folds them in batches, so a
+	 * change of fewer than about 64 pages may show late. */
+	uint64_t totals[12];
+	uint64_t threads;
 };
 
-/* Probe process @pid (opts->proc_root is honoured; the other options are
- * ignored; @opts may be NULL).  Returns 0 and fills *out (cleared first), or
+/* Probe process @pid: the totals always, and what @what asks for (0 or
+ * SNAPSHOT_PROBE_MAP).  opts->proc_root is honoured; the other options are
+ * ignored; @opts may be NULL.  Returns 0 and fills *out (cleared first), or
  * the statuses of snapshot_collect(): MD_ERR_NOPROC, MD_ERR_PERM (reading
  * maps needs the same access as smaps), MD_ERR_KTHREAD, MD_ERR_ZOMBIE,
  * MD_ERR_PARSE, MD_ERR_IO, MD_ERR_UNSUPPORTED.  Allocates nothing. */
-int snapshot_probe(int pid, const struct snapshot_opts *opts, struct snapshot_probe *out);
-/* 1 when @a and @b are equal in every member, else 0. */
+int snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what,
+                   struct snapshot_probe *out);
+/* 1 when @a and @b have the same identity and totals and, when both hold
+ * the structure (has_map), the same structure; else 0. */
 int snapshot_probe_equal(const struct snapshot_probe *a, const struct snapshot_probe *b);
 
 #endif

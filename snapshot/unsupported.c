@@ -25,10 +25,12 @@ snapshot_record_raw(int pid, FILE *out)
 }
 
 int
-snapshot_probe(int pid, const struct snapshot_opts *opts, struct snapshot_probe *out)
+snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what,
+               struct snapshot_probe *out)
 {
 	(void)pid;
 	(void)opts;
+	(void)what;
 	memset(out, 0, sizeof(*out));
 	return MD_ERR_UNSUPPORTED;
 }

@@ -127,7 +127,8 @@ START_TEST(test_config_init__defaults)
 	ck_assert_uint_eq(c.port, 7373);
 	ck_assert_uint_eq(c.interval_s, 10);
 	ck_assert_uint_eq(c.auto_top, 10);
-	ck_assert_uint_eq(c.full_read_every, 6);
+	ck_assert_uint_eq(c.full_read_every, 30);
+	ck_assert_uint_eq(c.map_check_every, 6);
 	ck_assert_uint_eq(c.n_targets, 0);
 	ck_assert_int_eq(c.log_sink, LOG_SINK_STDERR);
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_INFO);
@@ -170,6 +171,7 @@ static const char good[] = "; memdeltad test configuration\n"
                            "budget_ms = 250\n"
                            "max_regions = 5000\n"
                            "full_read_every = 12\n"
+                           "map_check_every = 3\n"
                            "log = syslog\n"
                            "log_level = debug\n"
                            "retention_raw_days = 3\n"
@@ -187,6 +189,7 @@ static const char good[] = "; memdeltad test configuration\n"
                            "budget_ms = 100\n"
                            "max_regions = 60000\n"
                            "full_read_every = 1\n"
+                           "map_check_every = 2\n"
                            "[target  batch jobs ]\n"
                            "cmdline = ^java .*-jar (batch|etl)\\.jar\n"
                            "[target one]\n"
@@ -210,6 +213,7 @@ START_TEST(test_config_load_string__every_key)
 	ck_assert_uint_eq(c.budget_ms, 250);
 	ck_assert_uint_eq(c.max_regions, 5000);
 	ck_assert_uint_eq(c.full_read_every, 12);
+	ck_assert_uint_eq(c.map_check_every, 3);
 	ck_assert_int_eq(c.log_sink, LOG_SINK_SYSLOG);
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_DEBUG);
 	ck_assert_int_eq(c.retention.raw_ms, 3 * DAY_MS);
@@ -228,11 +232,13 @@ START_TEST(test_config_load_string__every_key)
 	ck_assert_uint_eq(c.targets[0].budget_ms, 100);
 	ck_assert_uint_eq(c.targets[0].max_regions, 60000);
 	ck_assert_uint_eq(c.targets[0].full_read_every, 1);
+	ck_assert_uint_eq(c.targets[0].map_check_every, 2);
 	ck_assert_str_eq(c.targets[1].name, "batch jobs");
 	ck_assert_int_eq(c.targets[1].kind, TARGET_CMDLINE);
 	ck_assert_int_eq(c.targets[1].have_re, 1);
 	ck_assert_uint_eq(c.targets[1].interval_s, 0); /* inherits */
 	ck_assert_uint_eq(c.targets[1].full_read_every, 0);
+	ck_assert_uint_eq(c.targets[1].map_check_every, 0);
 	ck_assert_str_eq(c.targets[2].name, "one");
 	ck_assert_int_eq(c.targets[2].kind, TARGET_PID);
 	ck_assert_int_eq(c.targets[2].pid, 4242);
@@ -264,6 +270,8 @@ START_TEST(test_config_load_string__errors_name_the_line)
 	assert_bad("[memdeltad]\ninterval = 10s\n", 2, "'10s'");
 	assert_bad("[memdeltad]\nfull_read_every = 0\n", 2, "full_read_every: '0'");
 	assert_bad("[target a]\nname = x\nfull_read_every = often\n", 3, "full_read_every");
+	assert_bad("[memdeltad]\nmap_check_every = 0\n", 2, "map_check_every: '0'");
+	assert_bad("[target a]\nname = x\n\nmap_check_every = -1\n", 4, "map_check_every");
 	assert_bad("[memdeltad]\nthis line is not ini\n", 2, "syntax error");
 	assert_bad("[memdeltad\ninterval = 1\n", 1, "syntax error");
 	assert_bad("interval = 5\n", 1, "outside a section");

@@ -25,6 +25,9 @@
  *   regions K   K one-page VMAs: one mapping whose pages alternate
  *               rw / r (mprotect), so no two neighbours merge      ok ADDR LEN
  *   free [last|ADDR]  unmap the last mapping made (or the one at ADDR)
+ *   noaccess [last|ADDR]  mprotect that mapping PROT_NONE: for a mapping
+ *               that is not writable (mapped), the region list changes
+ *               and no memory total does                           ok ADDR LEN
  *   pid         ok PID
  *   quit        ok, then exit
  *
@@ -627,34 +630,47 @@ do_regions(uint64_t k)
 	reply("ok 0x%lx %zu", (unsigned long)(uintptr_t)p, len);
 }
 
-static void
-do_free(const char *arg)
+/* The mapping a free or move command names: the last one, or the one at
+ * ADDR; replies with the error and returns -1 when there is none. */
+static int
+find_mapping(const char *cmd, const char *arg, size_t *at)
 {
 	size_t i;
 	unsigned long long addr;
 	char *end;
 
 	if (n_maps == 0) {
-		reply("err free: no mapping left");
-		return;
+		reply("err %s: no mapping left", cmd);
+		return -1;
 	}
 	if (arg == NULL || strcmp(arg, "last") == 0 || strcmp(arg, "LAST") == 0) {
-		i = n_maps - 1;
-	} else {
-		errno = 0;
-		addr = strtoull(arg, &end, 0);
-		if (errno != 0 || end == arg || *end != '\0') {
-			reply("err free: expected 'last' or an address");
-			return;
-		}
-		for (i = 0; i < n_maps; i++)
-			if ((uintptr_t)maps[i].addr == (uintptr_t)addr)
-				break;
-		if (i == n_maps) {
-			reply("err free: no mapping at %s", arg);
-			return;
-		}
+		*at = n_maps - 1;
+		return 0;
 	}
+	errno = 0;
+	addr = strtoull(arg, &end, 0);
+	if (errno != 0 || end == arg || *end != '\0') {
+		reply("err %s: expected 'last' or an address", cmd);
+		return -1;
+	}
+	for (i = 0; i < n_maps; i++)
+		if ((uintptr_t)maps[i].addr == (uintptr_t)addr)
+			break;
+	if (i == n_maps) {
+		reply("err %s: no mapping at %s", cmd, arg);
+		return -1;
+	}
+	*at = i;
+	return 0;
+}
+
+static void
+do_free(const char *arg)
+{
+	size_t i;
+
+	if (find_mapping("free", arg, &i) != 0)
+		return;
 	if (munmap(maps[i].addr, maps[i].len) < 0) {
 		reply_errno("free: munmap", errno);
 		return;
@@ -662,6 +678,21 @@ do_free(const char *arg)
 	reply("ok 0x%lx %zu", (unsigned long)(uintptr_t)maps[i].addr, maps[i].len);
 	memmove(&maps[i], &maps[i + 1], (n_maps - i - 1) * sizeof(*maps));
 	n_maps--;
+}
+
+/* Take every access away from a mapping (its pages stay resident). */
+static void
+do_noaccess(const char *arg)
+{
+	size_t i;
+
+	if (find_mapping("noaccess", arg, &i) != 0)
+		return;
+	if (mprotect(maps[i].addr, maps[i].len, PROT_NONE) != 0) {
+		reply_errno("noaccess: mprotect", errno);
+		return;
+	}
+	reply("ok 0x%lx %zu", (unsigned long)(uintptr_t)maps[i].addr, maps[i].len);
 }
 
 static void
@@ -737,6 +768,10 @@ run(char *line)
 	}
 	if (strcmp(cmd, "free") == 0) {
 		do_free(arg);
+		return 0;
+	}
+	if (strcmp(cmd, "noaccess") == 0) {
+		do_noaccess(arg);
 		return 0;
 	}
 	if (parse_size(arg, &n) < 0) {

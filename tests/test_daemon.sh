@@ -9,9 +9,12 @@
 # and exits 2, a malformed file refuses to start, the systemd notify socket
 # receives READY=1, RELOADING=1 and STOPPING=1, SIGTERM exits 0 and the
 # database passes PRAGMA integrity_check.  Then a second daemon with
-# full_read_every = 1000 watches an idle grower: its snapshots keep coming
-# from probe hits (full_reads stays put, the versions and counters tables do
-# not grow), and a 4 MiB allocation is read in full at the next tick.
+# full_read_every = 1000 and map_check_every = 3 watches an idle grower: its
+# snapshots keep coming from probe hits (full_reads stays put, the versions
+# and counters tables do not grow), a 4 MiB allocation is read in full at the
+# next tick, and a read-only file mapping made inaccessible (mprotect
+# PROT_NONE: no memory total changes) is read in full within 3 ticks, with
+# the region's new protection.
 set -u
 
 B=${MD_BUILDDIR:-.}
@@ -222,7 +225,7 @@ else ok "no error lines in the log"; fi
 if [ "$web" = 1 ]; then
   exec 3>&-
   start_grower || fail "grower for the probe test did not start"
-  printf '[memdeltad]\ninterval = 1\n\n[target idle]\nname = %s\nfull_read_every = 1000\n' "$G" >"$T/probe.conf"
+  printf '[memdeltad]\ninterval = 1\n\n[target idle]\nname = %s\nfull_read_every = 1000\nmap_check_every = 3\n' "$G" >"$T/probe.conf"
   "$MDD" -f -c "$T/probe.conf" --db "$T/probe.db" --listen "127.0.0.1:$PORT" 2>"$T/probe.log" 3>&- &
   DPID=$!
   # runtime FIELD: the idle target's runtime figure (or its private_committed).
@@ -254,6 +257,28 @@ print(t[sys.argv[1]] if sys.argv[1] in t else t["runtime"][sys.argv[1]])' "$1" 2
         ok "a 4 MiB allocation is read in full at the next tick (private committed +$(( (pc2 - pc1) >> 10 )) KiB)"
       else fail "full read after the allocation, but private committed $pc1 -> $pc2"; fi
     else fail "no full read within 3 s of a 4 MiB allocation (full_reads $(runtime full_reads))"; fi
+    # A structure change that moves no total: seen by the map check.  A
+    # read-only file mapping (its own full read: VmSize moves), then PROT_NONE.
+    gsend() { # gsend CMD: its reply line
+      local n
+      n=$(wc -l <"$T/gout")
+      echo "$1" >&3
+      answered() { [ "$(wc -l <"$T/gout")" -gt "$n" ]; }
+      wait_for 5 answered
+      tail -n +$((n + 1)) "$T/gout" | head -1
+    }
+    addr=$(gsend "mapped 1M" | awk '/^ok 0x/ { print $2 }')
+    prot_of() { sqlite3 "$T/probe.db" "SELECT protection & 7 FROM versions WHERE base = $((addr)) AND last_snapshot IS NULL" 2>/dev/null; }
+    readable() { [ "$(prot_of)" = 1 ]; }
+    if [ -n "$addr" ] && wait_for 4 readable; then
+      full3=$(runtime full_reads)
+      reply=$(gsend noaccess)
+      hidden() { [ "$(runtime full_reads)" -gt "$full3" ] && [ "$(prot_of)" = 0 ]; }
+      if [ "${reply#ok}" = "$reply" ]; then fail "grower noaccess: $reply"
+      elif wait_for 6 hidden; then
+        ok "a mapping made inaccessible, no total changed, is read in full within map_check_every ticks (full reads $full3 -> $(runtime full_reads), r--p -> ---p at $addr)"
+      else fail "mapping at $addr made inaccessible: full reads $full3 -> $(runtime full_reads), protection bits now '$(prot_of)'"; fi
+    else fail "the read-only mapping ${addr:-?} never showed in a snapshot (protection '$(prot_of)')"; fi
   else fail "no probe hit on an idle process (log: $(tail -5 "$T/probe.log"))"; fi
   kill -TERM "$DPID"
   wait "$DPID" 2>/dev/null
