@@ -66,6 +66,7 @@ check_config(const struct config *c)
 	FUZZ_CHECK(terminated(c->log_file, sizeof(c->log_file)));
 	FUZZ_CHECK(c->interval_s >= 1 && c->interval_s <= CONFIG_MAX_INTERVAL_S);
 	FUZZ_CHECK(c->full_read_every >= 1 && c->full_read_every <= CONFIG_MAX_FULL_READ_EVERY);
+	FUZZ_CHECK(c->map_check_every >= 1 && c->map_check_every <= CONFIG_MAX_FULL_READ_EVERY);
 	for (size_t i = 0; i < c->n_allowed_hosts; i++)
 		FUZZ_CHECK(c->allowed_hosts[i] != NULL);
 	FUZZ_CHECK(c->sinks.n_exec_args <= CONFIG_EXEC_ARGS_MAX);
