@@ -96,8 +96,8 @@ main(int argc, char **argv)
 	qsort(ns, (size_t)iter, sizeof(*ns), cmp_ll);
 	printf("probe pid=%ld what=%s iterations=%ld regions=%llu map_bytes=%llu ns_median=%lld "
 	       "ns_min=%lld cpu_ns_mean=%lld\n",
-	       pid, what ? "map" : "totals", iter, (unsigned long long)p.regions, (unsigned long long)p.map_bytes,
-	       ns[iter / 2], ns[0], cpu / iter);
+	       pid, what ? "map" : "totals", iter, (unsigned long long)p.regions,
+	       (unsigned long long)p.map_bytes, ns[iter / 2], ns[0], cpu / iter);
 	free(ns);
 	return 0;
 }

@@ -114,6 +114,18 @@ open_proc(const char *root, int pid, const char *rel, int *fd)
 	return *fd < 0 ? errno_status(errno) : 0;
 }
 
+/* read(2), again when a signal interrupted it. */
+static ssize_t
+read_retry(int fd, char *buf, size_t size)
+{
+	ssize_t got;
+
+	do
+		got = read(fd, buf, size);
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
 /* Read all of @fd through @buf, hashing it and counting its lines. */
 static int
 hash_file(int fd, char *buf, size_t size, struct snapshot_probe *out)
@@ -122,19 +134,14 @@ hash_file(int fd, char *buf, size_t size, struct snapshot_probe *out)
 	uint64_t lines = 0;
 	ssize_t got;
 
-	for (;;) {
-		got = read(fd, buf, size);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return errno_status(errno);
-		if (got == 0)
-			break;
+	while ((got = read_retry(fd, buf, size)) > 0) {
 		hash_feed(&x, (const unsigned char *)buf, (size_t)got);
 		for (const char *p = buf, *end = buf + got;
 		     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
 			lines++;
 	}
+	if (got < 0)
+		return errno_status(errno);
 	out->map_bytes = x.len;
 	out->map_hash = hash_end(&x);
 	out->regions = lines;
@@ -150,9 +157,7 @@ read_small(int fd, char *buf, size_t size)
 	ssize_t got;
 
 	while (n < size - 1) {
-		got = read(fd, buf + n, size - 1 - n);
-		if (got < 0 && errno == EINTR)
-			continue;
+		got = read_retry(fd, buf + n, size - 1 - n);
 		if (got < 0)
 			return errno_status(errno);
 		if (got == 0)
@@ -165,9 +170,9 @@ read_small(int fd, char *buf, size_t size)
 
 /* The /proc/PID/status lines the probe keeps, in snapshot_probe.totals
  * order; "Threads:" goes to .threads. */
-static const char *const status_keys[] = {"VmSize:", "VmLck:",   "VmPin:",   "VmData:",
-                                          "VmStk:",  "VmExe:",   "VmLib:",   "VmPTE:",
-                                          "VmSwap:", "RssAnon:", "RssFile:", "RssShmem:"};
+static const char *const status_keys[] = {
+        "VmSize:", "VmLck:", "VmPin:",  "VmData:",  "VmStk:",   "VmExe:",
+        "VmLib:",  "VmPTE:", "VmSwap:", "RssAnon:", "RssFile:", "RssShmem:"};
 #define N_STATUS_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
 
 /* The value after a status key: blanks, digits, optionally " kB". */
@@ -230,14 +235,7 @@ read_status(int fd, char *buf, size_t size, struct snapshot_probe *out, int *hav
 	ssize_t got;
 
 	*have_vm = 0;
-	for (;;) {
-		got = read(fd, buf, size);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return errno_status(errno);
-		if (got == 0)
-			break;
+	while (rc == 0 && (got = read_retry(fd, buf, size)) > 0) {
 		for (ssize_t i = 0; i < got && rc == 0; i++) {
 			if (buf[i] == '\n') {
 				line[len] = '\0';
@@ -251,9 +249,11 @@ read_status(int fd, char *buf, size_t size, struct snapshot_probe *out, int *hav
 				skipping = 1; /* longer than any line the probe keeps */
 			}
 		}
-		if (rc != 0)
-			return rc;
 	}
+	if (rc != 0)
+		return rc;
+	if (got < 0)
+		return errno_status(errno);
 	if (len > 0 && !skipping) {
 		line[len] = '\0';
 		rc = status_line(line, out, &seen);
@@ -264,8 +264,7 @@ read_status(int fd, char *buf, size_t size, struct snapshot_probe *out, int *hav
 }
 
 int
-snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what,
-               struct snapshot_probe *out)
+snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what, struct snapshot_probe *out)
 {
 	const char *root = opts != NULL && opts->proc_root != NULL ? opts->proc_root : "/proc";
 	struct snapshot_probe p;

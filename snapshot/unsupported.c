@@ -25,8 +25,7 @@ snapshot_record_raw(int pid, FILE *out)
 }
 
 int
-snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what,
-               struct snapshot_probe *out)
+snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what, struct snapshot_probe *out)
 {
 	(void)pid;
 	(void)opts;

@@ -698,8 +698,7 @@ snapshot_record_raw(int pid, FILE *out)
 /* No cheap probe on Windows yet (a VirtualQueryEx walk is the structure, and
  * costs what the snapshot's walk costs): the daemon reads every tick. */
 int
-snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what,
-               struct snapshot_probe *out)
+snapshot_probe(int pid, const struct snapshot_opts *opts, unsigned what, struct snapshot_probe *out)
 {
 	(void)pid;
 	(void)opts;

@@ -27,21 +27,21 @@ static const char maps3[] =
         "7f0000000000-7f0000021000 rw-p 00000000 00:00 0 \n"
         "7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n";
 /* A status text as Linux 6.x writes it (the lines the probe skips too). */
-#define STATUS_HEAD                                                                          \
-	"Name:\tmy app\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4321\nNgid:\t0\n"          \
-	"Pid:\t4321\nPPid:\t1\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"           \
-	"FDSize:\t64\nGroups:\t0 \nNStgid:\t4321\nNSpid:\t4321\nNSpgid:\t4321\nNSsid:\t4321\n" \
+#define STATUS_HEAD                                                                                \
+	"Name:\tmy app\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4321\nNgid:\t0\n"               \
+	"Pid:\t4321\nPPid:\t1\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"                \
+	"FDSize:\t64\nGroups:\t0 \nNStgid:\t4321\nNSpid:\t4321\nNSpgid:\t4321\nNSsid:\t4321\n"     \
 	"Kthread:\t0\nVmPeak:\t    9000 kB\n"
-#define STATUS_TAIL                                                                          \
-	"CoreDumping:\t0\nTHP_enabled:\t1\nSigQ:\t0/94651\nSigPnd:\t0000000000000000\n"        \
+#define STATUS_TAIL                                                                                \
+	"CoreDumping:\t0\nTHP_enabled:\t1\nSigQ:\t0/94651\nSigPnd:\t0000000000000000\n"            \
 	"Cpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t10\n"
-static const char status_ok[] = STATUS_HEAD
-        "VmSize:\t    8000 kB\nVmLck:\t       4 kB\nVmPin:\t       0 kB\n"
-        "VmHWM:\t    1300 kB\nVmRSS:\t    1200 kB\nRssAnon:\t     800 kB\n"
-        "RssFile:\t     300 kB\nRssShmem:\t     100 kB\nVmData:\t    2000 kB\n"
-        "VmStk:\t     132 kB\nVmExe:\t       8 kB\nVmLib:\t    2100 kB\n"
-        "VmPTE:\t      56 kB\nVmSwap:\t      12 kB\nHugetlbPages:\t       0 kB\n"
-        "Threads:\t3\n" STATUS_TAIL;
+static const char status_ok[] =
+        STATUS_HEAD "VmSize:\t    8000 kB\nVmLck:\t       4 kB\nVmPin:\t       0 kB\n"
+                    "VmHWM:\t    1300 kB\nVmRSS:\t    1200 kB\nRssAnon:\t     800 kB\n"
+                    "RssFile:\t     300 kB\nRssShmem:\t     100 kB\nVmData:\t    2000 kB\n"
+                    "VmStk:\t     132 kB\nVmExe:\t       8 kB\nVmLib:\t    2100 kB\n"
+                    "VmPTE:\t      56 kB\nVmSwap:\t      12 kB\nHugetlbPages:\t       0 kB\n"
+                    "Threads:\t3\n" STATUS_TAIL;
 /* The same with one value changed: @key's line reads @value. */
 static char *
 status_with(const char *key, const char *value)
@@ -51,8 +51,8 @@ status_with(const char *key, const char *value)
 
 	ck_assert_ptr_nonnull(at);
 	eol = strchr(at, '\n');
-	ck_assert_int_lt(snprintf(buf, sizeof(buf), "%.*s%s%s%s", (int)(at - status_ok),
-	                          status_ok, key, value, eol),
+	ck_assert_int_lt(snprintf(buf, sizeof(buf), "%.*s%s%s%s", (int)(at - status_ok), status_ok,
+	                          key, value, eol),
 	                 (int)sizeof(buf));
 	return buf;
 }
@@ -246,9 +246,9 @@ END_TEST
  * the structure and without it. */
 START_TEST(test_snapshot_probe__status_moves)
 {
-	static const char *const keys[] = {"VmSize:", "VmLck:",   "VmPin:",   "VmData:",
-	                                   "VmStk:",  "VmExe:",   "VmLib:",   "VmPTE:",
-	                                   "VmSwap:", "RssAnon:", "RssFile:", "RssShmem:"};
+	static const char *const keys[] = {
+	        "VmSize:", "VmLck:", "VmPin:",  "VmData:",  "VmStk:",   "VmExe:",
+	        "VmLib:",  "VmPTE:", "VmSwap:", "RssAnon:", "RssFile:", "RssShmem:"};
 	const char *root = fake_proc(maps3, status_ok, stat_ok);
 	struct snapshot_probe a, b;
 
@@ -313,9 +313,9 @@ START_TEST(test_snapshot_probe__errors)
 	ck_assert_int_eq(snapshot_probe(FAKE_PID, &(struct snapshot_opts){.proc_root = root},
 	                                SNAPSHOT_PROBE_MAP, &p),
 	                 MD_ERR_NOPROC);
-	ck_assert_int_eq(snapshot_probe(FAKE_PID, &(struct snapshot_opts){.proc_root = root}, 0,
-	                                &p),
-	                 MD_ERR_NOPROC);
+	ck_assert_int_eq(
+	        snapshot_probe(FAKE_PID, &(struct snapshot_opts){.proc_root = root}, 0, &p),
+	        MD_ERR_NOPROC);
 	ck_assert_int_eq(snapshot_probe(0, NULL, 0, &p), MD_ERR_NOPROC);
 }
 END_TEST
@@ -333,8 +333,8 @@ START_TEST(test_snapshot_probe__long_status)
 
 	ck_assert_ptr_nonnull(text);
 	ck_assert_ptr_nonnull(vm);
-	len = (size_t)snprintf(text, cap, "%.*sGroups:\t", (int)(strstr(status_ok, "Groups:") -
-	                                                         status_ok), status_ok);
+	len = (size_t)snprintf(text, cap, "%.*sGroups:\t",
+	                       (int)(strstr(status_ok, "Groups:") - status_ok), status_ok);
 	for (unsigned g = 0; g < 65536; g++)
 		len += (size_t)snprintf(text + len, cap - len, "%u ", 100000 + g);
 	ck_assert_uint_lt(len + strlen(vm) + 2, cap);
