@@ -39,23 +39,6 @@
 #define PREFAULT_STEP (64u * 1024u)
 
 static int
-errno_status(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ESRCH:
-		return MD_ERR_NOPROC;
-	case EACCES:
-	case EPERM:
-		return MD_ERR_PERM;
-	case ENOMEM:
-		return MD_ERR_NOMEM;
-	default:
-		return MD_ERR_IO;
-	}
-}
-
-static int
 proc_path(char *buf, size_t size, const char *root, int pid, const char *rel)
 {
 	int n = snprintf(buf, size, "%s/%d/%s", root, pid, rel);
@@ -74,13 +57,13 @@ read_small(const char *path, char *buf, size_t size)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno_status(errno);
+		return md_status_of_errno(errno);
 	while (n < size - 1) {
 		got = read(fd, buf + n, size - 1 - n);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = errno_status(errno);
+			rc = md_status_of_errno(errno);
 			close(fd);
 			return rc;
 		}
@@ -201,12 +184,12 @@ confirm_end(int fd, char *buf)
 	ssize_t got;
 
 	if (lseek(fd, 0, SEEK_SET) != 0)
-		return errno_status(errno);
+		return md_status_of_errno(errno);
 	do
 		got = read(fd, buf, 1);
 	while (got < 0 && errno == EINTR);
 	if (got < 0)
-		return errno_status(errno);
+		return md_status_of_errno(errno);
 	return got == 0 ? MD_ERR_NOPROC : 0;
 }
 
@@ -232,7 +215,7 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 		return rc;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno_status(errno);
+		return md_status_of_errno(errno);
 	buf = malloc(READ_CHUNK);
 	if (buf == NULL) {
 		rc = MD_ERR_NOMEM;
@@ -243,7 +226,7 @@ read_smaps(const char *root, int pid, const struct snapshot_opts *opts, struct s
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = errno_status(errno);
+			rc = md_status_of_errno(errno);
 			goto out;
 		}
 		if (got == 0)

@@ -87,21 +87,6 @@ hash_end(struct hasher *x)
 }
 
 static int
-errno_status(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ESRCH:
-		return MD_ERR_NOPROC;
-	case EACCES:
-	case EPERM:
-		return MD_ERR_PERM;
-	default:
-		return MD_ERR_IO;
-	}
-}
-
-static int
 open_proc(const char *root, int pid, const char *rel, int *fd)
 {
 	char path[4096];
@@ -111,7 +96,7 @@ open_proc(const char *root, int pid, const char *rel, int *fd)
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return MD_ERR_INVAL;
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	return *fd < 0 ? errno_status(errno) : 0;
+	return *fd < 0 ? md_status_of_errno(errno) : 0;
 }
 
 /* read(2), again when a signal interrupted it. */
@@ -141,7 +126,7 @@ hash_file(int fd, char *buf, size_t size, struct snapshot_probe *out)
 			lines++;
 	}
 	if (got < 0)
-		return errno_status(errno);
+		return md_status_of_errno(errno);
 	out->map_bytes = x.len;
 	out->map_hash = hash_end(&x);
 	out->regions = lines;
@@ -159,7 +144,7 @@ read_small(int fd, char *buf, size_t size)
 	while (n < size - 1) {
 		got = read_retry(fd, buf + n, size - 1 - n);
 		if (got < 0)
-			return errno_status(errno);
+			return md_status_of_errno(errno);
 		if (got == 0)
 			break;
 		n += (size_t)got;
@@ -253,7 +238,7 @@ read_status(int fd, char *buf, size_t size, struct snapshot_probe *out, int *hav
 	if (rc != 0)
 		return rc;
 	if (got < 0)
-		return errno_status(errno);
+		return md_status_of_errno(errno);
 	if (len > 0 && !skipping) {
 		line[len] = '\0';
 		rc = status_line(line, out, &seen);

@@ -15,23 +15,6 @@
 
 #include "snapshot/snapshot.h"
 
-static int
-errno_status(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ESRCH:
-		return MD_ERR_NOPROC;
-	case EACCES:
-	case EPERM:
-		return MD_ERR_PERM;
-	case ENOMEM:
-		return MD_ERR_NOMEM;
-	default:
-		return MD_ERR_IO;
-	}
-}
-
 /* Read /proc/@pid/@name whole into a new buffer (*@buf, *@len). */
 static int
 slurp(int pid, const char *name, char **buf, size_t *len)
@@ -48,7 +31,7 @@ slurp(int pid, const char *name, char **buf, size_t *len)
 		return MD_ERR_INVAL;
 	f = fopen(path, "re");
 	if (f == NULL)
-		return errno_status(errno);
+		return md_status_of_errno(errno);
 	for (;;) {
 		if (cap - n < 65536) {
 			nb = realloc(b, cap * 2 + 65536);
@@ -65,7 +48,7 @@ slurp(int pid, const char *name, char **buf, size_t *len)
 			break;
 	}
 	if (ferror(f)) {
-		rc = errno_status(errno);
+		rc = md_status_of_errno(errno);
 		goto out;
 	}
 	*buf = b;

@@ -1,6 +1,10 @@
 /*
  * mderr.c - descriptions of memdelta's status codes (see mderr.h).
  */
+#include "config.h"
+
+#include <errno.h>
+
 #include "snapshot/mderr.h"
 
 const char *
@@ -37,4 +41,21 @@ md_strerror(int status)
 		return "resource busy";
 	}
 	return "unknown error";
+}
+
+int
+md_status_of_errno(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ESRCH:
+		return MD_ERR_NOPROC;
+	case EACCES:
+	case EPERM:
+		return MD_ERR_PERM;
+	case ENOMEM:
+		return MD_ERR_NOMEM;
+	default:
+		return MD_ERR_IO;
+	}
 }

@@ -29,4 +29,10 @@ enum md_status {
 /* A static, never-NULL description of status @status. */
 const char *md_strerror(int status);
 
+/* The status of a failed read of a process's files (/proc/PID/...) whose
+ * errno is @err: ENOENT and ESRCH mean the process is gone, EACCES and
+ * EPERM that it may not be read, ENOMEM out of memory; anything else is
+ * MD_ERR_IO. */
+int md_status_of_errno(int err);
+
 #endif
