@@ -20,6 +20,15 @@ MDD="$B/memdeltad"
 MD="$B/memdelta"
 GROWER="$B/tests/grower"
 
+# abs_builddir: make B absolute and set MDD, MD and GROWER again from it
+# (for tests that run them from another directory).
+abs_builddir() {
+  B=$(cd "$B" && pwd)
+  MDD="$B/memdeltad"
+  MD="$B/memdelta"
+  GROWER="$B/tests/grower"
+}
+
 # ---- results -------------------------------------------------------------------
 
 # ok TEXT / fail TEXT: print "ok - TEXT" / "FAIL - TEXT" and count it in
@@ -222,17 +231,19 @@ asan_quarantine() {
 
 # ---- the browser tests (test_e2e.sh, test_walkthrough.sh) -----------------------------------
 
-# node_setup NODEDIR SRCDIR FILE...: playwright-core in NODEDIR, installed
-# by `npm ci` from SRCDIR's package.json and package-lock.json (the pinned
-# versions) unless the same lock file is installed there already; then the
-# FILEs of SRCDIR copied beside node_modules (so that their imports of
+# node_setup NODEDIR FILE...: playwright-core in NODEDIR, installed by `npm
+# ci` from tests/e2e/package.json and package-lock.json of the source tree
+# ($MD_SRCDIR, or the directory above this script: the pinned versions)
+# unless the same lock file is installed there already; then the FILEs of
+# tests/e2e copied beside node_modules (so that their imports of
 # playwright-core resolve) and made writable (the next copy overwrites
 # them; distcheck's sources are read-only).  Skips when npm ci fails (no
-# network); exits 1 when a FILE cannot be copied.  Needs node 18 or later
-# (checked here too) and npm.
+# network); exits 1 when a FILE cannot be copied.  Needs npm, and node 18
+# or later (checked here).
 node_setup() {
-  local nodedir=$1 src=$2 f
-  shift 2
+  local nodedir=$1 src f
+  src="${MD_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/e2e"
+  shift
   node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
   [ "${node_major:-0}" -ge 18 ] || skip "playwright-core 1.61 needs Node.js 18 or later (found $(node --version 2>&1))"
   mkdir -p "$nodedir" || skip "cannot create $nodedir"

@@ -24,7 +24,7 @@
 # Last, SIGHUP with the webhook removed replaces the sinks and sampling goes on.
 set -u
 . "$(dirname "$0")/lib.sh"
-MDD="$(cd "$B" && pwd)/memdeltad"
+abs_builddir
 RECV="$B/tests/hook_receiver"
 
 need_built "$MDD" "$GROWER" "$RECV"
@@ -175,10 +175,8 @@ if wait_for 10 grep -q 'configuration reloaded' "$T/log" &&
   ok "SIGHUP reloads the alert settings and sinks, sampling goes on"
 else fail "SIGHUP: $(tail -3 "$T/log")"; fi
 
-kill "$DPID"
 rc=0
-wait "$DPID" || rc=$?
-DPID=''
+stop_daemon || rc=$?
 if [ "$rc" = 0 ]; then ok "memdeltad stops cleanly"; else fail "memdeltad exit $rc: $(tail -5 "$T/log")"; fi
 if grep -q 'alert: ' "$T/log"; then ok "the log has the alerts"; else fail "no alert in the log"; fi
 

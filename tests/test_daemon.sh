@@ -171,10 +171,8 @@ if [ "$web" = 1 ]; then
 fi
 
 # ---- SIGTERM: exit 0, a sound database ---------------------------------------------------
-kill -TERM "$DPID"
 rc=0
-wait "$DPID" || rc=$?
-DPID=''
+stop_daemon || rc=$?
 if [ "$rc" -eq 0 ]; then ok "SIGTERM exits 0"; else fail "SIGTERM: exit $rc (log: $(tail -5 "$T/log"))"; fi
 if wait_for 3 notified STOPPING=1; then ok "STOPPING=1 on stop"; else fail "no STOPPING=1"; fi
 ic=$(sqlite3 "$T/db" 'PRAGMA integrity_check' 2>&1)
@@ -187,8 +185,7 @@ if [ "$web" = 1 ]; then
   exec 3>&-
   grower || fail "grower for the probe test did not start"
   printf '[memdeltad]\ninterval = 1\n\n[target idle]\nname = %s\nfull_read_every = 1000\nmap_check_every = 3\n' "$G" >"$T/probe.conf"
-  "$MDD" -f -c "$T/probe.conf" --db "$T/probe.db" --listen "127.0.0.1:$PORT" 2>"$T/probe.log" 3>&- &
-  DPID=$!
+  start_daemon "$T/probe.log" -c "$T/probe.conf" --db "$T/probe.db"
   # runtime FIELD: the idle target's runtime figure (or its private_committed).
   runtime() {
     http_raw /api/v1/targets 2>/dev/null | sed '1,/^\r*$/d' | python3 -c '
@@ -241,9 +238,7 @@ print(t[sys.argv[1]] if sys.argv[1] in t else t["runtime"][sys.argv[1]])' "$1" 2
       else fail "mapping at $addr made inaccessible: full reads $full3 -> $(runtime full_reads), protection bits now '$(prot_of)'"; fi
     else fail "the read-only mapping ${addr:-?} never showed in a snapshot (protection '$(prot_of)')"; fi
   else fail "no probe hit on an idle process (log: $(tail -5 "$T/probe.log"))"; fi
-  kill -TERM "$DPID"
-  wait "$DPID" 2>/dev/null
-  DPID=''
+  stop_daemon
 fi
 
 summary
