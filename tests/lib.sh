@@ -66,6 +66,7 @@ skip() {
 
 # need_built FILE...: skip unless every FILE is an executable ("FILE not built").
 need_built() {
+  local f
   for f in "$@"; do
     [ -x "$f" ] || skip "$f not built"
   done
