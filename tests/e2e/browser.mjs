@@ -5,8 +5,10 @@
 // them into the node directory, where playwright-core resolves.
 
 import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import readline from 'node:readline';
 
 // The environment the shell tests set (tests/lib.sh, run_node).
@@ -123,6 +125,30 @@ export class grower {
 		await Promise.race([this.exited, sleep(5000)]);
 		if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
 	}
+}
+
+// memdeltad on the database @db and 127.0.0.1:@port, its interval 1 s and
+// its detector ALERTS_CONF, watching the processes named in @names; its
+// output goes to memdeltad.log in the artifacts.  Returns api(PATH): the
+// JSON of GET PATH (throws an Error on an HTTP error status, a test_failure
+// once memdeltad has exited).
+export function start_memdeltad(db, port, names) {
+	const dlog = fs.openSync(path.join(artifacts, 'memdeltad.log'), 'w');
+	const conf = path.join(scratch, 'memdeltad.conf');
+	fs.writeFileSync(conf, ALERTS_CONF);
+	const args = ['-f', '-c', conf, '--db', db, '--listen', `127.0.0.1:${port}`, '--interval', '1'];
+	for (const n of names) args.push('--watch-name', n);
+	log('starting', memdeltad, args.join(' '));
+	const d = spawn(memdeltad, args, { stdio: ['ignore', dlog, dlog] });
+	children.push(d);
+	let d_exit = null;
+	d.once('exit', (code, sig) => (d_exit = `memdeltad exited (${code ?? sig}); see ${path.join(artifacts, 'memdeltad.log')}`));
+	return async (p) => {
+		if (d_exit) throw new test_failure(d_exit);
+		const r = await fetch(`http://127.0.0.1:${port}${p}`);
+		if (!r.ok) throw new Error(`${p}: HTTP ${r.status}`);
+		return r.json();
+	};
 }
 
 // Headless Chromium (@chromium_path) on a persistent context over the fresh

@@ -22,7 +22,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ALERTS_CONF, MiB, artifacts, check, children, chromium_path, free_port, grower, grower_bin, launch, log, memdeltad, run, scratch, shots, sleep, test_failure, wait_for } from './browser.mjs';
+import { MiB, artifacts, check, chromium_path, free_port, grower, grower_bin, launch, log, run, scratch, shots, sleep, start_memdeltad, wait_for } from './browser.mjs';
 
 const STEP = 16 * MiB;
 const STEPS = 3;
@@ -43,7 +43,6 @@ async function main() {
 	const port = await free_port();
 	const base = `http://127.0.0.1:${port}`;
 	const db = path.join(scratch, 'e2e.db');
-	const dlog = fs.openSync(path.join(artifacts, 'memdeltad.log'), 'w');
 
 	// The process first, so that the first snapshot predates the growth.
 	// The grower copied under a name of our own (so that no other test's
@@ -52,21 +51,7 @@ async function main() {
 	let g = start_grower();
 	check((await g.next_line()) === 'ready', 'grower prints ready');
 
-	const conf = path.join(scratch, 'memdeltad.conf');
-	fs.writeFileSync(conf, ALERTS_CONF);
-	const args = ['-f', '-c', conf, '--db', db, '--listen', `127.0.0.1:${port}`, '--watch-name', name, '--interval', '1'];
-	log('starting', memdeltad, args.join(' '));
-	const d = spawn(memdeltad, args, { stdio: ['ignore', dlog, dlog] });
-	children.push(d);
-	let d_exit = null;
-	d.once('exit', (code, sig) => (d_exit = `memdeltad exited (${code ?? sig}); see ${path.join(artifacts, 'memdeltad.log')}`));
-
-	const api = async (p) => {
-		if (d_exit) throw new test_failure(d_exit);
-		const r = await fetch(base + p);
-		if (!r.ok) throw new Error(`${p}: HTTP ${r.status}`);
-		return r.json();
-	};
+	const api = start_memdeltad(db, port, [name]);
 
 	const target = await wait_for(
 		`target ${name} in /api/v1/targets`,

@@ -30,7 +30,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ALERTS_CONF, MiB, artifacts, check, children, chromium_path, free_port, grower, grower_bin, launch, log, memdeltad, run, scratch, shots, sleep, stats, t_start, test_failure, wait_for as wait_until } from './browser.mjs';
+import { MiB, artifacts, check, chromium_path, free_port, grower, grower_bin, launch, log, run, scratch, shots, sleep, start_memdeltad, stats, t_start, wait_for as wait_until } from './browser.mjs';
 
 const GiB = 1024 * MiB;
 const LEAK = 5 * MiB; // per operation of dumper
@@ -83,7 +83,6 @@ async function main() {
 	const port = await free_port();
 	const base = `http://127.0.0.1:${port}`;
 	const db = path.join(scratch, 'walkthrough.db');
-	const dlog = fs.openSync(path.join(artifacts, 'memdeltad.log'), 'w');
 
 	// The processes first, so that the first snapshots predate the leaks.
 	const dumper = start_grower(`dumper${n}`);
@@ -92,21 +91,7 @@ async function main() {
 	for (const g of [dumper, workers, reserver]) check((await g.next_line()) === 'ready', `${g.name} prints ready`);
 	await reserver.command(`private ${COMMIT_ONCE / MiB}M`);
 
-	const conf = path.join(scratch, 'memdeltad.conf');
-	fs.writeFileSync(conf, ALERTS_CONF);
-	const args = ['-f', '-c', conf, '--db', db, '--listen', `127.0.0.1:${port}`, '--interval', '1'];
-	for (const g of [dumper, workers, reserver]) args.push('--watch-name', g.name);
-	log('starting', memdeltad, args.join(' '));
-	const d = spawn(memdeltad, args, { stdio: ['ignore', dlog, dlog] });
-	children.push(d);
-	let d_exit = null;
-	d.once('exit', (code, sig) => (d_exit = `memdeltad exited (${code ?? sig}); see ${path.join(artifacts, 'memdeltad.log')}`));
-	const api = async (p) => {
-		if (d_exit) throw new test_failure(d_exit);
-		const r = await fetch(base + p);
-		if (!r.ok) throw new Error(`${p}: HTTP ${r.status}`);
-		return r.json();
-	};
+	const api = start_memdeltad(db, port, [dumper, workers, reserver].map((g) => g.name));
 
 	const tids = {};
 	await wait_for(
