@@ -167,7 +167,8 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_daemon LOG ARGS...: run "$MDD -f ARGS --listen 127.0.0.1:$PORT" in
+# start_daemon LOG ARGS...: run "$MDD -f ARGS --listen 127.0.0.1:$PORT" (PORT
+# set by the test, free_port) in
 # the background, its stdout and stderr to LOG, fds 3 to 9 closed (so that
 # it holds no grower's fifo open); sets DPID.
 start_daemon() {
@@ -188,8 +189,9 @@ stop_daemon() {
   return "$rc"
 }
 
-# http_body PATH: GET http://127.0.0.1:$PORT/PATH, the body on stdout; false
-# on an error or a status of 400 or more.  Timeout: $HTTP_TIMEOUT (5 s).
+# http_body PATH: GET PATH (it starts with /) from 127.0.0.1:$PORT, the body
+# on stdout; false on an error or a status of 400 or more.  Timeout:
+# $HTTP_TIMEOUT seconds (5).
 http_body() {
   python3 - "http://127.0.0.1:$PORT$1" "${HTTP_TIMEOUT:-5}" <<'EOF'
 import sys, urllib.request
