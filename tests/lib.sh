@@ -167,10 +167,9 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_daemon LOG ARGS...: run "$MDD -f ARGS --listen 127.0.0.1:$PORT" (PORT
-# set by the test, free_port) in
-# the background, its stdout and stderr to LOG, fds 3 to 9 closed (so that
-# it holds no grower's fifo open); sets DPID.
+# start_daemon LOG ARGS...: run "$MDD -f ARGS --listen 127.0.0.1:$PORT" (the
+# test sets PORT: free_port) in the background, its stdout and stderr to
+# LOG, fds 3 to 9 closed (so that it holds no grower's fifo open); sets DPID.
 start_daemon() {
   local log=$1
   shift
