@@ -104,6 +104,9 @@ endif
 
 # Script tests drive the built binaries: the CLI, the daemon, the UI in a browser.
 TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_metrics.sh
+# tests/lib.sh: the scaffolding the script tests source (not a test itself);
+# tests/e2e/browser.mjs: what the browser tests share.
+EXTRA_DIST += tests/lib.sh tests/e2e/browser.mjs
 TESTS += tests/test_alerts.sh
 EXTRA_DIST += tests/test_alerts.sh
 # Storage faults (issue 6): damaged databases and a held write lock; a full

@@ -23,40 +23,17 @@
 # name unchanged; the receiver fails the first POST so the retry is seen.
 # Last, SIGHUP with the webhook removed replaces the sinks and sampling goes on.
 set -u
-
-B=${MD_BUILDDIR:-.}
-MDD="$(cd "$B" && pwd)/memdeltad"
-GROWER="$B/tests/grower"
+. "$(dirname "$0")/lib.sh"
+abs_builddir
 RECV="$B/tests/hook_receiver"
-for f in "$MDD" "$GROWER" "$RECV"; do
-  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "SKIP: python3 needed (free port, JSON checks)"; exit 77; }
-command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI needed (.ci/deps)"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-alerts-XXXXXX")
-fails=0 passes=0
+need_built "$MDD" "$GROWER" "$RECV"
+need_cmd python3 "python3 needed (free port, JSON checks)"
+need_cmd sqlite3 "sqlite3 CLI needed (.ci/deps)"
+
+scratch_dir alerts
 DPID='' RPID='' GPIDS=''
-cleanup() {
-  exec 5>&- 2>/dev/null
-  for p in $DPID $RPID $GPIDS; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
-
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
-}
+CLEANUP_FDS=5 CLEANUP_PIDS="DPID RPID GPIDS"
 
 # ---- the sinks -----------------------------------------------------------------
 HD="$T/; \$(x) ' \""
@@ -73,28 +50,26 @@ HPORT=$(awk '/^port /{print $2}' "$T/recv.out")
 
 # ---- the growers ---------------------------------------------------------------
 # Each runs under a name of its own (a symlink), so concurrent tests' growers
-# are no matches.  fd N writes its commands.
+# are no matches.  fd ${FD[KEY]} (10 to 16; fd 5 is the receiver's) writes
+# its commands.
 declare -A FD
-start_grower() { # KEY
-  local name="mda$1$$"
-  ln -s "$(cd "$(dirname "$GROWER")" && pwd)/grower" "$T/$name"
-  mkfifo "$T/$1.in"
-  GROWER_DIR="$T" "$T/$name" <"$T/$1.in" >"$T/$1.out" 2>&1 &
-  GPIDS="$GPIDS $!"
-  exec {fd}>"$T/$1.in"
-  FD[$1]=$fd
-  wait_for 5 grep -q ready "$T/$1.out" || fail "grower $1 did not start"
+nfd=10
+grower() { # KEY
+  FD[$1]=$nfd
+  GROWER_DIR="$T" start_grower "mda$1$$" "$1.in" "$1.out" "$nfd"
+  nfd=$((nfd + 1))
+  grower_ready "$1.out" || fail "grower $1 did not start"
 }
 cmd() { echo "$2" >&"${FD[$1]}"; }
 
 KEYS="priv heap thr map saw flat resv"
-for k in $KEYS; do start_grower "$k"; done
+for k in $KEYS; do grower "$k"; done
 # warm-up then plateau: all of it now, inside the 5 s warm-up
 for i in 1 2 3 4 5 6; do cmd flat "private 8M"; done
 
 # (libinih keeps section names under 50 bytes: "target " and 42 more)
 PNAME="p; \$(touch pwned) 'q' \"d\""
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 {
   printf '[memdeltad]\ninterval = 1\n\n'
   printf '[alerts]\nwarmup = 5s\nwindow = 60s\nmin_span = 10s\nstep = 1s\nmin_window = 5s\n'
@@ -200,12 +175,9 @@ if wait_for 10 grep -q 'configuration reloaded' "$T/log" &&
   ok "SIGHUP reloads the alert settings and sinks, sampling goes on"
 else fail "SIGHUP: $(tail -3 "$T/log")"; fi
 
-kill "$DPID"
 rc=0
-wait "$DPID" || rc=$?
-DPID=''
+stop_daemon || rc=$?
 if [ "$rc" = 0 ]; then ok "memdeltad stops cleanly"; else fail "memdeltad exit $rc: $(tail -5 "$T/log")"; fi
 if grep -q 'alert: ' "$T/log"; then ok "the log has the alerts"; else fail "no alert in the log"; fi
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

@@ -5,24 +5,14 @@
 # Drives $MD_BUILDDIR/memdelta against $MD_BUILDDIR/tests/grower, a helper that
 # grows memory on command.
 set -u
+. "$(dirname "$0")/lib.sh"
+need_built "$MD" "$GROWER"
+need_cmd python3 "python3 needed to read JSON"
 
-B=${MD_BUILDDIR:-.}
-MD="$B/memdelta"
-GROWER="$B/tests/grower"
-[ -x "$MD" ] || { echo "SKIP: $MD not built"; exit 77; }
-[ -x "$GROWER" ] || { echo "SKIP: $GROWER not built"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 needed to read JSON"; exit 77; }
+scratch_dir cli
+GPID=''
+CLEANUP_PIDS=GPID
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-cli-XXXXXX")
-fails=0 passes=0
-cleanup() {
-  [ -n "${GPID:-}" ] && kill "$GPID" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
 check() { # description command...
   local d=$1; shift
   if "$@"; then ok "$d"; else fail "$d"; fi
@@ -117,5 +107,4 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     setpriv --reuid=65534 --regid=65534 --clear-groups "$T/memdelta-nobody" snapshot "$GPID"
 else echo "# skip permission case: needs root and setpriv"; fi
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

@@ -16,41 +16,15 @@
 # PROT_NONE: no memory total changes) is read in full within 3 ticks, with
 # the region's new protection.
 set -u
+. "$(dirname "$0")/lib.sh"
 
-B=${MD_BUILDDIR:-.}
-MDD="$B/memdeltad"
-MD="$B/memdelta"
-GROWER="$B/tests/grower"
-for f in "$MDD" "$MD" "$GROWER"; do
-  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "SKIP: python3 needed (notify listener, free port)"; exit 77; }
-command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI needed (.ci/deps)"; exit 77; }
+need_built "$MDD" "$MD" "$GROWER"
+need_cmd python3 "python3 needed (notify listener, free port)"
+need_cmd sqlite3 "sqlite3 CLI needed (.ci/deps)"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-daemon-XXXXXX")
-fails=0 passes=0
+scratch_dir daemon
 DPID='' LPID='' SPID=''
-cleanup() {
-  exec 3>&- 4>&- 2>/dev/null
-  for p in $DPID $LPID $SPID; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
-
-# wait_for SECONDS command...: poll every 0.2 s until the command succeeds.
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
-}
+CLEANUP_FDS="3 4" CLEANUP_PIDS="DPID LPID SPID"
 
 # count_snapshots TARGET: snapshots of TARGET in the database.
 count_snapshots() {
@@ -68,16 +42,10 @@ notified() { grep -qx -- "$1" "$T/notify.log" 2>/dev/null; }
 # "mdgrowPID"), so that the growers of tests running at the same time are
 # not matches of the target.
 G="mdgrow$$"
-ln -s "$(cd "$(dirname "$GROWER")" && pwd)/grower" "$T/$G"
 
 # A grower whose stdin is fd 3 (closing fd 3 ends it).
-start_grower() {
-  rm -f "$T/gin"
-  mkfifo "$T/gin"
-  "$T/$G" <"$T/gin" >"$T/gout" 2>&1 &
-  GPID=$!
-  exec 3>"$T/gin"
-  wait_for 5 grep -q ready "$T/gout"
+grower() {
+  start_grower "$G" gin gout 3 && grower_ready gout
 }
 
 # ---- --check-config and a malformed file ------------------------------------
@@ -98,7 +66,7 @@ if "$MDD" --check-config -c "$T/md.conf" --db "$T/x.db" >"$T/out" 2>&1 && grep -
 else fail "--check-config on a good file: $(cat "$T/out")"; fi
 
 # ---- a running daemon ----------------------------------------------------------
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 NOTIFY="$T/notify.sock"
 python3 -c '
 import socket, sys
@@ -113,7 +81,7 @@ with open(sys.argv[2], "a", buffering=1) as out:
 LPID=$!
 wait_for 5 notified LISTENING || fail "notify listener did not start"
 
-start_grower || fail "grower did not start"
+grower || fail "grower did not start"
 G1=$GPID
 NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=1000000 "$MDD" -c "$T/md.conf" --db "$T/db" --listen "127.0.0.1:$PORT" \
   --watch-name "$G" --interval 1 2>"$T/log" 3>&- &
@@ -129,22 +97,15 @@ if pids_of "$G" | grep -qx "$G1"; then ok "the snapshots are of the grower ($G1)
 else fail "grower's pid $G1 not in $(pids_of "$G" | tr '\n' ' ')"; fi
 
 # The web server, through bash's /dev/tcp (curl may not be installed).
-# http_get PATH: the whole response (status line, headers, body) on stdout.
-http_get() {
-  exec 4<>"/dev/tcp/127.0.0.1/$PORT" || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n' "$1" "$PORT" >&4
-  timeout 5 cat <&4
-  exec 4>&-
-}
 web=1
 [ "${MD_TEST_NO_WEB:-0}" = 1 ] && web=0 && echo "# web checks skipped (MD_TEST_NO_WEB=1)"
 if [ "$web" = 1 ]; then
-  http_get /healthz >"$T/healthz" 2>/dev/null
+  http_raw /healthz >"$T/healthz" 2>/dev/null
   if head -1 "$T/healthz" | grep -q ' 200' &&
     grep -qE '"snapshots_written": *[1-9]' "$T/healthz"; then
     ok "/healthz answers on the chosen port with snapshots written"
   else fail "/healthz: $(head -c 400 "$T/healthz")"; fi
-  http_get /api/v1/targets >"$T/targets" 2>/dev/null
+  http_raw /api/v1/targets >"$T/targets" 2>/dev/null
   if sed '1,/^\r*$/d' "$T/targets" | python3 -c '
 import json, sys
 t = [t for t in json.load(sys.stdin)["targets"] if t["name"] == sys.argv[1]][0]
@@ -158,7 +119,7 @@ fi
 exec 3>&-
 gone() { ! kill -0 "$1" 2>/dev/null; }
 wait_for 5 gone "$G1" || fail "the grower did not exit when its stdin closed"
-start_grower || fail "second grower did not start"
+grower || fail "second grower did not start"
 G2=$GPID
 has_pid() { pids_of "$G" | grep -qx "$1"; }
 if wait_for 10 has_pid "$G2"; then
@@ -204,16 +165,14 @@ if [ "$web" = 1 ]; then
   sleep 3.5
   kill -CONT "$DPID"
   sleep 1.5
-  missed=$(http_get /healthz 2>/dev/null | sed -n 's/.*"ticks_missed": *\([0-9]*\).*/\1/p')
+  missed=$(http_raw /healthz 2>/dev/null | sed -n 's/.*"ticks_missed": *\([0-9]*\).*/\1/p')
   if [ "${missed:-0}" -ge 2 ]; then ok "ticks missed while stopped are counted ($missed)"
   else fail "ticks_missed after a 3.5 s stop: '${missed:-}'"; fi
 fi
 
 # ---- SIGTERM: exit 0, a sound database ---------------------------------------------------
-kill -TERM "$DPID"
 rc=0
-wait "$DPID" || rc=$?
-DPID=''
+stop_daemon || rc=$?
 if [ "$rc" -eq 0 ]; then ok "SIGTERM exits 0"; else fail "SIGTERM: exit $rc (log: $(tail -5 "$T/log"))"; fi
 if wait_for 3 notified STOPPING=1; then ok "STOPPING=1 on stop"; else fail "no STOPPING=1"; fi
 ic=$(sqlite3 "$T/db" 'PRAGMA integrity_check' 2>&1)
@@ -224,13 +183,12 @@ else ok "no error lines in the log"; fi
 # ---- probe hits: an idle process is stored again without reading smaps ---------------
 if [ "$web" = 1 ]; then
   exec 3>&-
-  start_grower || fail "grower for the probe test did not start"
+  grower || fail "grower for the probe test did not start"
   printf '[memdeltad]\ninterval = 1\n\n[target idle]\nname = %s\nfull_read_every = 1000\nmap_check_every = 3\n' "$G" >"$T/probe.conf"
-  "$MDD" -f -c "$T/probe.conf" --db "$T/probe.db" --listen "127.0.0.1:$PORT" 2>"$T/probe.log" 3>&- &
-  DPID=$!
+  start_daemon "$T/probe.log" -c "$T/probe.conf" --db "$T/probe.db"
   # runtime FIELD: the idle target's runtime figure (or its private_committed).
   runtime() {
-    http_get /api/v1/targets 2>/dev/null | sed '1,/^\r*$/d' | python3 -c '
+    http_raw /api/v1/targets 2>/dev/null | sed '1,/^\r*$/d' | python3 -c '
 import json, sys
 t = [t for t in json.load(sys.stdin)["targets"] if t["name"] == "idle"][0]
 print(t[sys.argv[1]] if sys.argv[1] in t else t["runtime"][sys.argv[1]])' "$1" 2>/dev/null
@@ -280,10 +238,7 @@ print(t[sys.argv[1]] if sys.argv[1] in t else t["runtime"][sys.argv[1]])' "$1" 2
       else fail "mapping at $addr made inaccessible: full reads $full3 -> $(runtime full_reads), protection bits now '$(prot_of)'"; fi
     else fail "the read-only mapping ${addr:-?} never showed in a snapshot (protection '$(prot_of)')"; fi
   else fail "no probe hit on an idle process (log: $(tail -5 "$T/probe.log"))"; fi
-  kill -TERM "$DPID"
-  wait "$DPID" 2>/dev/null
-  DPID=''
+  stop_daemon
 fi
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

@@ -24,89 +24,44 @@
 #    error line, the daemon runs and the API answers; restarted without the
 #    cap, the same database takes snapshots again.
 set -u
+. "$(dirname "$0")/lib.sh"
 
-B=${MD_BUILDDIR:-.}
-MDD="$B/memdeltad"
-GROWER="$B/tests/grower"
-for f in "$MDD" "$GROWER"; do
-  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "SKIP: python3 needed (sqlite3, HTTP, free port)"; exit 77; }
-python3 -c 'import sqlite3' 2>/dev/null || { echo "SKIP: python3 without sqlite3"; exit 77; }
-command -v sha256sum >/dev/null || { echo "SKIP: sha256sum needed"; exit 77; }
+need_built "$MDD" "$GROWER"
+need_cmd python3 "python3 needed (sqlite3, HTTP, free port)"
+python3 -c 'import sqlite3' 2>/dev/null || skip "python3 without sqlite3"
+need_cmd sha256sum "sha256sum needed"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-faults-XXXXXX")
-fails=0 passes=0
+scratch_dir faults
 DPID='' GPIDS='' LPID=''
-cleanup() {
-  exec 3>&- 4>&- 2>/dev/null
-  for p in $DPID $GPIDS $LPID; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
+CLEANUP_FDS="3 4" CLEANUP_PIDS="DPID GPIDS LPID"
 
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
+PORT=$(free_port)
 
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
-}
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-# field PATH EXPR: a python expression on the JSON of GET PATH (j), or empty.
-field() {
-  python3 - "http://127.0.0.1:$PORT$1" "$2" <<'EOF' 2>/dev/null
-import json, sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
-    j = json.load(r)
-print(eval(sys.argv[2]))
-EOF
-}
 healthy() { [ "$(field /healthz 'j["storage"]')" = ok ]; }
 # sql DB QUERY: the first column of the first row.
 sql() {
   python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1], timeout=10).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$1" "$2" 2>&1
 }
 
-GDIR=$(cd "$(dirname "$GROWER")" && pwd)
-ln -s "$GDIR/grower" "$T/mdflt1-$$"
-ln -s "$GDIR/grower" "$T/mdflt2-$$"
-mkfifo "$T/gin1" "$T/gin2"
-"$T/mdflt1-$$" <"$T/gin1" >"$T/gout1" 2>&1 &
-GPIDS="$GPIDS $!"
-exec 3>"$T/gin1"
-"$T/mdflt2-$$" <"$T/gin2" >"$T/gout2" 2>&1 &
-GPIDS="$GPIDS $!"
-exec 4>"$T/gin2"
+start_grower "mdflt1-$$" gin1 gout1 3
+start_grower "mdflt2-$$" gin2 gout2 4
 printf '[memdeltad]\ninterval = 1\nfull_read_every = 1\n[target f1]\nname = mdflt1-%s\n[target f2]\nname = mdflt2-%s\n' \
   "$$" "$$" >"$T/md.conf"
 for i in 1 2; do
-  wait_for 5 grep -q ready "$T/gout$i" || { echo "FAIL - grower $i did not start"; exit 1; }
+  grower_ready "gout$i" || { echo "FAIL - grower $i did not start"; exit 1; }
 done
 
 # start DB LOG: memdeltad on DB; waits until /healthz answers.
 start() {
-  "$MDD" -f -c "$T/md.conf" --db "$1" --listen "127.0.0.1:$PORT" >"$2" 2>&1 &
-  DPID=$!
+  start_daemon "$2" -c "$T/md.conf" --db "$1"
   wait_for 15 healthy
 }
 # stop: SIGTERM; memdeltad must exit 0 (under ASan a leak or an error
 # makes it exit non-zero and print a report into its log).
 stop() {
   local rc
-  [ -n "$DPID" ] || return 0
-  kill -TERM "$DPID" 2>/dev/null
-  wait "$DPID" 2>/dev/null
+  stop_daemon
   rc=$?
-  DPID=''
   [ "$rc" -eq 0 ] || { n_bad_exit=$((n_bad_exit + 1)); echo "# memdeltad exit status $rc"; }
 }
 n_bad_exit=0
@@ -116,8 +71,7 @@ n_bad_exit=0
 # A real memdelta database with snapshots, left as kill -9 leaves it (WAL
 # and shm beside it), in $T/real/db.
 mkdir "$T/real"
-"$MDD" -f -c "$T/md.conf" --db "$T/real/db" --listen "127.0.0.1:$PORT" >"$T/real/log" 2>&1 &
-DPID=$!
+start_daemon "$T/real/log" -c "$T/md.conf" --db "$T/real/db"
 has_snaps() { [ "$(sql "file:$T/real/db?mode=ro" 'select count(*) from snapshots')" -ge 6 ] 2>/dev/null; }
 wait_for 20 has_snaps || fail "no snapshots in the real database (log: $(tail -3 "$T/real/log"))"
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null; DPID=''
@@ -286,8 +240,7 @@ stop
 
 mkdir "$T/cap"
 sed 's/^full_read_every = 1$/full_read_every = 1\ndb_max_mb = 1/' "$T/md.conf" >"$T/cap.conf"
-"$MDD" -f -c "$T/cap.conf" --db "$T/cap/db" --listen "127.0.0.1:$PORT" >"$T/cap/log" 2>&1 &
-DPID=$!
+start_daemon "$T/cap/log" -c "$T/cap.conf" --db "$T/cap/db"
 wait_for 15 healthy || fail "cap: memdeltad did not come up (log: $(tail -3 "$T/cap/log"))"
 # Thousands of new regions per tick until the 1 MiB cap is reached.
 storage_full() { [ "$(field /healthz 'j["storage"]')" = full ]; }
@@ -324,5 +277,4 @@ if grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' "$T"/*/log* >/dev/nul
 else ok "no sanitizer report in any log"; fi
 
 echo "# figures: lock 10 s: $n_req API requests, $n_errors errors, max latency $max_ms ms, $dropped snapshots dropped"
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

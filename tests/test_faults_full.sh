@@ -18,49 +18,22 @@
 # already full: it stays up, /healthz answers with the reason, and sampling
 # starts by itself once the space is freed.
 set -u
+. "$(dirname "$0")/lib.sh"
 
-B=${MD_BUILDDIR:-.}
-MDD="$B/memdeltad"
-GROWER="$B/tests/grower"
-for f in "$MDD" "$GROWER"; do
-  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "SKIP: python3 needed (HTTP client, free port)"; exit 77; }
+need_built "$MDD" "$GROWER"
+need_cmd python3 "python3 needed (HTTP client, free port)"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-full-XXXXXX")
+scratch_dir full
+DPID='' GPIDS=''
+CLEANUP_FDS="3 4" CLEANUP_PIDS="DPID GPIDS"
 M="$T/mnt"
 mkdir "$M"
-if ! mount -t tmpfs -o size=3m,mode=0700 memdelta-test "$M" 2>"$T/mount.err"; then
-  echo "SKIP: cannot mount a tmpfs (needs root): $(cat "$T/mount.err")"
-  rm -rf "$T"
-  exit 77
-fi
-fails=0 passes=0
-DPID='' GPIDS=''
-cleanup() {
-  exec 3>&- 4>&- 2>/dev/null
-  [ -n "$DPID" ] && kill "$DPID" 2>/dev/null
-  for p in $GPIDS; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
+cleanup_last() {
   umount "$M" 2>/dev/null || umount -l "$M" 2>/dev/null
-  rm -rf "$T"
 }
-trap cleanup EXIT
+mount -t tmpfs -o size=3m,mode=0700 memdelta-test "$M" 2>"$T/mount.err" ||
+  skip "cannot mount a tmpfs (needs root): $(cat "$T/mount.err")"
 
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
-
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
-}
-
-GDIR=$(cd "$(dirname "$GROWER")" && pwd)
 cat >"$T/sink.sh" <<EOF
 #!/bin/sh
 cat >>"$T/alerts.jsonl"
@@ -72,30 +45,16 @@ chmod +x "$T/sink.sh"
   printf '[alerts]\nexec = %s/sink.sh\n' "$T"
 } >"$T/md.conf"
 for i in 1 2; do
-  ln -s "$GDIR/grower" "$T/mdfull$i-$$"
-  mkfifo "$T/gin$i"
-  "$T/mdfull$i-$$" <"$T/gin$i" >"$T/gout$i" 2>&1 &
-  GPIDS="$GPIDS $!"
-  eval "exec $((i + 2))>\"\$T/gin$i\""
+  start_grower "mdfull$i-$$" "gin$i" "gout$i" $((i + 2))
   printf '[target full%s]\nname = mdfull%s-%s\n' "$i" "$i" "$$" >>"$T/md.conf"
 done
 for i in 1 2; do
-  wait_for 5 grep -q ready "$T/gout$i" || { echo "FAIL - grower $i did not start"; exit 1; }
+  grower_ready "gout$i" || { echo "FAIL - grower $i did not start"; exit 1; }
 done
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$MDD" -f -c "$T/md.conf" --db "$M/db" --listen "127.0.0.1:$PORT" >"$T/log" 2>&1 &
-DPID=$!
+PORT=$(free_port)
+start_daemon "$T/log" -c "$T/md.conf" --db "$M/db"
 
-# field PATH EXPR: a python expression on the JSON of GET PATH (j), or empty.
-field() {
-  python3 - "http://127.0.0.1:$PORT$1" "$2" <<'EOF' 2>/dev/null
-import json, sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
-    j = json.load(r)
-print(eval(sys.argv[2]))
-EOF
-}
 written() { field /healthz 'j["snapshots_written"]'; }
 written_at_least() { [ "$(written)" -ge "$1" ] 2>/dev/null; }
 storage_is() { [ "$(field /healthz 'j["storage"]')" = "$1" ]; }
@@ -151,9 +110,7 @@ wait_for 10 grep -q '"state":"resolved"' "$T/alerts.jsonl"
 ic=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=10).execute("pragma integrity_check").fetchone()[0])' "$M/db" 2>&1)
 [ "$ic" = ok ] && ok "integrity_check ok after the full disk" || fail "integrity_check: $ic"
 
-kill -TERM "$DPID"
-if wait "$DPID"; then ok "SIGTERM: memdeltad exits 0"; else fail "memdeltad exit status $?"; fi
-DPID=''
+if stop_daemon; then ok "SIGTERM: memdeltad exits 0"; else fail "memdeltad exit status $?"; fi
 
 # A disk already full at start: SQLite cannot even create the -shm file, so
 # the database cannot be opened.  memdeltad neither exits (a service
@@ -162,8 +119,7 @@ DPID=''
 # once there is room.
 dd if=/dev/zero of="$M/filler" bs=4k >/dev/null 2>&1
 rm -f "$M/db-shm"
-"$MDD" -f -c "$T/md.conf" --db "$M/db" --listen "127.0.0.1:$PORT" >"$T/log2" 2>&1 &
-DPID=$!
+start_daemon "$T/log2" -c "$T/md.conf" --db "$M/db"
 if wait_for 10 storage_is_not_ok; then ok "full at start: /healthz answers, storage '$(field /healthz 'j["storage"]')' ($(field /healthz 'j["storage_error"]'))"
 else fail "full at start: no /healthz or storage ok (log: $(tail -3 "$T/log2"))"; fi
 sleep 3
@@ -176,9 +132,6 @@ if wait_for 25 written_at_least 2; then ok "full at start: once there is room, s
 else fail "full at start: no snapshots after freeing the disk (log: $(tail -3 "$T/log2"))"; fi
 grep -q "database $M/db opened: sampling starts" "$T/log2" && ok "full at start: the log says the database opened" ||
   fail "full at start: no 'opened' line"
-kill -TERM "$DPID"
-if wait "$DPID"; then ok "full at start: SIGTERM exits 0"; else fail "full at start: exit status $?"; fi
-DPID=''
+if stop_daemon; then ok "full at start: SIGTERM exits 0"; else fail "full at start: exit status $?"; fi
 echo "# figures: dropped $d2 snapshots while full, $n_err error line, $n_alert_log alert"
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

@@ -20,48 +20,24 @@
 # logged last are rebuilt by `memdelta show` with their logged region count.
 # Prints the figures docs/reliability.md records.
 set -u
-
-B=${MD_BUILDDIR:-.}
-MDD="$B/memdeltad"
-MD="$B/memdelta"
-GROWER="$B/tests/grower"
+. "$(dirname "$0")/lib.sh"
 KILLS=${MD_FAULT_KILLS:-200}
 NG=8
-for f in "$MDD" "$MD" "$GROWER"; do
-  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "SKIP: python3 needed (checks, free port)"; exit 77; }
-python3 -c 'import sqlite3' 2>/dev/null || { echo "SKIP: python3 without sqlite3"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-kill-XXXXXX")
-fails=0 passes=0
+need_built "$MDD" "$MD" "$GROWER"
+need_cmd python3 "python3 needed (checks, free port)"
+python3 -c 'import sqlite3' 2>/dev/null || skip "python3 without sqlite3"
+
+scratch_dir kill
 DPID='' GPIDS='' CPID=''
-cleanup() {
-  for fd in 3 4 5 6 7 8 9 10; do eval "exec $fd>&-" 2>/dev/null; done
-  exec 11>&- 12<&- 2>/dev/null
+CLEANUP_FDS="3 4 5 6 7 8 9 10 11 12" CLEANUP_PIDS="GPIDS CPID"
+# A memdeltad left running is killed as the test kills it.
+cleanup_first() {
   [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-  for p in $GPIDS $CPID; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  [ -n "${MD_KEEP:-}" ] && echo "# kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
-
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
 }
 
 # $NG growers, each under its own name (comm and argv[0]: a symlink), stdin
 # on fds 3..(NG+2).
-GDIR=$(cd "$(dirname "$GROWER")" && pwd)
 {
   echo "[memdeltad]"
   echo "log_level = debug"
@@ -69,18 +45,14 @@ GDIR=$(cd "$(dirname "$GROWER")" && pwd)
   echo "full_read_every = 1"
 } >"$T/md.conf"
 for i in $(seq 1 $NG); do
-  ln -s "$GDIR/grower" "$T/mdfk$i-$$"
-  mkfifo "$T/gin$i"
-  "$T/mdfk$i-$$" <"$T/gin$i" >"$T/gout$i" 2>&1 &
-  GPIDS="$GPIDS $!"
-  eval "exec $((i + 2))>\"\$T/gin$i\""
+  start_grower "mdfk$i-$$" "gin$i" "gout$i" $((i + 2))
   printf '[target fk%s]\nname = mdfk%s-%s\n' "$i" "$i" "$$" >>"$T/md.conf"
 done
 for i in $(seq 1 $NG); do
-  wait_for 5 grep -q ready "$T/gout$i" || { echo "FAIL - grower $i did not start"; exit 1; }
+  grower_ready "gout$i" || { echo "FAIL - grower $i did not start"; exit 1; }
 done
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 
 # The checker, one python process for all runs (its start-up costs more
 # than a check): integrity_check, the snapshots a run's log says were
@@ -167,8 +139,7 @@ for k in $(seq 1 "$KILLS"); do
   for i in $(seq 1 $NG); do
     if [ $((k % 2)) -eq 1 ]; then echo "regions 100" >&$((i + 2)); else echo "free last" >&$((i + 2)); fi
   done
-  "$MDD" -f -c "$T/md.conf" --db "$T/db" --listen "127.0.0.1:$PORT" >"$T/log.run" 2>&1 &
-  DPID=$!
+  start_daemon "$T/log.run" -c "$T/md.conf" --db "$T/db"
   delay=$((50 + RANDOM % 351))
   sleep "$(printf '0.%03d' "$delay")"
   if kill -0 "$DPID" 2>/dev/null; then
@@ -240,5 +211,4 @@ done
 
 total=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from snapshots").fetchone()[0])' "$T/db")
 echo "# figures: $runs kills, $bad_runs integrity or completeness failures, $n_logged logged snapshots verified, $total snapshots in the database, $elapsed s"
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

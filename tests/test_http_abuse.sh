@@ -12,36 +12,16 @@
 # non-loopback listen without a token is refused by --check-config and at
 # start, naming the key.
 set -u
-
-B=${MD_BUILDDIR:-.}
+. "$(dirname "$0")/lib.sh"
 S=${MD_SRCDIR:-$(dirname "$0")/..}
-MDD="$B/memdeltad"
-[ -x "$MDD" ] || { echo "SKIP: $MDD not built"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 needed (.ci/deps)"; exit 77; }
+need_built "$MDD"
+need_cmd python3 "python3 needed (.ci/deps)"
 PY="$S/tests/http_abuse.py"
 
 TIMEOUT=2 PER_IP=4
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-abuse-XXXXXX")
-fails=0 passes=0
+scratch_dir abuse
 DPID='' SPID='' SLEEPER=''
-cleanup() {
-  for p in $SPID $DPID $SLEEPER; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
-}
+CLEANUP_PIDS="SPID DPID SLEEPER"
 
 # ---- a non-loopback listen without a token --------------------------------------
 printf '[memdeltad]\nlisten = 0.0.0.0:7999\n' >"$T/open.conf"
@@ -62,7 +42,7 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q 'token' "$T/err"; then
 else fail "start on [::] without token (exit $rc: $(cat "$T/err"))"; fi
 
 # ---- the daemon under test --------------------------------------------------------
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 sleep 600 &
 SLEEPER=$!
 cat >"$T/md.conf" <<EOF
@@ -80,12 +60,8 @@ EOF
 echo "canary: this file must never be served" >"$T/canary.txt"
 # Under AddressSanitizer freed blocks wait in a quarantine (256 MiB by
 # default) and the RSS bound would measure that: keep it small.
-if ldd "$MDD" 2>/dev/null | grep -q libasan || nm "$MDD" 2>/dev/null | grep -q __asan_init; then
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
-  echo "# AddressSanitizer build: quarantine_size_mb=1 for the RSS bound"
-fi
-"$MDD" -f -c "$T/md.conf" --db "$T/db" --listen "127.0.0.1:$PORT" 2>"$T/log" &
-DPID=$!
+asan_quarantine "the RSS bound"
+start_daemon "$T/log" -c "$T/md.conf" --db "$T/db"
 healthy() { python3 -c '
 import sys, urllib.request
 urllib.request.urlopen(sys.argv[1], timeout=2).read()' "http://127.0.0.1:$PORT/healthz" 2>/dev/null; }
@@ -101,8 +77,7 @@ phase() {
   python3 "$PY" "$PORT" "$DPID" "$TIMEOUT" "$PER_IP" "$T" "$1" >"$T/$1.out" 2>&1
   local rc=$?
   cat "$T/$1.out"
-  passes=$((passes + $(grep -c '^ok - ' "$T/$1.out")))
-  fails=$((fails + $(grep -c '^FAIL - ' "$T/$1.out")))
+  count_results "$T/$1.out"
   [ "$rc" -eq 0 ] || grep -q '^FAIL - ' "$T/$1.out" || fail "phase $1 exited $rc"
 }
 
@@ -143,11 +118,8 @@ phase exhaustion
 
 if kill -0 "$DPID" 2>/dev/null; then ok "memdeltad survived every case"
 else fail "memdeltad died (log: $(tail -5 "$T/log"))"; fi
-kill "$DPID"
 rc=0
-wait "$DPID" || rc=$?
-DPID=''
+stop_daemon || rc=$?
 [ "$rc" -eq 0 ] && ok "SIGTERM: clean exit" || fail "memdeltad exit status $rc after SIGTERM"
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

@@ -15,48 +15,26 @@
 # extra connections would be refused, which is what tests/test_http_abuse.sh
 # checks.
 set -u
-
-B=${MD_BUILDDIR:-.}
+. "$(dirname "$0")/lib.sh"
 S=${MD_SRCDIR:-$(dirname "$0")/..}
-MDD="$B/memdeltad"
-GROWER="$B/tests/grower"
 SECS=${MD_LOAD_SECONDS:-60}
 CONNS=${MD_LOAD_CONNECTIONS:-64}
 NT=20
-for f in "$MDD" "$GROWER"; do
-  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
-done
-command -v wrk >/dev/null || { echo "SKIP: wrk needed (Debian package wrk, .ci/deps)"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 needed (.ci/deps)"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-load-XXXXXX")
-fails=0 passes=0
+need_built "$MDD" "$GROWER"
+need_cmd wrk "wrk needed (Debian package wrk, .ci/deps)"
+need_cmd python3 "python3 needed (.ci/deps)"
+
+scratch_dir load
 DPID='' GPIDS='' RPID=''
-cleanup() {
-  exec 3>&- 2>/dev/null
-  for p in $RPID $DPID $GPIDS; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
+CLEANUP_FDS=3 CLEANUP_PIDS="RPID DPID GPIDS"
 
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
-}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status" 2>/dev/null; }
 
 # 20 growers reading one fifo: closing fd 3 ends them all.
 mkfifo "$T/gin"
 exec 3<>"$T/gin"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 {
   printf '[memdeltad]\ninterval = 1\nauto_top = 0\n\n[web]\nper_ip_limit = %d\nconnection_limit = %d\n' \
     $((CONNS + 36)) $((CONNS + 64))
@@ -73,20 +51,12 @@ done
 # build does not have: on 2 shared cores an ASan memdeltad misses ticks with
 # no HTTP load at all.  There the count is printed, not asserted.
 asan=0
-if ldd "$MDD" 2>/dev/null | grep -q libasan || nm "$MDD" 2>/dev/null | grep -q __asan_init; then
-  asan=1
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
-  echo "# AddressSanitizer build: quarantine_size_mb=1 for the RSS check"
-fi
-"$MDD" -f -c "$T/md.conf" --db "$T/db" --listen "127.0.0.1:$PORT" 2>"$T/log" &
-DPID=$!
+asan_quarantine "the RSS check" && asan=1
+start_daemon "$T/log" -c "$T/md.conf" --db "$T/db"
 URL="http://127.0.0.1:$PORT"
-fetch() { python3 -c '
-import sys, urllib.request
-sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$URL$1"; }
-healthz_field() { fetch /healthz | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+healthz_field() { field /healthz "j['$1']"; }
 # Every target has a snapshot.
-all_sampled() { fetch /api/v1/targets 2>/dev/null | python3 -c '
+all_sampled() { http_body /api/v1/targets 2>/dev/null | python3 -c '
 import json, sys
 t = json.load(sys.stdin)["targets"]
 sys.exit(0 if len(t) == int(sys.argv[1]) and all(x["last_snapshot"] > 0 for x in t) else 1)' "$NT"; }
@@ -96,7 +66,7 @@ sleep 3
 
 # The paths wrk rotates: the overview, each target's timeline, and a diff
 # between each target's first and latest snapshots so far.
-fetch /api/v1/targets | python3 -c '
+http_body /api/v1/targets | python3 -c '
 import json, sys, urllib.request
 url = sys.argv[1]
 paths = ["/api/v1/targets"]
@@ -169,13 +139,10 @@ if [ -n "$rss_w" ] && [ -n "$rss_e" ] && [ $(( rss_e * 100 )) -lt $(( rss_w * 11
   ok "RSS flat after warm-up: ${rss_w} kB at $(( SECS / 3 )) s, ${rss_e} kB at ${SECS} s ($(( (rss_e - rss_w) * 100 / rss_w ))%)"
 else fail "RSS grew from ${rss_w:-?} kB to ${rss_e:-?} kB (10% allowed)"; fi
 
-if kill -0 "$DPID" 2>/dev/null && fetch /healthz >/dev/null; then ok "memdeltad still answers after the load"
+if kill -0 "$DPID" 2>/dev/null && http_body /healthz >/dev/null; then ok "memdeltad still answers after the load"
 else fail "memdeltad is gone after the load (log: $(tail -5 "$T/log"))"; fi
-kill "$DPID"
 rc=0
-wait "$DPID" || rc=$?
-DPID=''
+stop_daemon || rc=$?
 [ "$rc" -eq 0 ] && ok "SIGTERM: clean exit" || fail "memdeltad exit status $rc"
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

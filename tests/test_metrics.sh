@@ -11,67 +11,29 @@
 # the region count its number of regions, private data at least the 16 MiB
 # mapped, and the target label, unescaped, the exact name.
 set -u
+. "$(dirname "$0")/lib.sh"
 
-B=${MD_BUILDDIR:-.}
-MDD="$B/memdeltad"
-GROWER="$B/tests/grower"
-for f in "$MDD" "$GROWER"; do
-  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "SKIP: python3 needed (HTTP client, parsing)"; exit 77; }
-command -v promtool >/dev/null || { echo "SKIP: promtool missing (Debian package prometheus, .ci/deps)"; exit 77; }
+need_built "$MDD" "$GROWER"
+need_cmd python3 "python3 needed (HTTP client, parsing)"
+need_cmd promtool "promtool missing (Debian package prometheus, .ci/deps)"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-metrics-XXXXXX")
-fails=0 passes=0
+scratch_dir metrics
 DPID='' GPID=''
-cleanup() {
-  exec 3>&- 2>/dev/null
-  for p in $DPID $GPID; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
-
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
-}
+CLEANUP_FDS=3 CLEANUP_PIDS="DPID GPID"
 
 # The name: a"b\c, a newline, then m and our pid (at most 15 bytes: comm).
 NAME=$(printf 'a"b\\c\nm%s' "$$")
-ln -s "$(cd "$(dirname "$GROWER")" && pwd)/grower" "$T/$NAME" || { echo "SKIP: cannot create the odd-named link"; exit 77; }
+ln -s "$(abs_path "$GROWER")" "$T/$NAME" || skip "cannot create the odd-named link"
 
-mkfifo "$T/gin"
-"$T/$NAME" <"$T/gin" >"$T/gout" 2>&1 &
-GPID=$!
-exec 3>"$T/gin"
-wait_for 5 grep -q ready "$T/gout" || { echo "FAIL - the grower did not start: $(cat "$T/gout")"; exit 1; }
+start_grower "$NAME" gin gout 3
+grower_ready gout || { echo "FAIL - the grower did not start: $(cat "$T/gout")"; exit 1; }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$MDD" -f --db "$T/db" --listen "127.0.0.1:$PORT" --watch-name "$NAME" --interval 1 \
-  >"$T/log" 2>&1 3>&- &
-DPID=$!
-
-# get PATH > FILE
-get() {
-  python3 - "http://127.0.0.1:$PORT$1" <<'EOF'
-import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
-    sys.stdout.buffer.write(r.read())
-EOF
-}
+PORT=$(free_port)
+start_daemon "$T/log" --db "$T/db" --watch-name "$NAME" --interval 1
 
 # target_field FIELD: FIELD of our target in /api/v1/targets (empty if none).
 target_field() {
-  get /api/v1/targets 2>/dev/null | python3 -c '
+  http_body /api/v1/targets 2>/dev/null | python3 -c '
 import json, sys
 name, field = sys.argv[1], sys.argv[2]
 for t in json.load(sys.stdin)["targets"]:
@@ -94,13 +56,13 @@ wait "$GPID" 2>/dev/null
 GPID=''
 sleep 2.5
 
-if get /metrics >"$T/metrics" 2>"$T/err"; then ok "GET /metrics answers"
+if http_body /metrics >"$T/metrics" 2>"$T/err"; then ok "GET /metrics answers"
 else fail "GET /metrics: $(cat "$T/err")"; fi
 if promtool check metrics <"$T/metrics" >"$T/promtool" 2>&1; then
   ok "promtool check metrics accepts the exposition (odd target name included)"
 else fail "promtool check metrics: $(cat "$T/promtool")"; fi
 last=$(target_field last_snapshot)
-get "/api/v1/snapshots/$last" >"$T/snap.json" 2>/dev/null || fail "GET /api/v1/snapshots/$last"
+http_body "/api/v1/snapshots/$last" >"$T/snap.json" 2>/dev/null || fail "GET /api/v1/snapshots/$last"
 
 # Compare the values: one "ok"/"FAIL" line per check from python.
 python3 - "$T/metrics" "$T/snap.json" "$NAME" >"$T/cmp" 2>&1 <<'EOF'
@@ -181,15 +143,11 @@ check(value('memdelta_storage_ok') == 1, 'storage ok')
 check(value('memdelta_database_bytes') > 0, 'database bytes')
 EOF
 cat "$T/cmp"
-passes=$((passes + $(grep -c '^ok' "$T/cmp")))
-fails=$((fails + $(grep -c '^FAIL' "$T/cmp")))
+count_results "$T/cmp"
 grep -qE '^(ok|FAIL)' "$T/cmp" || fail "the comparison did not run"
 grep -q Traceback "$T/cmp" && fail "the comparison crashed"
 
-kill -TERM "$DPID"
-if wait "$DPID"; then ok "SIGTERM: memdeltad exits 0"
+if stop_daemon; then ok "SIGTERM: memdeltad exits 0"
 else fail "memdeltad exit status $? (log: $(tail -5 "$T/log"))"; fi
-DPID=''
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

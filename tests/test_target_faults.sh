@@ -25,34 +25,17 @@
 #    snapshot (60,000 region rows written in one transaction; MAX_STALL_MS,
 #    default 6,000 ms).  The figures printed show how far under that it was.
 set -u
-
-B=${MD_BUILDDIR:-.}
-B=$(cd "$B" && pwd)
-MDD="$B/memdeltad"
-GROWER="$B/tests/grower"
+. "$(dirname "$0")/lib.sh"
+abs_builddir
 CHURNER="$B/tests/churner"
 CHURN_S=${CHURN_S:-30}
 MAX_GAP_MS=${MAX_GAP_MS:-4000}
 MAX_STALL_MS=${MAX_STALL_MS:-6000}
+HTTP_TIMEOUT=10
 
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok - $*"; }
-fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
-wait_for() {
-  local n=$(($1 * 5)); shift
-  while [ "$n" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.2
-    n=$((n - 1))
-  done
-  return 1
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-get() { curl -sf --max-time 10 "http://127.0.0.1:$PORT$1"; }
+get() { http_body "$1" 2>/dev/null; }
 # js PATH EXPR: evaluate the Python expression EXPR on the JSON of PATH (as d).
-js() { get "$1" | python3 -c "import json, sys; d = json.load(sys.stdin); print($2)" 2>/dev/null; }
+js() { field "$1" "$2"; }
 q() { sqlite3 -readonly "$DB" "$1"; }
 
 # ---- 2, inside the pid namespace: "$0 --pidns DIR PORT" ---------------------------
@@ -79,13 +62,11 @@ map_count_fraction = 0
 [target reuse]
 name = $GN
 EOF
-  mkfifo "$T/g1.in" "$T/g2.in"
-  "$MDD" -f -c "$T/reuse.conf" --db "$DB" --listen "127.0.0.1:$PORT" 2>"$T/reuse.log" &
-  DPID=$!
-  "$T/$GN" <"$T/g1.in" >"$T/g1.out" 2>&1 &
-  P1=$!
-  exec 7>"$T/g1.in"
-  wait_for 5 grep -q ready "$T/g1.out" || { echo "FAIL - grower 1 did not start"; exit 1; }
+  mkfifo "$T/g2.in"
+  start_daemon "$T/reuse.log" -c "$T/reuse.conf" --db "$DB"
+  start_grower "$GN" g1.in g1.out 7
+  P1=$GPID
+  grower_ready g1.out || { echo "FAIL - grower 1 did not start"; exit 1; }
   for _ in $(seq 16); do echo "private 1M" >&7; sleep 0.5; done
   TID=$(js /api/v1/targets "[t['id'] for t in d['targets'] if t['name'] == 'reuse'][0]")
   slope() { js /api/v1/targets "[t for t in d['targets'] if t['name'] == 'reuse'][0]['runtime']['trend_slope_bytes_per_h']"; }
@@ -150,33 +131,20 @@ EOF
 fi
 
 # ---- the outer test -----------------------------------------------------------------
-for f in "$MDD" "$GROWER" "$CHURNER"; do
-  [ -x "$f" ] || { echo "SKIP: $f not built"; exit 77; }
-done
-[ -r /proc/self/smaps ] || { echo "SKIP: no /proc/self/smaps (Linux only)"; exit 77; }
-for c in python3 sqlite3 curl; do
-  command -v $c >/dev/null || { echo "SKIP: $c needed"; exit 77; }
+need_built "$MDD" "$GROWER" "$CHURNER"
+[ -r /proc/self/smaps ] || skip "no /proc/self/smaps (Linux only)"
+for c in python3 sqlite3; do
+  need_cmd $c "$c needed"
 done
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/memdelta-tfaults-XXXXXX")
+scratch_dir tfaults
 DPID='' PIDS=''
-cleanup() {
-  exec 5>&- 6>&-
-  for p in $PIDS $DPID; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-start_daemon() { # CONF DB LOG
+CLEANUP_FDS="5 6" CLEANUP_PIDS="PIDS GPIDS DPID"
+# start_daemon_on CONF DB LOG: memdeltad on a free port; waits for /healthz.
+start_daemon_on() {
   PORT=$(free_port)
-  "$MDD" -f -c "$1" --db "$2" --listen "127.0.0.1:$PORT" 2>"$3" &
-  DPID=$!
+  start_daemon "$3" -c "$1" --db "$2"
   wait_for 10 get /healthz >/dev/null || { fail "memdeltad did not start: $(tail -3 "$3")"; exit 1; }
-}
-stop_daemon() {
-  kill "$DPID" 2>/dev/null
-  wait "$DPID" 2>/dev/null
-  DPID=''
 }
 
 # ---- 1. churn --------------------------------------------------------------------------
@@ -185,7 +153,7 @@ ln -s "$CHURNER" "$T/$CN"
 printf '[memdeltad]\ninterval = 1\nfull_read_every = 1\nlog_level = debug\n\n[target churn]\nname = %s\n' \
   "$CN" >"$T/churn.conf"
 DB="$T/churn.db"
-start_daemon "$T/churn.conf" "$DB" "$T/churn.log"
+start_daemon_on "$T/churn.conf" "$DB" "$T/churn.log"
 : >"$T/churners"
 end=$(($(date +%s) + CHURN_S))
 while [ "$(date +%s)" -lt "$end" ]; do
@@ -242,12 +210,8 @@ fi
 # ---- 3. a 60,000-region target beside ordinary ones ------------------------------------
 BN="mdbig$$"
 ON="mdord$$"
-ln -s "$GROWER" "$T/$BN"
 ln -s "$GROWER" "$T/$ON"
-mkfifo "$T/big.in"
-"$T/$BN" <"$T/big.in" >"$T/big.out" 2>&1 &
-PIDS="$PIDS $!"
-exec 5>"$T/big.in"
+start_grower "$BN" big.in big.out 5
 echo "regions 60000" >&5
 # The ordinary growers read one fifo: closing fd 6 ends all three.
 mkfifo "$T/ord.in"
@@ -272,7 +236,7 @@ budget_ms = 20
 name = $ON
 EOF
 DB="$T/big.db"
-start_daemon "$T/big.conf" "$DB" "$T/big.log"
+start_daemon_on "$T/big.conf" "$DB" "$T/big.log"
 sleep 15
 get /api/v1/targets >"$T/targets.json"
 stop_daemon

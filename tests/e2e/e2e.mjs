@@ -6,7 +6,7 @@
 // green with the size allocated (within 10%), restart the grower under the
 // same name and check that the timeline shows a restart marker.  Then the
 // second grower leaks private data steadily; memdeltad runs its leak
-// detector with the parameters scaled down (ALERTS_CONF below: a 2 s
+// detector with the parameters scaled down (ALERTS_CONF in browser.mjs: a 2 s
 // warm-up, a 60 s window, a fit once 8 s of data are there, 1 s steps,
 // firing after 2 evaluations in a row, one evaluation a second) so that it
 // fires within seconds: the alerts page lists the firing alert, its "what
@@ -19,112 +19,14 @@
 //   MD_CHROMIUM    chromium (default /usr/bin/chromium)
 // Exit status: 0 pass, 1 fail.
 
-import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import readline from 'node:readline';
+import { MiB, artifacts, check, chromium_path, free_port, grower, grower_bin, launch, log, run, scratch, shots, sleep, start_memdeltad, wait_for } from './browser.mjs';
 
-const MiB = 1048576;
 const STEP = 16 * MiB;
 const STEPS = 3;
 const DEADLINE_MS = 240000;
-const ALERTS_CONF = `[alerts]
-warmup = 2s
-window = 60s
-min_span = 8s
-step = 1s
-min_window = 0
-fire_after = 2
-eval_interval = 1s
-min_mb_per_h = 1
-`;
-
-const env = (k, d) => process.env[k] || d;
-const memdeltad = env('MD_MEMDELTAD');
-const grower_bin = env('MD_GROWER');
-const scratch = env('MD_SCRATCH');
-const artifacts = env('MD_ARTIFACTS');
-const chromium_path = env('MD_CHROMIUM', '/usr/bin/chromium');
-fs.mkdirSync(artifacts, { recursive: true });
-
-const t_start = Date.now();
-const log = (...a) => console.log(`[${((Date.now() - t_start) / 1000).toFixed(1)}s]`, ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const children = [];
-let browser = null;
-const shots = [];
-
-class test_failure extends Error {}
-function check(cond, what) {
-	if (!cond) throw new test_failure(what);
-	log('ok:', what);
-}
-
-async function free_port() {
-	return new Promise((resolve, reject) => {
-		const s = net.createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const p = s.address().port;
-			s.close(() => resolve(p));
-		});
-	});
-}
-
-async function wait_for(what, fn, timeout_ms, every_ms = 250) {
-	const end = Date.now() + timeout_ms;
-	let last_err = null;
-	for (;;) {
-		try {
-			const v = await fn();
-			if (v) return v;
-		} catch (e) {
-			last_err = e;
-		}
-		if (Date.now() > end) throw new test_failure(`timed out after ${timeout_ms} ms waiting for ${what}${last_err ? ` (last error: ${last_err.message})` : ''}`);
-		await sleep(every_ms);
-	}
-}
-
-// A grower copied under a name of our own (so that no other test's grower
-// matches), with a line reader for its replies.
-class grower {
-	constructor(exe) {
-		this.proc = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-		children.push(this.proc);
-		this.lines = [];
-		this.waiters = [];
-		this.exited = new Promise((r) => this.proc.once('exit', r));
-		readline.createInterface({ input: this.proc.stdout }).on('line', (l) => {
-			const w = this.waiters.shift();
-			if (w) w(l);
-			else this.lines.push(l);
-		});
-	}
-	next_line(timeout_ms = 10000) {
-		if (this.lines.length) return Promise.resolve(this.lines.shift());
-		return new Promise((resolve, reject) => {
-			const t = setTimeout(() => reject(new test_failure('grower did not answer')), timeout_ms);
-			this.waiters.push((l) => {
-				clearTimeout(t);
-				resolve(l);
-			});
-		});
-	}
-	async command(c) {
-		this.proc.stdin.write(c + '\n');
-		const r = await this.next_line();
-		if (!r.startsWith('ok')) throw new test_failure(`grower: ${c}: ${r}`);
-		return r;
-	}
-	async stop() {
-		this.proc.stdin.end();
-		await Promise.race([this.exited, sleep(5000)]);
-		if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
-	}
-}
 
 async function shot(page, name, full = true) {
 	const f = path.join(artifacts, `${name}.png`);
@@ -141,27 +43,15 @@ async function main() {
 	const port = await free_port();
 	const base = `http://127.0.0.1:${port}`;
 	const db = path.join(scratch, 'e2e.db');
-	const dlog = fs.openSync(path.join(artifacts, 'memdeltad.log'), 'w');
 
 	// The process first, so that the first snapshot predates the growth.
-	let g = new grower(exe);
+	// The grower copied under a name of our own (so that no other test's
+	// grower matches).
+	const start_grower = () => new grower(spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
+	let g = start_grower();
 	check((await g.next_line()) === 'ready', 'grower prints ready');
 
-	const conf = path.join(scratch, 'memdeltad.conf');
-	fs.writeFileSync(conf, ALERTS_CONF);
-	const args = ['-f', '-c', conf, '--db', db, '--listen', `127.0.0.1:${port}`, '--watch-name', name, '--interval', '1'];
-	log('starting', memdeltad, args.join(' '));
-	const d = spawn(memdeltad, args, { stdio: ['ignore', dlog, dlog] });
-	children.push(d);
-	let d_exit = null;
-	d.once('exit', (code, sig) => (d_exit = `memdeltad exited (${code ?? sig}); see ${path.join(artifacts, 'memdeltad.log')}`));
-
-	const api = async (p) => {
-		if (d_exit) throw new test_failure(d_exit);
-		const r = await fetch(base + p);
-		if (!r.ok) throw new Error(`${p}: HTTP ${r.status}`);
-		return r.json();
-	};
+	const api = start_memdeltad(db, port, [name]);
 
 	const target = await wait_for(
 		`target ${name} in /api/v1/targets`,
@@ -189,28 +79,7 @@ async function main() {
 	);
 	log(`${after_growth.length} snapshots, first #${first.id}`);
 
-	// A persistent context on a fresh profile directory: Chromium's
-	// --user-data-dir, which playwright takes as a parameter.
-	browser = await chromium.launchPersistentContext(path.join(scratch, 'chromium-profile'), {
-		executablePath: chromium_path,
-		viewport: { width: 1280, height: 800 },
-		args: [
-			'--headless',
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-		],
-		timeout: 60000,
-	});
-	const page = browser.pages()[0] || (await browser.newPage());
-	const page_errors = [];
-	page.on('pageerror', (e) => page_errors.push(e.message));
-	page.on('console', (m) => m.type() === 'error' && page_errors.push(m.text()));
-	page.setDefaultTimeout(15000);
+	const { page, page_errors } = await launch(chromium_path, path.join(scratch, 'chromium-profile'), 1280);
 	const ready = () => page.waitForSelector('#view[data-state=ready]');
 	// A hash change routes on the hashchange event, a task after the URL
 	// changed: until then the old view still reads "ready".  Marking it
@@ -333,7 +202,7 @@ async function main() {
 	// Restart: another process under the same name.
 	await g.stop();
 	log('grower stopped; starting another');
-	g = new grower(exe);
+	g = start_grower();
 	check((await g.next_line()) === 'ready', 'the second grower prints ready');
 	await wait_for('a restart in the timeline API', async () => (await api(`/api/v1/targets/${tid}/timeline`)).restarts.length >= 1, 30000);
 	await stale();
@@ -451,36 +320,4 @@ async function main() {
 	await g.stop();
 }
 
-async function cleanup() {
-	if (browser) await browser.close().catch(() => {});
-	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-	await sleep(300);
-	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
-
-const watchdog = setTimeout(async () => {
-	console.log(`FAIL: the test took longer than ${DEADLINE_MS / 1000} s`);
-	await cleanup();
-	process.exit(1);
-}, DEADLINE_MS);
-
-for (const sig of ['SIGTERM', 'SIGINT']) {
-	process.on(sig, async () => {
-		console.log(`FAIL: stopped by ${sig}`);
-		await cleanup();
-		process.exit(1);
-	});
-}
-
-let status = 0;
-try {
-	await main();
-	console.log('PASS');
-} catch (e) {
-	console.log('FAIL:', e instanceof test_failure ? e.message : e.stack || e);
-	status = 1;
-}
-await cleanup();
-clearTimeout(watchdog);
-for (const f of shots) console.log('artifact:', f);
-process.exit(status);
+await run(main, DEADLINE_MS);

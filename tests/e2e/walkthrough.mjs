@@ -27,14 +27,11 @@
 // MD_SCRATCH (an empty directory), MD_ARTIFACTS, MD_CHROMIUM.
 // Exit status: 0 pass, 1 fail.
 
-import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import readline from 'node:readline';
+import { MiB, artifacts, check, chromium_path, free_port, grower, grower_bin, launch, log, run, scratch, shots, sleep, start_memdeltad, stats, t_start, wait_for as wait_until } from './browser.mjs';
 
-const MiB = 1048576;
 const GiB = 1024 * MiB;
 const LEAK = 5 * MiB; // per operation of dumper
 const STACK = 8 * MiB; // workers' thread stacks: ulimit -s 8192
@@ -44,115 +41,23 @@ const COMMIT_ONCE = 16 * MiB; // reserver's private data, at start
 const MAX_OPS = 90; // a bound: the leaks stop once the pages that show them are seen
 const OP_MS = 1000;
 const DEADLINE_MS = 170000;
-const ALERTS_CONF = `[alerts]
-warmup = 2s
-window = 60s
-min_span = 8s
-step = 1s
-min_window = 0
-fire_after = 2
-eval_interval = 1s
-min_mb_per_h = 1
-`;
 
-const env = (k, d) => process.env[k] || d;
-const memdeltad = env('MD_MEMDELTAD');
-const grower_bin = env('MD_GROWER');
-const scratch = env('MD_SCRATCH');
-const artifacts = env('MD_ARTIFACTS');
-const chromium_path = env('MD_CHROMIUM', '/usr/bin/chromium');
-fs.mkdirSync(artifacts, { recursive: true });
-
-const t_start = Date.now();
-const log = (...a) => console.log(`[${((Date.now() - t_start) / 1000).toFixed(1)}s]`, ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const children = [];
-let browser = null;
-const shots = [];
 const figures = { measured_at: new Date().toISOString() };
-let checks = 0;
 
-class test_failure extends Error {}
-function check(cond, what) {
-	if (!cond) throw new test_failure(what);
-	checks++;
-	log('ok:', what);
-}
 const near = (x, want, frac) => Math.abs(x - want) <= want * frac;
 const mib = (n) => `${(n / MiB).toFixed(1)} MiB`;
-
-async function free_port() {
-	return new Promise((resolve, reject) => {
-		const s = net.createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const p = s.address().port;
-			s.close(() => resolve(p));
-		});
-	});
-}
-
-async function wait_for(what, fn, timeout_ms, every_ms = 250) {
-	const end = Date.now() + timeout_ms;
-	let last_err = null;
-	for (;;) {
-		try {
-			const v = await fn();
-			if (v) return v;
-		} catch (e) {
-			if (e instanceof test_failure) throw e;
-			last_err = e;
-		}
-		if (Date.now() > end) throw new test_failure(`timed out after ${timeout_ms} ms waiting for ${what}${last_err ? ` (last error: ${last_err.message})` : ''}`);
-		await sleep(every_ms);
-	}
-}
+// A check that fails inside the waited-for function fails at once.
+const wait_for = (what, fn, timeout_ms, every_ms = 250) => wait_until(what, fn, timeout_ms, every_ms, true);
 
 // A grower copied under a name of our own (so that no other test's grower
 // matches it), started through sh to pin its stack limit (the default size
-// of its threads' stacks), with a line reader for its replies.
-class grower {
-	constructor(name) {
-		this.name = name;
-		const exe = path.join(scratch, name);
-		fs.copyFileSync(grower_bin, exe);
-		fs.chmodSync(exe, 0o755);
-		this.proc = spawn('/bin/sh', ['-c', `ulimit -s ${STACK / 1024} && exec "$0"`, exe], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, GROWER_DIR: scratch } });
-		children.push(this.proc);
-		this.lines = [];
-		this.waiters = [];
-		this.exited = new Promise((r) => this.proc.once('exit', r));
-		readline.createInterface({ input: this.proc.stdout }).on('line', (l) => {
-			const w = this.waiters.shift();
-			if (w) w(l);
-			else this.lines.push(l);
-		});
-	}
-	next_line(timeout_ms = 10000) {
-		if (this.lines.length) return Promise.resolve(this.lines.shift());
-		return new Promise((resolve, reject) => {
-			const t = setTimeout(() => reject(new test_failure(`${this.name} did not answer`)), timeout_ms);
-			this.waiters.push((l) => {
-				clearTimeout(t);
-				resolve(l);
-			});
-		});
-	}
-	async command(c) {
-		this.proc.stdin.write(c + '\n');
-		const r = await this.next_line();
-		if (!r.startsWith('ok')) throw new test_failure(`${this.name}: ${c}: ${r}`);
-		return r;
-	}
-	status(field) {
-		const m = fs.readFileSync(`/proc/${this.proc.pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
-		return m ? Number(m[1]) * 1024 : null;
-	}
-	async stop() {
-		this.proc.stdin.end();
-		await Promise.race([this.exited, sleep(5000)]);
-		if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
-	}
+// of its threads' stacks).
+function start_grower(name) {
+	const exe = path.join(scratch, name);
+	fs.copyFileSync(grower_bin, exe);
+	fs.chmodSync(exe, 0o755);
+	const proc = spawn('/bin/sh', ['-c', `ulimit -s ${STACK / 1024} && exec "$0"`, exe], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, GROWER_DIR: scratch } });
+	return new grower(proc, name);
 }
 
 // A screenshot of the page from its top (the header says where we are) to
@@ -178,30 +83,15 @@ async function main() {
 	const port = await free_port();
 	const base = `http://127.0.0.1:${port}`;
 	const db = path.join(scratch, 'walkthrough.db');
-	const dlog = fs.openSync(path.join(artifacts, 'memdeltad.log'), 'w');
 
 	// The processes first, so that the first snapshots predate the leaks.
-	const dumper = new grower(`dumper${n}`);
-	const workers = new grower(`workers${n}`);
-	const reserver = new grower(`reserver${n}`);
+	const dumper = start_grower(`dumper${n}`);
+	const workers = start_grower(`workers${n}`);
+	const reserver = start_grower(`reserver${n}`);
 	for (const g of [dumper, workers, reserver]) check((await g.next_line()) === 'ready', `${g.name} prints ready`);
 	await reserver.command(`private ${COMMIT_ONCE / MiB}M`);
 
-	const conf = path.join(scratch, 'memdeltad.conf');
-	fs.writeFileSync(conf, ALERTS_CONF);
-	const args = ['-f', '-c', conf, '--db', db, '--listen', `127.0.0.1:${port}`, '--interval', '1'];
-	for (const g of [dumper, workers, reserver]) args.push('--watch-name', g.name);
-	log('starting', memdeltad, args.join(' '));
-	const d = spawn(memdeltad, args, { stdio: ['ignore', dlog, dlog] });
-	children.push(d);
-	let d_exit = null;
-	d.once('exit', (code, sig) => (d_exit = `memdeltad exited (${code ?? sig}); see ${path.join(artifacts, 'memdeltad.log')}`));
-	const api = async (p) => {
-		if (d_exit) throw new test_failure(d_exit);
-		const r = await fetch(base + p);
-		if (!r.ok) throw new Error(`${p}: HTTP ${r.status}`);
-		return r.json();
-	};
+	const api = start_memdeltad(db, port, [dumper, workers, reserver].map((g) => g.name));
 
 	const tids = {};
 	await wait_for(
@@ -262,17 +152,7 @@ async function main() {
 		figures[`${k}_alert`] = { id: a.id, summary: a.summary, fired_after_s: (a.fired_ms - leak_start) / 1000, ops_when_seen: ops, slope_bytes_per_h: a.slope_bytes_per_h, r2: a.r2, baseline: a.baseline_snapshot, trigger: a.trigger_snapshot };
 	}
 
-	browser = await chromium.launchPersistentContext(path.join(scratch, 'chromium-profile'), {
-		executablePath: chromium_path,
-		viewport: { width: 1200, height: 800 },
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		timeout: 60000,
-	});
-	const page = browser.pages()[0] || (await browser.newPage());
-	const page_errors = [];
-	page.on('pageerror', (e) => page_errors.push(e.message));
-	page.on('console', (m) => m.type() === 'error' && page_errors.push(m.text()));
-	page.setDefaultTimeout(15000);
+	const { page, page_errors } = await launch(chromium_path, path.join(scratch, 'chromium-profile'), 1200);
 	const ready = () => page.waitForSelector('#view[data-state=ready]');
 	// A change of the hash routes on the hashchange event, a task after
 	// the URL changed: until then the old view still reads "ready".  Marking
@@ -479,39 +359,13 @@ async function main() {
 	for (const g of [dumper, workers, reserver]) await g.stop();
 }
 
-async function cleanup() {
-	if (browser) await browser.close().catch(() => {});
-	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-	await sleep(300);
-	for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
-
-const watchdog = setTimeout(async () => {
-	console.log(`FAIL: the test took longer than ${DEADLINE_MS / 1000} s`);
-	await cleanup();
-	process.exit(1);
-}, DEADLINE_MS);
-
-for (const sig of ['SIGTERM', 'SIGINT']) {
-	process.on(sig, async () => {
-		console.log(`FAIL: stopped by ${sig}`);
-		await cleanup();
-		process.exit(1);
-	});
-}
-
-let status = 0;
-try {
-	await main();
-	figures.seconds = (Date.now() - t_start) / 1000;
-	figures.checks = checks;
-	console.log(`PASS (${checks} checks in ${figures.seconds.toFixed(0)} s)`);
-} catch (e) {
-	console.log('FAIL:', e instanceof test_failure ? e.message : e.stack || e);
-	status = 1;
-}
-fs.writeFileSync(path.join(artifacts, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
-await cleanup();
-clearTimeout(watchdog);
-for (const f of shots) console.log('artifact:', f);
-process.exit(status);
+await run(
+	main,
+	DEADLINE_MS,
+	() => {
+		figures.seconds = (Date.now() - t_start) / 1000;
+		figures.checks = stats.checks;
+		return `PASS (${stats.checks} checks in ${figures.seconds.toFixed(0)} s)`;
+	},
+	() => fs.writeFileSync(path.join(artifacts, 'figures.json'), JSON.stringify(figures, null, 2) + '\n')
+);
