@@ -1,6 +1,6 @@
 /*
- * check_alerts.c - unit tests of memdeltad's alert engine (daemon/alerts.c)
- * and its sinks (daemon/sinks.c).  The engine runs on a real SQLite file and
+ * check_alerts.c - unit tests of memdeltad's alert engine (daemon/alerts.c);
+ * its sinks are tested by check_sinks.c.  The engine runs on a real SQLite file and
  * is fed synthetic snapshots of a process whose heap, private data or mapped
  * files grow (or saw-tooth, or plateau after warm-up) one snapshot every
  * 10 s, with the detector scaled down (warm-up 60 s, window 20 min, step
@@ -9,25 +9,17 @@
  * its baseline and trigger snapshots, the link to that diff, no alert for
  * sawtooth and plateau, restarts, the threshold and map-count rules, the
  * runtime figures, a restarted engine picking up its open alert, and the
- * evidence snapshots surviving store_prune.  The sinks: a command under a
- * directory whose name holds ; $(x) quotes and a newline receives the JSON
- * byte-exact, a hung command is killed at its timeout, a full queue drops
- * the oldest without blocking the sender, a webhook with nobody listening
- * is retried then given up.
+ * evidence snapshots surviving store_prune.
  */
 #include "config.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -615,216 +607,6 @@ START_TEST(test_alerts_on_snapshot__evidence_survives_pruning)
 }
 END_TEST
 
-/* ---- sinks ----------------------------------------------------------------- */
-
-static void
-write_script(const char *path, const char *body)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "#!/bin/sh\n%s\n", body);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, 0755), 0);
-}
-
-static void
-sinks_wait(struct sinks *s, enum sink_kind k, uint64_t done, int max_ms)
-{
-	struct sink_stats st;
-
-	for (int i = 0; i < max_ms / 20; i++) {
-		sinks_stats(s, k, &st);
-		if (st.delivered + st.failed >= done)
-			return;
-		(void)nanosleep(&(struct timespec){0, 20000000}, NULL);
-	}
-}
-
-/* Remove @dir and the files of its subdirectories (two levels). */
-static void
-rm_two_levels(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[8192];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		struct stat sb;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-			test_rm_rf(path);
-		else
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-START_TEST(test_sinks_send__exec_gets_the_json_byte_exact)
-{
-	struct alert_sinks_config k;
-	struct sinks *s = NULL;
-	struct sink_stats st;
-	char dir[1024], sub[2048], script[3072], out[3072], pwned[3072];
-	const char *json =
-	        "{\"target\":{\"name\":\"a; $(touch pwned) 'q' \\\"d\\\"\\nline2 `id`\"},"
-	        "\"x\":\"\xc3\xa9\"}";
-	char *got;
-	size_t len;
-
-	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
-	snprintf(sub, sizeof(sub), "%s/; $(x) ' \" \n`id`", dir);
-	ck_assert_int_eq(mkdir(sub, 0700), 0);
-	snprintf(script, sizeof(script), "%s/hook.sh", sub);
-	snprintf(out, sizeof(out), "%s/got.json", sub);
-	snprintf(pwned, sizeof(pwned), "%s/pwned", sub);
-	write_script(script,
-	             "cd \"$(dirname \"$0\")\" && cat > \"$1\" && [ \"$2\" = 'two words' ]");
-	memset(&k, 0, sizeof(k));
-	snprintf(k.exec_path, sizeof(k.exec_path), "%s", script);
-	k.exec_args[0] = out;
-	k.exec_args[1] = "two words";
-	k.n_exec_args = 2;
-	k.exec_timeout_s = 10;
-	k.queue_len = 4;
-	ck_assert_int_eq(sinks_new(&k, &s), 0);
-	sinks_send(s, json, "a summary", 0);
-	sinks_wait(s, SINK_EXEC, 1, 10000);
-	sinks_stats(s, SINK_EXEC, &st);
-	ck_assert_int_eq(st.configured, 1);
-	ck_assert_uint_eq(st.delivered, 1);
-	ck_assert_uint_eq(st.failed, 0);
-	sinks_stats(s, SINK_WEBHOOK, &st);
-	ck_assert_int_eq(st.configured, 0);
-	sinks_free(s);
-	got = test_read_file(out, &len);
-	ck_assert_ptr_nonnull(got);
-	ck_assert_uint_eq(len, strlen(json) + 1);
-	ck_assert(memcmp(got, json, strlen(json)) == 0 && got[len - 1] == '\n');
-	free(got);
-	ck_assert_int_ne(access(pwned, F_OK), 0);
-	ck_assert_int_ne(access("pwned", F_OK), 0);
-	rm_two_levels(dir);
-}
-END_TEST
-
-START_TEST(test_sinks_send__hung_command_killed_full_queue_drops_oldest)
-{
-	struct alert_sinks_config k;
-	struct sinks *s = NULL;
-	struct sink_stats st;
-	char dir[1024], script[2048], pidf[2048];
-	char *pid_text;
-	int pid;
-
-	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
-	snprintf(script, sizeof(script), "%s/hang.sh", dir);
-	snprintf(pidf, sizeof(pidf), "%s/pid", dir);
-	write_script(script, "echo $$ > \"$1\"; exec sleep 60");
-	memset(&k, 0, sizeof(k));
-	snprintf(k.exec_path, sizeof(k.exec_path), "%s", script);
-	k.exec_args[0] = pidf;
-	k.n_exec_args = 1;
-	k.exec_timeout_s = 1;
-	k.queue_len = 2;
-	ck_assert_int_eq(sinks_new(&k, &s), 0);
-	/* five alerts at once: the sender never waits; one is in delivery, two
-	 * wait, the rest were pushed out */
-	for (int i = 0; i < 5; i++)
-		sinks_send(s, "{}", "x", 0);
-	sinks_stats(s, SINK_EXEC, &st);
-	ck_assert_uint_eq(st.delivered + st.failed, 0);
-	ck_assert_uint_ge(st.dropped, 2);
-	ck_assert_uint_eq(st.dropped + st.queued, 5);
-	sinks_wait(s, SINK_EXEC, 1, 10000);
-	sinks_stats(s, SINK_EXEC, &st);
-	ck_assert_uint_ge(st.failed, 1);
-	ck_assert_uint_eq(st.delivered, 0);
-	/* the stop waits for the command in delivery, killed at its timeout */
-	sinks_free(s);
-	pid_text = test_read_file(pidf, NULL);
-	ck_assert_ptr_nonnull(pid_text);
-	pid = atoi(pid_text);
-	free(pid_text);
-	ck_assert_int_gt(pid, 1);
-	ck_assert_int_ne(kill(pid, 0), 0); /* killed and reaped */
-	test_rm_rf(dir);
-}
-END_TEST
-
-START_TEST(test_sinks_send__command_ignoring_its_input_is_no_harm)
-{
-	struct alert_sinks_config k;
-	struct sinks *s = NULL;
-	struct sink_stats st;
-	char dir[1024], script[2048];
-	size_t big = 1u << 20; /* more than a pipe holds */
-	char *json = malloc(big + 1);
-
-	ck_assert_ptr_nonnull(json);
-	memset(json, 'x', big);
-	json[0] = '"';
-	json[big - 1] = '"';
-	json[big] = '\0';
-	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
-	snprintf(script, sizeof(script), "%s/deaf.sh", dir);
-	write_script(script, "exec 0<&-; exit 0");
-	memset(&k, 0, sizeof(k));
-	snprintf(k.exec_path, sizeof(k.exec_path), "%s", script);
-	k.exec_timeout_s = 10;
-	k.queue_len = 4;
-	/* the test process keeps SIGPIPE's default: it would die of it */
-	signal(SIGPIPE, SIG_DFL);
-	ck_assert_int_eq(sinks_new(&k, &s), 0);
-	sinks_send(s, json, "big", 0);
-	sinks_send(s, "{}", "small", 0);
-	sinks_wait(s, SINK_EXEC, 2, 10000);
-	sinks_stats(s, SINK_EXEC, &st);
-	ck_assert_uint_eq(st.delivered, 2); /* it exited 0 */
-	sinks_free(s);
-	free(json);
-	test_rm_rf(dir);
-}
-END_TEST
-
-START_TEST(test_sinks_send__webhook_retried_then_given_up)
-{
-	struct alert_sinks_config k;
-	struct sinks *s = NULL;
-	struct sink_stats st;
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	/* a port nobody listens on: bound, never listening */
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	memset(&k, 0, sizeof(k));
-	snprintf(k.webhook_url, sizeof(k.webhook_url), "http://127.0.0.1:%u/hook",
-	         (unsigned)ntohs(sa.sin_port));
-	k.webhook_timeout_s = 2;
-	k.webhook_retries = 1;
-	k.queue_len = 4;
-	ck_assert_int_eq(sinks_new(&k, &s), 0);
-	sinks_send(s, "{\"a\":1}", "x", 0);
-	sinks_wait(s, SINK_WEBHOOK, 1, 10000);
-	sinks_stats(s, SINK_WEBHOOK, &st);
-	ck_assert_uint_eq(st.failed, 1);
-	ck_assert_uint_eq(st.delivered, 0);
-	sinks_free(s);
-	close(fd);
-}
-END_TEST
-
 static Suite *
 alerts_suite(void)
 {
@@ -842,13 +624,6 @@ alerts_suite(void)
 	tcase_add_test(tc, test_alerts_on_snapshot__restarted_engine_keeps_its_alert_then_resolves);
 	tcase_add_test(tc, test_alerts_on_snapshot__evidence_survives_pruning);
 	tcase_set_timeout(tc, 120);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("sinks_send");
-	tcase_add_test(tc, test_sinks_send__exec_gets_the_json_byte_exact);
-	tcase_add_test(tc, test_sinks_send__hung_command_killed_full_queue_drops_oldest);
-	tcase_add_test(tc, test_sinks_send__command_ignoring_its_input_is_no_harm);
-	tcase_add_test(tc, test_sinks_send__webhook_retried_then_given_up);
-	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }

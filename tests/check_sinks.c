@@ -3,12 +3,16 @@
  * half behind daemon/sinks_os.h) and of the Windows command-line quoting
  * (daemon/sinks_cmdline.c), which runs everywhere.
  * Linux: the command sink runs real shell scripts: the JSON arrives byte
- * exact, a non-zero exit counts as failed, a hung command's process group
- * (its own child included) is killed at the timeout, a command that does not
- * read its input is no harm, a full queue drops the oldest and counts; the
- * webhook POSTs to tests/hook_receiver (libmicrohttpd on 127.0.0.1): the
- * body byte exact, a 500 retried webhook_retries times with backoff and
- * then failed, a stop during the backoff returns at once.
+ * exact, also to a command under a directory whose name holds ; $(x)
+ * quotes and a newline, with an argument of two words (argv, never a
+ * shell); a non-zero exit counts as failed, a hung command's process group
+ * (its own child included) is killed at the timeout, five alerts sent to a
+ * hung command never block the sender, a command that does not read its
+ * input is no harm, a full queue drops the oldest and counts; the webhook
+ * POSTs to tests/hook_receiver (libmicrohttpd on 127.0.0.1): the body byte
+ * exact, a 500 retried webhook_retries times with backoff and then failed,
+ * a port nobody listens on given up, a stop during the backoff returns at
+ * once.
  * Windows (cross-built, run under wine by tests/test_wine.sh): the command
  * sink runs tests/win/sinkcat.exe ($MD_SINKCAT): the JSON byte exact, exit
  * status 3 failed, a hung tree killed at the timeout through its Job
@@ -32,7 +36,9 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #endif
@@ -341,13 +347,132 @@ START_TEST(test_sinks_send__exec_command_not_reading_stdin)
 	signal(SIGPIPE, SIG_DFL);
 	ck_assert_int_eq(sinks_new(&k, &s), 0);
 	sinks_send(s, json, "big", 0);
-	sinks_wait(s, SINK_EXEC, 1, 15000);
+	sinks_send(s, "{}", "small", 0); /* and the sink goes on with the next */
+	sinks_wait(s, SINK_EXEC, 2, 15000);
 	sinks_stats(s, SINK_EXEC, &st);
-	ck_assert_uint_eq(st.delivered, 1);
+	ck_assert_uint_eq(st.delivered, 2); /* it exited 0 */
 	ck_assert_uint_eq(st.failed, 0);
 	sinks_free(s);
 	free(json);
 	test_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(test_sinks_send__exec_argv_never_through_a_shell)
+{
+	struct alert_sinks_config k;
+	struct sinks *s = NULL;
+	struct sink_stats st;
+	char dir[1024], sub[2048], script[3072], out[3072], pwned[3072];
+	const char *json =
+	        "{\"target\":{\"name\":\"a; $(touch pwned) 'q' \\\"d\\\"\\nline2 `id`\"},"
+	        "\"x\":\"\xc3\xa9\"}";
+	char *got;
+	size_t len;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(sub, sizeof(sub), "%s/; $(x) ' \" \n`id`", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(script, sizeof(script), "%s/hook.sh", sub);
+	snprintf(out, sizeof(out), "%s/got.json", sub);
+	snprintf(pwned, sizeof(pwned), "%s/pwned", sub);
+	write_script(script,
+	             "cd \"$(dirname \"$0\")\" && cat > \"$1\" && [ \"$2\" = 'two words' ]");
+	config_exec(&k, script, 10, 4);
+	k.exec_args[0] = out;
+	k.exec_args[1] = "two words";
+	k.n_exec_args = 2;
+	ck_assert_int_eq(sinks_new(&k, &s), 0);
+	sinks_send(s, json, "a summary", 0);
+	sinks_wait(s, SINK_EXEC, 1, 10000);
+	sinks_stats(s, SINK_EXEC, &st);
+	ck_assert_int_eq(st.configured, 1);
+	ck_assert_uint_eq(st.delivered, 1);
+	ck_assert_uint_eq(st.failed, 0);
+	sinks_stats(s, SINK_WEBHOOK, &st);
+	ck_assert_int_eq(st.configured, 0);
+	sinks_free(s);
+	got = test_read_file(out, &len);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(len, strlen(json) + 1);
+	ck_assert(memcmp(got, json, strlen(json)) == 0 && got[len - 1] == '\n');
+	free(got);
+	ck_assert_int_ne(access(pwned, F_OK), 0);
+	ck_assert_int_ne(access("pwned", F_OK), 0);
+	test_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(test_sinks_send__sender_never_waits_for_a_hung_command)
+{
+	struct alert_sinks_config k;
+	struct sinks *s = NULL;
+	struct sink_stats st;
+	char dir[1024], script[2048], pidf[2048];
+	char *pid_text;
+	int pid;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(script, sizeof(script), "%s/hang.sh", dir);
+	snprintf(pidf, sizeof(pidf), "%s/pid", dir);
+	write_script(script, "echo $$ > \"$1\"; exec sleep 60");
+	config_exec(&k, script, 1, 2);
+	k.exec_args[0] = pidf;
+	k.n_exec_args = 1;
+	ck_assert_int_eq(sinks_new(&k, &s), 0);
+	/* five alerts at once: the sender never waits; one is in delivery, two
+	 * wait, the rest were pushed out */
+	for (int i = 0; i < 5; i++)
+		sinks_send(s, "{}", "x", 0);
+	sinks_stats(s, SINK_EXEC, &st);
+	ck_assert_uint_eq(st.delivered + st.failed, 0);
+	ck_assert_uint_ge(st.dropped, 2);
+	ck_assert_uint_eq(st.dropped + st.queued, 5);
+	sinks_wait(s, SINK_EXEC, 1, 10000);
+	sinks_stats(s, SINK_EXEC, &st);
+	ck_assert_uint_ge(st.failed, 1);
+	ck_assert_uint_eq(st.delivered, 0);
+	/* the stop waits for the command in delivery, killed at its timeout */
+	sinks_free(s);
+	pid_text = test_read_file(pidf, NULL);
+	ck_assert_ptr_nonnull(pid_text);
+	pid = atoi(pid_text);
+	free(pid_text);
+	ck_assert_int_gt(pid, 1);
+	ck_assert_int_ne(kill(pid, 0), 0); /* killed and reaped */
+	test_rm_rf(dir);
+}
+END_TEST
+
+START_TEST(test_sinks_send__webhook_nobody_listening_given_up)
+{
+	struct alert_sinks_config k;
+	struct sinks *s = NULL;
+	struct sink_stats st;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	/* a port nobody listens on: bound, never listening */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	memset(&k, 0, sizeof(k));
+	snprintf(k.webhook_url, sizeof(k.webhook_url), "http://127.0.0.1:%u/hook",
+	         (unsigned)ntohs(sa.sin_port));
+	k.webhook_timeout_s = 2;
+	k.webhook_retries = 1;
+	k.queue_len = 4;
+	ck_assert_int_eq(sinks_new(&k, &s), 0);
+	sinks_send(s, "{\"a\":1}", "x", 0);
+	sinks_wait(s, SINK_WEBHOOK, 1, 10000);
+	sinks_stats(s, SINK_WEBHOOK, &st);
+	ck_assert_uint_eq(st.failed, 1);
+	ck_assert_uint_eq(st.delivered, 0);
+	sinks_free(s);
+	close(fd);
 }
 END_TEST
 
@@ -821,6 +946,9 @@ sinks_suite(void)
 	tcase_add_test(tc, test_sinks_send__exec_nonzero_exit_failed);
 	tcase_add_test(tc, test_sinks_send__exec_timeout_kills_the_process_group);
 	tcase_add_test(tc, test_sinks_send__exec_command_not_reading_stdin);
+	tcase_add_test(tc, test_sinks_send__exec_argv_never_through_a_shell);
+	tcase_add_test(tc, test_sinks_send__sender_never_waits_for_a_hung_command);
+	tcase_add_test(tc, test_sinks_send__webhook_nobody_listening_given_up);
 	tcase_add_test(tc, test_sinks_send__queue_full_drops_the_oldest);
 	tcase_add_test(tc, test_sinks_send__webhook_delivered);
 	tcase_add_test(tc, test_sinks_send__webhook_500_retried_then_failed);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "snapshot/compat/compat.h"
@@ -46,6 +47,19 @@ test_scratch_dir(void)
 	return path;
 }
 
+/* 1 when @path is a directory (not a link to one, where there are links). */
+static int
+is_dir(const char *path)
+{
+	struct stat sb;
+
+#ifdef _WIN32
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+#else
+	return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+#endif
+}
+
 void
 test_rm_rf(const char *dir)
 {
@@ -58,7 +72,11 @@ test_rm_rf(const char *dir)
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		if (is_dir(path))
+			test_rm_rf(path);
+		else
 			unlink(path);
 	}
 	closedir(d);

@@ -21,7 +21,7 @@ const char *test_fixture(const char *rel);
  * static buffer valid until the next call.  Aborts the test on failure. */
 const char *test_scratch_dir(void);
 
-/* Remove directory @dir and its files (one level). */
+/* Remove directory @dir and everything in it (links are removed, not followed). */
 void test_rm_rf(const char *dir);
 
 /* Print why and exit(TEST_SKIP). */
