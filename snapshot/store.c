@@ -292,6 +292,7 @@ enum stmt_id {
 	STMT_VERSIONS_AT,
 	STMT_TOTALS_GET,
 	STMT_SNAPSHOT_LIST,
+	STMT_SNAPSHOT_CURSOR,
 	STMT_SIZE,
 	STMT_INSTANCE_LIST,
 	STMT_TARGET_LATEST,
@@ -411,7 +412,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
                                " FROM instances AS i JOIN snapshots AS s"
                                " ON s.instance_id = i.id"
                                " WHERE i.target_id = ?1 AND s.time_ms BETWEEN ?2 AND ?3"
-                               " ORDER BY s.time_ms, s.id",
+                               " AND (s.time_ms > ?4 OR (s.time_ms = ?4 AND s.id > ?5))"
+                               " ORDER BY s.time_ms, s.id LIMIT ?6",
+        /* Where a page of STMT_SNAPSHOT_LIST resumes: the snapshot's time,
+         * if it is one of the target's. */
+        [STMT_SNAPSHOT_CURSOR] = "SELECT s.time_ms FROM snapshots AS s JOIN instances AS i"
+                                 " ON s.instance_id = i.id WHERE s.id = ?1 AND i.target_id = ?2",
         /* Used bytes: free pages of a database that shrank do not count. */
         [STMT_SIZE] = "SELECT (p.page_count - f.freelist_count) * z.page_size,"
                       " p.page_count * z.page_size"
@@ -2138,21 +2144,49 @@ snapshot_info_row(sqlite3_stmt *q, void *elem)
 }
 
 int
-store_list_snapshots(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
-                     struct store_snapshot_info **out, size_t *n)
+store_list_snapshots_page(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
+                          int64_t after_id, size_t limit, struct store_snapshot_info **out,
+                          size_t *n, int *more)
 {
+	int64_t after_ms = INT64_MIN, rows;
 	void *v = NULL;
-	int status;
+	int status, found = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (st == NULL)
+	if (more != NULL)
+		*more = 0;
+	if (st == NULL || after_id < 0 || limit > (size_t)INT64_MAX - 1)
 		return MD_ERR_INVAL;
+	if (after_id > 0) {
+		status = query_ids(st, STMT_SNAPSHOT_CURSOR, "find snapshot",
+		                   (const int64_t[]){after_id, target_id}, 2, &after_ms, 1, &found);
+		if (status != 0)
+			return status;
+		if (!found)
+			return store_error(st, MD_ERR_NOTFOUND,
+			                   "snapshot %" PRId64 " is not one of target %" PRId64,
+			                   after_id, target_id);
+	}
+	/* One row more than the page: whether the range goes on. */
+	rows = limit == 0 ? -1 : (int64_t)limit + 1;
 	status = query_list(st, STMT_SNAPSHOT_LIST, "list snapshots",
-	                    (const int64_t[]){target_id, from_ms, to_ms}, 3, sizeof(**out),
-	                    snapshot_info_row, &v, n);
+	                    (const int64_t[]){target_id, from_ms, to_ms, after_ms, after_id, rows},
+	                    6, sizeof(**out), snapshot_info_row, &v, n);
+	if (status == 0 && limit > 0 && *n > limit) {
+		*n = limit;
+		if (more != NULL)
+			*more = 1;
+	}
 	*out = v;
 	return status;
+}
+
+int
+store_list_snapshots(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
+                     struct store_snapshot_info **out, size_t *n)
+{
+	return store_list_snapshots_page(st, target_id, from_ms, to_ms, 0, 0, out, n, NULL);
 }
 
 /* ---- targets ---------------------------------------------------------- */

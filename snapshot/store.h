@@ -87,6 +87,13 @@ struct store_snapshot_info {
  * (free()).  Returns 0, or an error with *out NULL and *n 0. */
 int store_list_snapshots(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
                          struct store_snapshot_info **out, size_t *n);
+/* One page of that list: the first @limit snapshots (0: all) that come after
+ * snapshot @after_id in its order (time, then id; 0: from the start of the
+ * range); *more (when not NULL) is 1 when the range holds more after them.
+ * @after_id must be a snapshot of @target_id: MD_ERR_NOTFOUND otherwise. */
+int store_list_snapshots_page(struct store *st, int64_t target_id, int64_t from_ms, int64_t to_ms,
+                              int64_t after_id, size_t limit, struct store_snapshot_info **out,
+                              size_t *n, int *more);
 
 /* Totals of snapshot @snapshot_id as stored (no region rebuild).  The cell,
  * by_type, by_state, all, private_committed and private_touched members are

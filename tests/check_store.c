@@ -1192,6 +1192,91 @@ START_TEST(test_store_list_snapshots__range_order_and_fields)
 }
 END_TEST
 
+/* Pages of the list: in (time, id) order, @limit at a time, each resuming
+ * after the last one's id, with ties in time (two instances sampled in the
+ * same millisecond) neither lost nor repeated. */
+START_TEST(test_store_list_snapshots_page__limit_and_cursor)
+{
+	struct store_snapshot_info *info;
+	struct snapshot *a, *b, *other;
+	struct scratch sc;
+	struct store *st;
+	int64_t target, target2, ids[10], other_id, after = 0;
+	size_t n, seen = 0;
+	int i, more, pages = 0;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "paged", &target), 0);
+	ck_assert_int_eq(store_target_ensure(st, "other", &target2), 0);
+	a = small_snapshot(20, 100, 0);
+	b = small_snapshot(21, 200, 0);
+	other = small_snapshot(22, 300, 0);
+	/* two instances, both sampled at the same five times: 10 snapshots,
+	 * in list order a1 b1 a2 b2 ... (ids grow in that order) */
+	for (i = 0; i < 5; i++) {
+		a->time_ms = b->time_ms = 1000 * (i + 1);
+		ids[2 * i] = put(st, target, a);
+		ids[2 * i + 1] = put(st, target, b);
+	}
+	other->time_ms = 1500;
+	other_id = put(st, target2, other);
+	do {
+		ck_assert_int_eq(store_list_snapshots_page(st, target, INT64_MIN, INT64_MAX, after,
+		                                           3, &info, &n, &more),
+		                 0);
+		ck_assert_uint_le(n, 3);
+		for (size_t k = 0; k < n; k++)
+			ck_assert_int_eq(info[k].id, ids[seen + k]);
+		seen += n;
+		ck_assert_int_eq(more, seen < 10);
+		if (n > 0)
+			after = info[n - 1].id;
+		free(info);
+		pages++;
+	} while (more && pages < 10);
+	ck_assert_uint_eq(seen, 10);
+	ck_assert_int_eq(pages, 4); /* 3 + 3 + 3 + 1 */
+	/* a page inside a range, after a tie */
+	ck_assert_int_eq(
+	        store_list_snapshots_page(st, target, 2000, 3000, ids[2], 2, &info, &n, &more), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(info[0].id, ids[3]);
+	ck_assert_int_eq(info[1].id, ids[4]);
+	ck_assert_int_eq(more, 1);
+	free(info);
+	/* exactly the rest: no more */
+	ck_assert_int_eq(store_list_snapshots_page(st, target, INT64_MIN, INT64_MAX, ids[6], 3,
+	                                           &info, &n, &more),
+	                 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(more, 0);
+	free(info);
+	/* 0: no limit */
+	ck_assert_int_eq(
+	        store_list_snapshots_page(st, target, INT64_MIN, INT64_MAX, 0, 0, &info, &n, &more),
+	        0);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_int_eq(more, 0);
+	free(info);
+	/* a cursor that is not one of the target's snapshots */
+	info = (struct store_snapshot_info *)&info;
+	ck_assert_int_eq(store_list_snapshots_page(st, target, INT64_MIN, INT64_MAX, other_id, 3,
+	                                           &info, &n, &more),
+	                 MD_ERR_NOTFOUND);
+	ck_assert_ptr_null(info);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_list_snapshots_page(st, target, INT64_MIN, INT64_MAX, 999999, 3,
+	                                           &info, &n, &more),
+	                 MD_ERR_NOTFOUND);
+	snapshot_free(a);
+	snapshot_free(b);
+	snapshot_free(other);
+	store_close(st);
+	scratch_done(&sc);
+}
+END_TEST
+
 /* ---- store_target_ensure / store_list_targets ---------------------------- */
 
 START_TEST(test_store_target_ensure__same_name_same_id)
@@ -2281,6 +2366,7 @@ store_suite(void)
 
 	tc = tcase_create("store_list_snapshots");
 	tcase_add_test(tc, test_store_list_snapshots__range_order_and_fields);
+	tcase_add_test(tc, test_store_list_snapshots_page__limit_and_cursor);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store_target_ensure");

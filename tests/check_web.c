@@ -522,6 +522,45 @@ START_TEST(test_web_start__snapshots)
 	ck_assert_int_eq(num(cJSON_GetArrayItem(list, 0), "id"), sid[1]);
 	ck_assert_int_eq(num(cJSON_GetArrayItem(list, 2), "id"), sid[3]);
 	ck_assert_int_eq(num(cJSON_GetArrayItem(list, 2), "pid"), 200);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "more")));
+	resp_free(&r);
+
+	/* pages: limit, more, and after = the last id of the page before */
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/snapshots?limit=2", target_java);
+	get(w, path, &r);
+	ck_assert_int_eq(r.status, 200);
+	list = arr(r.json, "snapshots");
+	ck_assert_int_eq(cJSON_GetArraySize(list), 2);
+	ck_assert_int_eq(num(cJSON_GetArrayItem(list, 1), "id"), sid[1]);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "more")));
+	resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/snapshots?limit=2&after=%" PRId64,
+	         target_java, sid[3]);
+	get(w, path, &r);
+	ck_assert_int_eq(r.status, 200);
+	list = arr(r.json, "snapshots");
+	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+	ck_assert_int_eq(num(cJSON_GetArrayItem(list, 0), "id"), sid[4]);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "more")));
+	resp_free(&r);
+	/* refused: limit out of range or not a number, a cursor of another
+	 * target, a cursor that is not an id */
+	{
+		static const char *const bad[] = {"limit=0", "limit=10001", "limit=ten", "after=-1",
+		                                  "after=x"};
+
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/snapshots?%s",
+			         target_java, bad[k]);
+			get(w, path, &r);
+			ck_assert_msg(r.status == 400, "%s: status %d", bad[k], r.status);
+			resp_free(&r);
+		}
+	}
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/snapshots?after=%" PRId64,
+	         target_other, sid[0]);
+	get(w, path, &r);
+	ck_assert_int_eq(r.status, 400);
 	resp_free(&r);
 	web_stop(w);
 }

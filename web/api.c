@@ -32,6 +32,8 @@
 #define TIMELINE_MAX_POINTS     5000
 #define ALERTS_DEFAULT_LIMIT    100
 #define ALERTS_MAX_LIMIT        10000
+#define SNAPSHOTS_DEFAULT_LIMIT 1000
+#define SNAPSHOTS_MAX_LIMIT     10000
 
 #define RAW(o, lit) json_out_raw((o), (lit), sizeof(lit) - 1)
 
@@ -80,6 +82,22 @@ query_id(const struct web_query *q, const char *name, int64_t *out, struct web_r
 	if (v == NULL)
 		return web_reply_error(rep, 400, "missing parameter %s (a snapshot id)", name) ? -2
 		                                                                               : -1;
+	if (parse_id(v, out) != 0)
+		return web_reply_error(rep, 400, "parameter %s must be a positive integer id", name)
+		               ? -2
+		               : -1;
+	return 0;
+}
+
+/* Optional positive id parameter @name (0 when absent). */
+static int
+query_opt_id(const struct web_query *q, const char *name, int64_t *out, struct web_reply *rep)
+{
+	const char *v = q->get(q->arg, name);
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
 	if (parse_id(v, out) != 0)
 		return web_reply_error(rep, 400, "parameter %s must be a positive integer id", name)
 		               ? -2
@@ -403,18 +421,32 @@ api_snapshots(struct store *st, int64_t target, const struct web_query *q, struc
 {
 	struct store_snapshot_info *v = NULL;
 	struct json_out o;
-	int64_t from, to;
+	int64_t from, to, after, limit = SNAPSHOTS_DEFAULT_LIMIT;
 	size_t n = 0, i;
-	int rc, given;
+	int rc, given, more = 0;
+	const char *lv;
 
 	json_out_init(&o, NULL, NULL);
 	if ((rc = query_ms(q, "from", INT64_MIN, &from, &given, rep)) != 0 ||
 	    (rc = query_ms(q, "to", INT64_MAX, &to, &given, rep)) != 0 ||
+	    (rc = query_opt_id(q, "after", &after, rep)) != 0 ||
 	    (rc = target_check(st, target, rep)) != 0) {
 		rc = rc == -2 ? MD_ERR_NOMEM : 0;
 		goto out;
 	}
-	rc = store_list_snapshots(st, target, from, to, &v, &n);
+	lv = q->get(q->arg, "limit");
+	if (lv != NULL &&
+	    (parse_int(lv, 0, &limit) != 0 || limit < 1 || limit > SNAPSHOTS_MAX_LIMIT)) {
+		rc = web_reply_error(rep, 400, "parameter limit must be an integer from 1 to %d",
+		                     SNAPSHOTS_MAX_LIMIT);
+		goto out;
+	}
+	rc = store_list_snapshots_page(st, target, from, to, after, (size_t)limit, &v, &n, &more);
+	if (rc == MD_ERR_NOTFOUND) {
+		rc = web_reply_error(
+		        rep, 400, "parameter after is not a snapshot of target %" PRId64, target);
+		goto out;
+	}
 	if (rc != 0) {
 		rc = store_failed(rep, st, rc, "snapshots");
 		goto out;
@@ -432,7 +464,10 @@ api_snapshots(struct store *st, int64_t target, const struct web_query *q, struc
 		member_u64(&o, ",\"collect_ns\":", v[i].collect_ns);
 		RAW(&o, "}");
 	}
-	RAW(&o, "]}");
+	if (more)
+		RAW(&o, "],\"more\":true}");
+	else
+		RAW(&o, "],\"more\":false}");
 	rc = reply_json(rep, &o);
 out:
 	json_out_done(&o);
@@ -893,22 +928,6 @@ target_name(const struct store_target_info *t, size_t n, int64_t id)
 			return t[i].name;
 	}
 	return "";
-}
-
-/* Optional positive id parameter @name (0 when absent). */
-static int
-query_opt_id(const struct web_query *q, const char *name, int64_t *out, struct web_reply *rep)
-{
-	const char *v = q->get(q->arg, name);
-
-	*out = 0;
-	if (v == NULL)
-		return 0;
-	if (parse_id(v, out) != 0)
-		return web_reply_error(rep, 400, "parameter %s must be a positive integer id", name)
-		               ? -2
-		               : -1;
-	return 0;
 }
 
 static int
