@@ -105,6 +105,25 @@ query_opt_id(const struct web_query *q, const char *name, int64_t *out, struct w
 	return 0;
 }
 
+/* Optional query parameter @name, an integer from 1 to @max; *out is left
+ * as it is (the default) when absent. */
+static int
+query_count(const struct web_query *q, const char *name, int64_t max, int64_t *out,
+            struct web_reply *rep)
+{
+	const char *v = q->get(q->arg, name);
+
+	if (v == NULL)
+		return 0;
+	if (parse_int(v, 0, out) != 0 || *out < 1 || *out > max)
+		return web_reply_error(rep, 400,
+		                       "parameter %s must be an integer from 1 to %" PRId64, name,
+		                       max)
+		               ? -2
+		               : -1;
+	return 0;
+}
+
 /* Optional integer query parameter @name (Unix ms), @def when absent. */
 static int
 query_ms(const struct web_query *q, const char *name, int64_t def, int64_t *out, int *given,
@@ -424,21 +443,14 @@ api_snapshots(struct store *st, int64_t target, const struct web_query *q, struc
 	int64_t from, to, after, limit = SNAPSHOTS_DEFAULT_LIMIT;
 	size_t n = 0, i;
 	int rc, given, more = 0;
-	const char *lv;
 
 	json_out_init(&o, NULL, NULL);
 	if ((rc = query_ms(q, "from", INT64_MIN, &from, &given, rep)) != 0 ||
 	    (rc = query_ms(q, "to", INT64_MAX, &to, &given, rep)) != 0 ||
 	    (rc = query_opt_id(q, "after", &after, rep)) != 0 ||
+	    (rc = query_count(q, "limit", SNAPSHOTS_MAX_LIMIT, &limit, rep)) != 0 ||
 	    (rc = target_check(st, target, rep)) != 0) {
 		rc = rc == -2 ? MD_ERR_NOMEM : 0;
-		goto out;
-	}
-	lv = q->get(q->arg, "limit");
-	if (lv != NULL &&
-	    (parse_int(lv, 0, &limit) != 0 || limit < 1 || limit > SNAPSHOTS_MAX_LIMIT)) {
-		rc = web_reply_error(rep, 400, "parameter limit must be an integer from 1 to %d",
-		                     SNAPSHOTS_MAX_LIMIT);
 		goto out;
 	}
 	rc = store_list_snapshots_page(st, target, from, to, after, (size_t)limit, &v, &n, &more);
@@ -487,19 +499,12 @@ api_timeline(struct store *st, int64_t target, const struct web_query *q, struct
 	int64_t from, to, points = TIMELINE_DEFAULT_POINTS, first_ms = 0, last_ms = 0;
 	size_t n_inst = 0, n = 0, i;
 	int rc, from_given, to_given, t, k, first;
-	const char *v;
 
 	json_out_init(&o, NULL, NULL);
 	if ((rc = query_ms(q, "from", 0, &from, &from_given, rep)) != 0 ||
-	    (rc = query_ms(q, "to", 0, &to, &to_given, rep)) != 0) {
+	    (rc = query_ms(q, "to", 0, &to, &to_given, rep)) != 0 ||
+	    (rc = query_count(q, "points", TIMELINE_MAX_POINTS, &points, rep)) != 0) {
 		rc = rc == -2 ? MD_ERR_NOMEM : 0;
-		goto out;
-	}
-	v = q->get(q->arg, "points");
-	if (v != NULL &&
-	    (parse_int(v, 0, &points) != 0 || points < 1 || points > TIMELINE_MAX_POINTS)) {
-		rc = web_reply_error(rep, 400, "parameter points must be an integer from 1 to %d",
-		                     TIMELINE_MAX_POINTS);
 		goto out;
 	}
 	if (from_given && to_given && from > to) {
@@ -964,10 +969,8 @@ api_alerts(struct store *st, const struct web_query *q, struct web_reply *rep)
 			goto out;
 		}
 	}
-	v = q->get(q->arg, "limit");
-	if (v != NULL && (parse_int(v, 0, &limit) != 0 || limit < 1 || limit > ALERTS_MAX_LIMIT)) {
-		rc = web_reply_error(rep, 400, "parameter limit must be an integer from 1 to %d",
-		                     ALERTS_MAX_LIMIT);
+	if ((rc = query_count(q, "limit", ALERTS_MAX_LIMIT, &limit, rep)) != 0) {
+		rc = rc == -2 ? MD_ERR_NOMEM : 0;
 		goto out;
 	}
 	f.limit = (size_t)limit;
