@@ -159,25 +159,18 @@ static const char *const status_keys[] = {
         "VmSize:", "VmLck:", "VmPin:",  "VmData:",  "VmStk:",   "VmExe:",
         "VmLib:",  "VmPTE:", "VmSwap:", "RssAnon:", "RssFile:", "RssShmem:"};
 #define N_STATUS_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
+#define VM_SEEN       ((1u << 0) | (1u << 3) | (1u << 9))
 
 /* The value after a status key: blanks, digits, optionally " kB". */
 static int
 status_value(const char *p, const char *eol, uint64_t *v)
 {
-	uint64_t x = 0;
+	const char *rest;
 
-	while (p < eol && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p == eol || *p < '0' || *p > '9')
+	if (linux_status_number(p, eol, v, &rest) != 0)
 		return MD_ERR_PARSE;
-	for (; p < eol && *p >= '0' && *p <= '9'; p++) {
-		if (x > (UINT64_MAX - 9) / 10)
-			return MD_ERR_PARSE;
-		x = x * 10 + (uint64_t)(*p - '0');
-	}
-	if (p != eol && strncmp(p, " kB", (size_t)(eol - p)) != 0)
+	if (rest != eol && !(eol - rest == 3 && memcmp(rest, " kB", 3) == 0))
 		return MD_ERR_PARSE;
-	*v = x;
 	return 0;
 }
 
@@ -243,8 +236,9 @@ read_status(int fd, char *buf, size_t size, struct snapshot_probe *out, int *hav
 		line[len] = '\0';
 		rc = status_line(line, out, &seen);
 	}
-	/* VmSize, VmData and RssAnon are in every kernel since 4.5. */
-	*have_vm = (seen & 0x209u) == 0x209u;
+	/* VmSize, VmData and RssAnon (status_keys 0, 3 and 9) are in every
+	 * kernel since 4.5. */
+	*have_vm = (seen & VM_SEEN) == VM_SEEN;
 	return rc;
 }
 

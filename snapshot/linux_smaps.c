@@ -810,6 +810,16 @@ linux_parse_stat(const char *buf, size_t len, struct linux_stat *out)
 	return 0;
 }
 
+int
+linux_status_number(const char *s, const char *eol, uint64_t *value, const char **rest)
+{
+	s = skip_spaces(s, eol);
+	if (scan_dec(&s, eol, value) != 0)
+		return MD_ERR_PARSE;
+	*rest = s;
+	return 0;
+}
+
 /* Value of "Key:\t  N kB" at the start of a line in a status-like buffer. */
 static int
 find_kb(const char *buf, size_t len, const char *key, uint64_t *out)
@@ -822,10 +832,11 @@ find_kb(const char *buf, size_t len, const char *key, uint64_t *out)
 		if (nl == NULL)
 			nl = end;
 		if ((size_t)(nl - s) > klen && memcmp(s, key, klen) == 0 && s[klen] == ':') {
-			const char *v = skip_spaces(s + klen + 1, nl);
+			const char *rest;
 			uint64_t kb;
 
-			if (scan_dec(&v, nl, &kb) != 0 || kb > UINT64_MAX / 1024)
+			if (linux_status_number(s + klen + 1, nl, &kb, &rest) != 0 ||
+			    kb > UINT64_MAX / 1024)
 				return MD_ERR_PARSE;
 			*out = kb * 1024;
 			return 0;

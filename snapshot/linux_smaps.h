@@ -128,6 +128,11 @@ struct linux_status {
 };
 int linux_parse_status(const char *buf, size_t len, struct linux_status *out);
 
+/* The number of a status-like line's value: blanks, then decimal digits up
+ * to UINT64_MAX, from @s to @eol.  Returns 0 with *value and *rest (just
+ * after the digits), or MD_ERR_PARSE. */
+int linux_status_number(const char *s, const char *eol, uint64_t *value, const char **rest);
+
 /* Parse /proc/PID/task/TID/syscall: "NR a1 .. a6 SP PC", "-1 SP PC" or
  * "running".  Returns 0 and *sp, MD_ERR_NOTFOUND for "running", or
  * MD_ERR_PARSE. */
