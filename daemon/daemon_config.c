@@ -265,6 +265,87 @@ parse_uint(const char *v, unsigned long long min, unsigned long long max, unsign
 	return 0;
 }
 
+/* glibc's regcomp() needs memory that doubles with every repetition
+ * operator applied on top of another ("a+++", "((a+)+)+"): 50 MB at 16 deep,
+ * an out-of-memory kill a little further (found by tests/fuzz/fuzz_config).
+ * Patterns deeper than this are refused. */
+#define REGEX_MAX_NESTING 4
+
+/* A repetition operator on the last atom, which was @last deep. */
+static void
+repeat(unsigned *last, unsigned *group, unsigned *deepest)
+{
+	(*last)++;
+	if (*last > *group)
+		*group = *last;
+	if (*last > *deepest)
+		*deepest = *last;
+}
+
+/* How deep repetition operators (* + ? {m,n}) of extended regular
+ * expression @re are applied on top of each other: 1 for "a+", 2 for "a+*"
+ * or "(a+)+".  Escapes and bracket expressions are skipped; the count only
+ * guards memory, so an unbalanced pattern just gets a rough figure (regcomp
+ * then refuses it). */
+static unsigned
+regex_nesting(const char *re)
+{
+	enum { MAX_GROUPS = 64 };
+	unsigned inner[MAX_GROUPS + 1] = {0}, last = 0, deepest = 0;
+	size_t depth = 0;
+
+	for (const char *c = re; *c != '\0'; c++) {
+		switch (*c) {
+		case '\\':
+			if (c[1] != '\0')
+				c++;
+			last = 0;
+			break;
+		case '[':
+			/* to the closing ], which may come first ("[]a]", "[^]a]") */
+			c++;
+			if (*c == '^')
+				c++;
+			if (*c == ']')
+				c++;
+			while (*c != '\0' && *c != ']')
+				c++;
+			if (*c == '\0')
+				return deepest;
+			last = 0;
+			break;
+		case '(':
+			if (depth < MAX_GROUPS)
+				inner[++depth] = 0;
+			last = 0;
+			break;
+		case ')':
+			last = depth > 0 ? inner[depth--] : 0;
+			break;
+		case '{':
+			if (c[1] < '0' || c[1] > '9') {
+				last = 0;
+				break;
+			}
+			while (c[1] != '\0' && c[1] != '}')
+				c++;
+			if (c[1] == '}')
+				c++;
+			repeat(&last, &inner[depth], &deepest); /* a bound is a repetition */
+			break;
+		case '*':
+		case '+':
+		case '?':
+			repeat(&last, &inner[depth], &deepest);
+			break;
+		default:
+			last = 0;
+			break;
+		}
+	}
+	return deepest;
+}
+
 static int
 set_string(struct parse *p, const char *key, const char *v, char *dst, size_t len, int allow_empty)
 {
@@ -1040,6 +1121,14 @@ set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
 		t->kind = id == K_NAME ? TARGET_NAME : TARGET_CMDLINE;
 		if (id == K_NAME)
 			return 0;
+		if (regex_nesting(v) > REGEX_MAX_NESTING) {
+			perr(p,
+			     "cmdline: repetition operators applied on top of each other more than "
+			     "%d deep in '%s' (the regular expression library would need memory "
+			     "exponential in that depth)",
+			     REGEX_MAX_NESTING, v);
+			return -1;
+		}
 		rc = regcomp(&t->re, v, REG_EXTENDED | REG_NOSUB);
 		if (rc != 0) {
 			char why[128];

@@ -271,6 +271,24 @@ START_TEST(test_config_load_string__errors_name_the_line)
 	assert_bad("[memdeltad]\nfull_read_every = 0\n", 2, "full_read_every: '0'");
 	assert_bad("[target a]\nname = x\nfull_read_every = often\n", 3, "full_read_every");
 	assert_bad("[memdeltad]\nmap_check_every = 0\n", 2, "map_check_every: '0'");
+	/* repetition stacked 5 deep: glibc's regcomp would need memory doubling
+	 * with each (fuzz_config's out-of-memory input); 4 deep is accepted */
+	assert_bad("[target a]\ncmdline = ed+++++y\n", 2, "more than 4 deep");
+	assert_bad("[target a]\ncmdline = (((((e)+)+)+)+)+\n", 2, "more than 4 deep");
+	assert_bad("[target a]\ncmdline = a{2,3}{2}{2}{2}{2}\n", 2, "more than 4 deep");
+	{
+		static const char *const fine[] = {
+		        "[target a]\ncmdline = ed++++y\n", "[target a]\ncmdline = ((((e)+)+)+)+\n",
+		        "[target a]\ncmdline = [+*]+a\\+\\+\\+\\+\\+\\+x*y*z*\n"};
+		struct config c;
+		char err[CONFIG_ERR_MAX + 64];
+
+		for (size_t k = 0; k < sizeof(fine) / sizeof(fine[0]); k++) {
+			ck_assert_msg(load(&c, fine[k], err, sizeof(err)) == 0, "%s: %s", fine[k],
+			              err);
+			config_done(&c);
+		}
+	}
 	assert_bad("[target a]\nname = x\n\nmap_check_every = -1\n", 4, "map_check_every");
 	assert_bad("[memdeltad]\nthis line is not ini\n", 2, "syntax error");
 	assert_bad("[memdeltad\ninterval = 1\n", 1, "syntax error");
