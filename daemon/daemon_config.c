@@ -267,39 +267,57 @@ parse_uint(const char *v, unsigned long long min, unsigned long long max, unsign
 
 /* glibc's regcomp() needs memory that doubles with every repetition
  * operator applied on top of another ("a+++", "((a+)+)+"): 50 MB at 16 deep,
- * an out-of-memory kill a little further (found by tests/fuzz/fuzz_config).
- * Patterns deeper than this are refused. */
+ * an out-of-memory kill a little further (found by tests/fuzz/fuzz_config),
+ * and that grows with the product of nested bounds ("a{1000}{1000}": 210
+ * MB).  Patterns deeper than REGEX_MAX_NESTING, or whose nested repetitions
+ * multiply past REGEX_MAX_WEIGHT ("a{255}{255}": 15 MB), are refused. */
 #define REGEX_MAX_NESTING 4
+#define REGEX_MAX_WEIGHT  65536u
 
-/* A repetition operator on the last atom, which was @last deep. */
+/* How deep repetition operators are applied on top of each other (1 for
+ * "a+", 2 for "a+*" or "(a+)+"), and the product of their factors (2 for
+ * * + ?, the upper bound plus one for {m,n}). */
+struct rx_cost {
+	unsigned depth;
+	uint64_t weight;
+};
+
+/* A repetition operator with factor @f on the last atom, @last. */
 static void
-repeat(unsigned *last, unsigned *group, unsigned *deepest)
+repeat(struct rx_cost *last, uint64_t f, struct rx_cost *group, struct rx_cost *worst)
 {
-	(*last)++;
-	if (*last > *group)
-		*group = *last;
-	if (*last > *deepest)
-		*deepest = *last;
+	last->depth++;
+	last->weight = last->weight > UINT32_MAX / f ? UINT32_MAX : last->weight * f;
+	if (last->depth > group->depth)
+		group->depth = last->depth;
+	if (last->weight > group->weight)
+		group->weight = last->weight;
+	if (last->depth > worst->depth)
+		worst->depth = last->depth;
+	if (last->weight > worst->weight)
+		worst->weight = last->weight;
 }
 
-/* How deep repetition operators (* + ? {m,n}) of extended regular
- * expression @re are applied on top of each other: 1 for "a+", 2 for "a+*"
- * or "(a+)+".  Escapes and bracket expressions are skipped; the count only
- * guards memory, so an unbalanced pattern just gets a rough figure (regcomp
- * then refuses it). */
-static unsigned
-regex_nesting(const char *re)
+/* The cost of extended regular expression @re.  Escapes and bracket
+ * expressions are skipped; the figure only guards memory, so an unbalanced
+ * pattern just gets a rough one (regcomp then refuses it). */
+static struct rx_cost
+regex_cost(const char *re)
 {
 	enum { MAX_GROUPS = 64 };
-	unsigned inner[MAX_GROUPS + 1] = {0}, last = 0, deepest = 0;
+	static const struct rx_cost atom = {0, 1};
+	struct rx_cost inner[MAX_GROUPS + 1], last = atom, worst = atom;
 	size_t depth = 0;
 
+	inner[0] = atom;
 	for (const char *c = re; *c != '\0'; c++) {
+		uint64_t bound = 0;
+
 		switch (*c) {
 		case '\\':
 			if (c[1] != '\0')
 				c++;
-			last = 0;
+			last = atom;
 			break;
 		case '[':
 			/* to the closing ], which may come first ("[]a]", "[^]a]") */
@@ -311,39 +329,50 @@ regex_nesting(const char *re)
 			while (*c != '\0' && *c != ']')
 				c++;
 			if (*c == '\0')
-				return deepest;
-			last = 0;
+				return worst;
+			last = atom;
 			break;
 		case '(':
 			if (depth < MAX_GROUPS)
-				inner[++depth] = 0;
-			last = 0;
+				inner[++depth] = atom;
+			last = atom;
 			break;
 		case ')':
-			last = depth > 0 ? inner[depth--] : 0;
+			last = depth > 0 ? inner[depth--] : atom;
 			break;
 		case '{':
 			if (c[1] < '0' || c[1] > '9') {
-				last = 0;
+				last = atom;
 				break;
 			}
-			while (c[1] != '\0' && c[1] != '}')
-				c++;
+			/* the largest number of the bound: {m} or {m,n} ({m,}: m) */
+			for (; c[1] != '\0' && c[1] != '}'; c++) {
+				uint64_t n = 0;
+
+				while (c[1] >= '0' && c[1] <= '9') {
+					n = n < UINT32_MAX ? n * 10 + (uint64_t)(c[1] - '0') : n;
+					c++;
+				}
+				if (n > bound)
+					bound = n;
+				if (c[1] == '}' || c[1] == '\0')
+					break;
+			}
 			if (c[1] == '}')
 				c++;
-			repeat(&last, &inner[depth], &deepest); /* a bound is a repetition */
+			repeat(&last, bound + 1, &inner[depth], &worst);
 			break;
 		case '*':
 		case '+':
 		case '?':
-			repeat(&last, &inner[depth], &deepest);
+			repeat(&last, 2, &inner[depth], &worst);
 			break;
 		default:
-			last = 0;
+			last = atom;
 			break;
 		}
 	}
-	return deepest;
+	return worst;
 }
 
 static int
@@ -1072,6 +1101,7 @@ static int
 set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
 {
 	struct config_target *t = p->cur;
+	struct rx_cost cost;
 	unsigned long long x;
 	int rc;
 
@@ -1121,12 +1151,21 @@ set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
 		t->kind = id == K_NAME ? TARGET_NAME : TARGET_CMDLINE;
 		if (id == K_NAME)
 			return 0;
-		if (regex_nesting(v) > REGEX_MAX_NESTING) {
+		cost = regex_cost(v);
+		if (cost.depth > REGEX_MAX_NESTING) {
 			perr(p,
 			     "cmdline: repetition operators applied on top of each other more than "
 			     "%d deep in '%s' (the regular expression library would need memory "
 			     "exponential in that depth)",
 			     REGEX_MAX_NESTING, v);
+			return -1;
+		}
+		if (cost.weight > REGEX_MAX_WEIGHT) {
+			perr(p,
+			     "cmdline: nested repetition counts multiply to more than %u in '%s' "
+			     "(the "
+			     "regular expression library would need memory in proportion)",
+			     REGEX_MAX_WEIGHT, v);
 			return -1;
 		}
 		rc = regcomp(&t->re, v, REG_EXTENDED | REG_NOSUB);

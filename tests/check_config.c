@@ -276,9 +276,13 @@ START_TEST(test_config_load_string__errors_name_the_line)
 	assert_bad("[target a]\ncmdline = ed+++++y\n", 2, "more than 4 deep");
 	assert_bad("[target a]\ncmdline = (((((e)+)+)+)+)+\n", 2, "more than 4 deep");
 	assert_bad("[target a]\ncmdline = a{2,3}{2}{2}{2}{2}\n", 2, "more than 4 deep");
+	/* nested bounds whose product passes 65,536: a{1000}{1000} took 210 MB */
+	assert_bad("[target a]\ncmdline = a{1000}{1000}\n", 2, "multiply to more than 65536");
+	assert_bad("[target a]\ncmdline = (x{2,300}){300}\n", 2, "multiply to more than 65536");
 	{
 		static const char *const fine[] = {
 		        "[target a]\ncmdline = ed++++y\n", "[target a]\ncmdline = ((((e)+)+)+)+\n",
+		        "[target a]\ncmdline = a{255}{255}b{30000}\n",
 		        "[target a]\ncmdline = [+*]+a\\+\\+\\+\\+\\+\\+x*y*z*\n"};
 		struct config c;
 		char err[CONFIG_ERR_MAX + 64];
