@@ -91,11 +91,14 @@ if [ "$(cat /proc/2/comm 2>/dev/null)" = kthreadd ]; then
   expect_exit 1 'kernel thread' "kernel thread: exit 1, says so" -- "$MD" snapshot 2
 else echo "# skip kernel thread case: pid 2 is not kthreadd here"; fi
 # A zombie: a child that exits while its parent sleeps without reaping it.
-bash -c 'sleep 0 & exec sleep 5' &
+bash -c 'sleep 0 & exec sleep 30' &
 zparent=$!
-sleep 0.5
-zpid=$(ps -o pid= --ppid "$zparent" | tr -d ' ' | head -1)
-if [ -n "$zpid" ] && [ "$(awk '{print $3}' /proc/"$zpid"/stat 2>/dev/null)" = Z ]; then
+# (polled: on a loaded machine the child may take longer than a fixed wait)
+zombie_child() {
+  zpid=$(ps -o pid= --ppid "$zparent" | tr -d ' ' | head -1)
+  [ -n "$zpid" ] && [ "$(awk '{print $3}' /proc/"$zpid"/stat 2>/dev/null)" = Z ]
+}
+if wait_for 10 zombie_child; then
   expect_exit 1 'zombie' "zombie: exit 1, says so" -- "$MD" snapshot "$zpid"
 else fail "could not make a zombie to test"; fi
 kill "$zparent" 2>/dev/null
