@@ -267,49 +267,79 @@ parse_uint(const char *v, unsigned long long min, unsigned long long max, unsign
 
 /* glibc's regcomp() needs memory that doubles with every repetition
  * operator applied on top of another ("a+++", "((a+)+)+"): 50 MB at 16 deep,
- * an out-of-memory kill a little further (found by tests/fuzz/fuzz_config),
- * and that grows with the product of nested bounds ("a{1000}{1000}": 210
- * MB).  Patterns deeper than REGEX_MAX_NESTING, or whose nested repetitions
- * multiply past REGEX_MAX_WEIGHT ("a{255}{255}": 15 MB), are refused. */
-#define REGEX_MAX_NESTING 4
-#define REGEX_MAX_WEIGHT  65536u
+ * an out-of-memory kill a little further (found by tests/fuzz/fuzz_config).
+ * It also expands every bound into copies of its operand and then keeps, for
+ * each position, the set of positions reachable without consuming a
+ * character: memory quadratic in the expanded length when the copies can be
+ * empty (measured: "a*{4000}" 128 MB, "a*{8000}" 505 MB, ".*x*{21222}" 3.5
+ * GB, a second fuzz_config input).  Patterns deeper than REGEX_MAX_NESTING,
+ * or longer than REGEX_MAX_POSITIONS once expanded ("a{0,2048}": 35 MB), are
+ * refused. */
+#define REGEX_MAX_NESTING   4
+#define REGEX_MAX_POSITIONS 2048u
 
 /* How deep repetition operators are applied on top of each other (1 for
- * "a+", 2 for "a+*" or "(a+)+"), and the product of their factors (2 for
- * * + ?, the upper bound plus one for {m,n}). */
+ * "a+", 2 for "a+*" or "(a+)+"), and how many positions the pattern has once
+ * regcomp has expanded its repetitions: an atom is 1; "*" and "?" keep their
+ * operand's count, "+" doubles it, {m,n} multiplies it by n and {m,} by m+1. */
 struct rx_cost {
 	unsigned depth;
-	uint64_t weight;
+	uint64_t positions;
 };
 
-/* A repetition operator with factor @f on the last atom, @last. */
-static void
-repeat(struct rx_cost *last, uint64_t f, struct rx_cost *group, struct rx_cost *worst)
+#define RX_SATURATE ((uint64_t)1 << 40)
+
+static uint64_t
+rx_add(uint64_t a, uint64_t b)
 {
+	return a + b > RX_SATURATE ? RX_SATURATE : a + b;
+}
+
+static uint64_t
+rx_mul(uint64_t a, uint64_t b)
+{
+	return b != 0 && a > RX_SATURATE / b ? RX_SATURATE : a * b;
+}
+
+/* A repetition operator with factor @f on the last atom or group, @last,
+ * whose positions are already counted once in @group. */
+static void
+repeat(struct rx_cost *last, uint64_t f, struct rx_cost *group, unsigned *depth)
+{
+	uint64_t grown = rx_mul(last->positions, f);
+
+	group->positions = rx_add(group->positions, grown - last->positions);
+	last->positions = grown;
 	last->depth++;
-	last->weight = last->weight > UINT32_MAX / f ? UINT32_MAX : last->weight * f;
 	if (last->depth > group->depth)
 		group->depth = last->depth;
-	if (last->weight > group->weight)
-		group->weight = last->weight;
-	if (last->depth > worst->depth)
-		worst->depth = last->depth;
-	if (last->weight > worst->weight)
-		worst->weight = last->weight;
+	if (last->depth > *depth)
+		*depth = last->depth;
+}
+
+/* Another atom of one position in @group. */
+static struct rx_cost
+rx_atom(struct rx_cost *group)
+{
+	static const struct rx_cost atom = {0, 1};
+
+	group->positions = rx_add(group->positions, 1);
+	return atom;
 }
 
 /* The cost of extended regular expression @re.  Escapes and bracket
- * expressions are skipped; the figure only guards memory, so an unbalanced
- * pattern just gets a rough one (regcomp then refuses it). */
+ * expressions are one position each; the figure only guards memory, so an
+ * unbalanced pattern just gets a rough one (regcomp then refuses it). */
 static struct rx_cost
 regex_cost(const char *re)
 {
 	enum { MAX_GROUPS = 64 };
-	static const struct rx_cost atom = {0, 1};
-	struct rx_cost inner[MAX_GROUPS + 1], last = atom, worst = atom;
-	size_t depth = 0;
+	static const struct rx_cost none = {0, 0};
+	struct rx_cost group[MAX_GROUPS + 1], last = none, total = none;
+	size_t level = 0;
+	unsigned depth = 0;
 
-	inner[0] = atom;
+	group[0] = none;
 	for (const char *c = re; *c != '\0'; c++) {
 		uint64_t bound = 0;
 
@@ -317,7 +347,7 @@ regex_cost(const char *re)
 		case '\\':
 			if (c[1] != '\0')
 				c++;
-			last = atom;
+			last = rx_atom(&group[level]);
 			break;
 		case '[':
 			/* to the closing ], which may come first ("[]a]", "[^]a]") */
@@ -329,23 +359,30 @@ regex_cost(const char *re)
 			while (*c != '\0' && *c != ']')
 				c++;
 			if (*c == '\0')
-				return worst;
-			last = atom;
+				c--;
+			last = rx_atom(&group[level]);
 			break;
 		case '(':
-			if (depth < MAX_GROUPS)
-				inner[++depth] = atom;
-			last = atom;
+			if (level < MAX_GROUPS)
+				group[++level] = none;
+			last = none;
 			break;
 		case ')':
-			last = depth > 0 ? inner[depth--] : atom;
+			if (level == 0) {
+				last = rx_atom(&group[0]);
+				break;
+			}
+			last = group[level--];
+			group[level].positions = rx_add(group[level].positions, last.positions);
+			if (last.depth > group[level].depth)
+				group[level].depth = last.depth;
 			break;
 		case '{':
 			if (c[1] < '0' || c[1] > '9') {
-				last = atom;
+				last = rx_atom(&group[level]);
 				break;
 			}
-			/* the largest number of the bound: {m} or {m,n} ({m,}: m) */
+			/* {m}: m copies, {m,n}: n, {m,}: m and a starred one */
 			for (; c[1] != '\0' && c[1] != '}'; c++) {
 				uint64_t n = 0;
 
@@ -353,6 +390,8 @@ regex_cost(const char *re)
 					n = n < UINT32_MAX ? n * 10 + (uint64_t)(c[1] - '0') : n;
 					c++;
 				}
+				if (c[1] == ',' && (c[2] < '0' || c[2] > '9'))
+					n++;
 				if (n > bound)
 					bound = n;
 				if (c[1] == '}' || c[1] == '\0')
@@ -360,19 +399,25 @@ regex_cost(const char *re)
 			}
 			if (c[1] == '}')
 				c++;
-			repeat(&last, bound + 1, &inner[depth], &worst);
+			repeat(&last, bound > 0 ? bound : 1, &group[level], &depth);
+			break;
+		case '+':
+			repeat(&last, 2, &group[level], &depth);
 			break;
 		case '*':
-		case '+':
 		case '?':
-			repeat(&last, 2, &inner[depth], &worst);
+			repeat(&last, 1, &group[level], &depth);
 			break;
 		default:
-			last = atom;
+			last = rx_atom(&group[level]);
 			break;
 		}
 	}
-	return worst;
+	/* groups left open count as if closed */
+	for (size_t i = 0; i <= level; i++)
+		total.positions = rx_add(total.positions, group[i].positions);
+	total.depth = depth;
+	return total;
 }
 
 static int
@@ -1160,12 +1205,12 @@ set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
 			     REGEX_MAX_NESTING, v);
 			return -1;
 		}
-		if (cost.weight > REGEX_MAX_WEIGHT) {
+		if (cost.positions > REGEX_MAX_POSITIONS) {
 			perr(p,
-			     "cmdline: nested repetition counts multiply to more than %u in '%s' "
-			     "(the "
-			     "regular expression library would need memory in proportion)",
-			     REGEX_MAX_WEIGHT, v);
+			     "cmdline: '%s' expands to more than %u positions once its repetition "
+			     "counts are applied (the regular expression library would need "
+			     "memory growing with the square of that)",
+			     v, REGEX_MAX_POSITIONS);
 			return -1;
 		}
 		rc = regcomp(&t->re, v, REG_EXTENDED | REG_NOSUB);

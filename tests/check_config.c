@@ -276,14 +276,28 @@ START_TEST(test_config_load_string__errors_name_the_line)
 	assert_bad("[target a]\ncmdline = ed+++++y\n", 2, "more than 4 deep");
 	assert_bad("[target a]\ncmdline = (((((e)+)+)+)+)+\n", 2, "more than 4 deep");
 	assert_bad("[target a]\ncmdline = a{2,3}{2}{2}{2}{2}\n", 2, "more than 4 deep");
-	/* nested bounds whose product passes 65,536: a{1000}{1000} took 210 MB */
-	assert_bad("[target a]\ncmdline = a{1000}{1000}\n", 2, "multiply to more than 65536");
-	assert_bad("[target a]\ncmdline = (x{2,300}){300}\n", 2, "multiply to more than 65536");
+	/* more than 2,048 positions once expanded: a{1000}{1000} took 210 MB,
+	 * and copies that may be empty grow with the square ("a*{21222}" after
+	 * ".*" took 3.5 GB, fuzz_config's second out-of-memory input) */
+	assert_bad("[target a]\ncmdline = a{1000}{1000}\n", 2, "more than 2048 positions");
+	assert_bad("[target a]\ncmdline = (x{2,300}){300}\n", 2, "more than 2048 positions");
+	assert_bad("[target a]\ncmdline = ^java .*-ja\\]2*{21222}\n", 2,
+	           "more than 2048 positions");
+	assert_bad("[target a]\ncmdline = (a*){255}{255}\n", 2, "more than 2048 positions");
+	assert_bad("[target a]\ncmdline = a{0,2049}\n", 2, "more than 2048 positions");
+	assert_bad("[target a]\ncmdline = a{2048,}\n", 2, "more than 2048 positions");
+	assert_bad("[target a]\ncmdline = (ab|c)+{1000}\n", 2, "more than 2048 positions");
+	assert_bad("[target a]\ncmdline = x*{1024}y*{1024}z\n", 2, "more than 2048 positions");
 	{
 		static const char *const fine[] = {
-		        "[target a]\ncmdline = ed++++y\n", "[target a]\ncmdline = ((((e)+)+)+)+\n",
-		        "[target a]\ncmdline = a{255}{255}b{30000}\n",
-		        "[target a]\ncmdline = [+*]+a\\+\\+\\+\\+\\+\\+x*y*z*\n"};
+		        "[target a]\ncmdline = ed++++y\n",
+		        "[target a]\ncmdline = ((((e)+)+)+)+\n",
+		        "[target a]\ncmdline = a{0,2048}\n",
+		        "[target a]\ncmdline = a{2047,}\n",
+		        "[target a]\ncmdline = x*{1024}y*{1023}z\n",
+		        "[target a]\ncmdline = (ab|c){10}d{1000}\n",
+		        "[target a]\ncmdline = [+*]+a\\+\\+\\+\\+\\+\\+x*y*z*\n",
+		        "[target a]\ncmdline = ^java .*-Xmx[0-9]+[mg] .*\\.jar( |$)\n"};
 		struct config c;
 		char err[CONFIG_ERR_MAX + 64];
 

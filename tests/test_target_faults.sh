@@ -125,7 +125,9 @@ EOF
   exec 8>&-
   kill "$DPID"
   wait
-  grep -E '^(error|warning)' "$T/reuse.log" && fail "warnings or errors in the log"
+  # The growth may well fire an alert (logged as a warning): that one is fine.
+  grep -E '^(error|warning)' "$T/reuse.log" | grep -v -E '^warning: [a-z_]+: alert: reuse ' \
+    && fail "warnings or errors in the log"
   echo "inner: $passes passed, $fails failed"
   exit $((fails > 0))
 fi
