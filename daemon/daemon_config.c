@@ -277,6 +277,7 @@ parse_uint(const char *v, unsigned long long min, unsigned long long max, unsign
  * refused. */
 #define REGEX_MAX_NESTING   4
 #define REGEX_MAX_POSITIONS 2048u
+#define REGEX_MAX_GROUPS    64
 
 /* How deep repetition operators are applied on top of each other (1 for
  * "a+", 2 for "a+*" or "(a+)+"), and how many positions the pattern has once
@@ -285,6 +286,7 @@ parse_uint(const char *v, unsigned long long min, unsigned long long max, unsign
 struct rx_cost {
 	unsigned depth;
 	uint64_t positions;
+	int groups_too_deep; /* more than REGEX_MAX_GROUPS nested: not counted */
 };
 
 #define RX_SATURATE ((uint64_t)1 << 40)
@@ -321,7 +323,7 @@ repeat(struct rx_cost *last, uint64_t f, struct rx_cost *group, unsigned *depth)
 static struct rx_cost
 rx_atom(struct rx_cost *group)
 {
-	static const struct rx_cost atom = {0, 1};
+	static const struct rx_cost atom = {0, 1, 0};
 
 	group->positions = rx_add(group->positions, 1);
 	return atom;
@@ -333,9 +335,8 @@ rx_atom(struct rx_cost *group)
 static struct rx_cost
 regex_cost(const char *re)
 {
-	enum { MAX_GROUPS = 64 };
-	static const struct rx_cost none = {0, 0};
-	struct rx_cost group[MAX_GROUPS + 1], last = none, total = none;
+	static const struct rx_cost none = {0, 0, 0};
+	struct rx_cost group[REGEX_MAX_GROUPS + 1], last = none, total = none;
 	size_t level = 0;
 	unsigned depth = 0;
 
@@ -363,8 +364,11 @@ regex_cost(const char *re)
 			last = rx_atom(&group[level]);
 			break;
 		case '(':
-			if (level < MAX_GROUPS)
-				group[++level] = none;
+			if (level == REGEX_MAX_GROUPS) {
+				total.groups_too_deep = 1;
+				return total;
+			}
+			group[++level] = none;
 			last = none;
 			break;
 		case ')':
@@ -1197,6 +1201,11 @@ set_target_key(struct parse *p, enum key_id id, const char *key, const char *v)
 		if (id == K_NAME)
 			return 0;
 		cost = regex_cost(v);
+		if (cost.groups_too_deep) {
+			perr(p, "cmdline: parentheses nested more than %d deep in '%s'",
+			     REGEX_MAX_GROUPS, v);
+			return -1;
+		}
 		if (cost.depth > REGEX_MAX_NESTING) {
 			perr(p,
 			     "cmdline: repetition operators applied on top of each other more than "

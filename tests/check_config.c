@@ -289,6 +289,26 @@ START_TEST(test_config_load_string__errors_name_the_line)
 	assert_bad("[target a]\ncmdline = (ab|c)+{1000}\n", 2, "more than 2048 positions");
 	assert_bad("[target a]\ncmdline = x*{1024}y*{1024}z\n", 2, "more than 2048 positions");
 	{
+		/* 65 nested groups are refused, 64 pass */
+		char deep[256];
+		struct config c;
+		char err[CONFIG_ERR_MAX + 64];
+		size_t n = (size_t)snprintf(deep, sizeof(deep), "[target a]\ncmdline = ");
+
+		for (int i = 0; i < 65; i++)
+			deep[n++] = '(';
+		deep[n++] = 'a';
+		for (int i = 0; i < 65; i++)
+			deep[n++] = ')';
+		memcpy(deep + n, "\n", 2);
+		assert_bad(deep, 2, "nested more than 64 deep");
+		/* one level fewer: drop the first '(' and the last ')' */
+		memmove(deep + 21, deep + 22, n - 22);
+		memcpy(deep + n - 2, "\n", 2);
+		ck_assert_msg(load(&c, deep, err, sizeof(err)) == 0, "%s: %s", deep, err);
+		config_done(&c);
+	}
+	{
 		static const char *const fine[] = {
 		        "[target a]\ncmdline = ed++++y\n",
 		        "[target a]\ncmdline = ((((e)+)+)+)+\n",
