@@ -38,6 +38,10 @@
 #define EXIT_START 1
 #define EXIT_USAGE 2
 #define MAX_WATCH  256
+/* At the stop, how long the alerts in delivery (in the current sinks and in
+ * those SIGHUP replaced) may go on before they are cut short: a command is
+ * then killed (docs/alerts.md, "Sinks"). */
+#define SINKS_STOP_GRACE_MS 10000
 /* how often a database that cannot be opened at start is tried again */
 #define DB_RETRY_NS (10ull * 1000000000u)
 
@@ -217,7 +221,9 @@ reload_config(void *arg)
 
 		if (rc == 0) {
 			alerts_set_sinks(d->alerts, sk);
-			sinks_free(d->sinks);
+			/* not sinks_free: this is the sampling thread, and the old
+			 * sinks may be waiting for a hung command or webhook */
+			sinks_retire(d->sinks);
 			d->sinks = sk;
 		} else {
 			log_error("alert sinks: %s; keeping the old ones", md_strerror(rc));
@@ -473,7 +479,9 @@ memdeltad_main(int argc, char **argv)
 out:
 	sched_free(s);
 	alerts_free(d.alerts);
-	sinks_free(d.sinks);
+	/* the current sinks and the ones SIGHUP replaced stop together */
+	sinks_retire(d.sinks);
+	(void)sinks_retired_wait(SINKS_STOP_GRACE_MS);
 	web_stop(w);
 	store_close(st);
 	config_done(&d.slot[0]);

@@ -6,10 +6,15 @@
  * POST after 1 s, 2 s, 4 s, ... (at most 60 s) up to webhook_retries times;
  * a stop cuts the backoff short.  Running the command, the POST itself and
  * the system log are the OS's (sinks_os.h: sinks_posix.c, sinks_windows.c).
+ * A retired set (sinks_retire: SIGHUP replaced it) is stopped without
+ * waiting and joined by a detached reaper thread; the retired sets still
+ * running are listed, so that the daemon's stop can wait for them, bounded,
+ * and cut them short (sinks_retired_wait).
  */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,6 +51,8 @@ struct sinks {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* work queued or stop */
 	int stop;
+	atomic_int cut; /* the daemon stops: kill the command, abandon the POST */
+	struct sinks *next_retired; /* on the retired list (retired_mu) */
 	int os_ready; /* sinks_os_init succeeded */
 	int os_http, os_syslog;
 	struct sink sink[SINK_KIND_COUNT];
@@ -87,8 +94,8 @@ hook_deliver(struct sinks *s, const struct sink_msg *m)
 	char why[256];
 
 	for (unsigned attempt = 0;; attempt++) {
-		if (sinks_os_http_post(s->k.webhook_url, m->json, len, s->k.webhook_timeout_s, why,
-		                       sizeof(why)))
+		if (sinks_os_http_post(s->k.webhook_url, m->json, len, s->k.webhook_timeout_s,
+		                       &s->cut, why, sizeof(why)))
 			return 1;
 		if (attempt >= s->k.webhook_retries) {
 			log_warn("webhook %s: %s; gave up after %u attempt(s)", s->k.webhook_url,
@@ -133,7 +140,7 @@ worker(void *arg)
 
 		switch (k->kind) {
 		case SINK_EXEC:
-			ok = sinks_os_exec(s->args, m.json, s->k.exec_timeout_s);
+			ok = sinks_os_exec(s->args, m.json, s->k.exec_timeout_s, &s->cut);
 			break;
 		case SINK_WEBHOOK:
 			ok = hook_deliver(s, &m);
@@ -182,6 +189,7 @@ sinks_new(const struct alert_sinks_config *k, struct sinks **out)
 	s->k.n_exec_args = 0; /* the copies below are ours, k's stay k's */
 	pthread_mutex_init(&s->mu, NULL);
 	sinks_os_cond_init(&s->cv);
+	atomic_init(&s->cut, 0);
 	if (s->k.queue_len == 0)
 		s->k.queue_len = CONFIG_DEFAULT_SINK_QUEUE;
 	s->args[0] = s->k.exec_path;
@@ -228,20 +236,29 @@ out:
 	return 0;
 }
 
-void
-sinks_free(struct sinks *s)
+/* Stop @s and wait for its workers. */
+static void
+stop_and_join(struct sinks *s)
 {
-	if (s == NULL)
-		return;
 	pthread_mutex_lock(&s->mu);
 	s->stop = 1;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < SINK_KIND_COUNT; i++)
+		if (s->sink[i].started) {
+			pthread_join(s->sink[i].thread, NULL);
+			s->sink[i].started = 0;
+		}
+}
+
+/* Free a stopped @s; the OS clean-up only when @os_cleanup (a reaper leaves
+ * it to the creating thread). */
+static void
+free_stopped(struct sinks *s, int os_cleanup)
+{
 	for (int i = 0; i < SINK_KIND_COUNT; i++) {
 		struct sink *w = &s->sink[i];
 
-		if (w->started)
-			pthread_join(w->thread, NULL);
 		if (w->count > 0)
 			log_warn("alert sink %s: %u alert(s) not delivered at stop", sink_names[i],
 			         w->count);
@@ -251,11 +268,160 @@ sinks_free(struct sinks *s)
 	}
 	for (size_t i = 0; i < s->k.n_exec_args; i++)
 		free(s->k.exec_args[i]);
-	if (s->os_ready)
+	if (s->os_ready && os_cleanup)
 		sinks_os_cleanup(s->os_http, s->os_syslog);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+void
+sinks_free(struct sinks *s)
+{
+	if (s == NULL)
+		return;
+	stop_and_join(s);
+	free_stopped(s, 1);
+}
+
+/* ---- retired sets -------------------------------------------------------------- */
+
+/* The retired sets whose reaper has not finished, and the OS clean-ups
+ * (sinks_os_cleanup) the finished ones owe: libcurl's global clean-up is
+ * not thread-safe everywhere, so the thread that creates the sinks does it
+ * (settle_owed). */
+static pthread_mutex_t retired_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t retired_cv; /* a reaper finished */
+static pthread_once_t retired_once = PTHREAD_ONCE_INIT;
+static struct sinks *retired;  /* their workers may still run: sinks_retired_wait cuts them */
+static unsigned retired_running; /* reapers not finished */
+static unsigned owed_http, owed_syslog;
+
+static void
+retired_init(void)
+{
+	sinks_os_cond_init(&retired_cv);
+}
+
+/* Run the OS clean-ups that finished reapers left (retired_mu not held). */
+static void
+settle_owed(void)
+{
+	unsigned http, sys;
+
+	pthread_mutex_lock(&retired_mu);
+	http = owed_http;
+	sys = owed_syslog;
+	owed_http = owed_syslog = 0;
+	pthread_mutex_unlock(&retired_mu);
+	for (; http > 0 || sys > 0; http -= http > 0, sys -= sys > 0)
+		sinks_os_cleanup(http > 0, sys > 0);
+}
+
+static void *
+reaper(void *arg)
+{
+	struct sinks *s = arg, **pp;
+	int http = s->os_ready && s->os_http, sys = s->os_ready && s->os_syslog;
+
+	/* the alert in delivery ends, by its timeout (or the cut) at worst */
+	stop_and_join(s);
+	pthread_mutex_lock(&retired_mu);
+	for (pp = &retired; *pp != NULL; pp = &(*pp)->next_retired)
+		if (*pp == s) {
+			*pp = s->next_retired;
+			break;
+		}
+	pthread_mutex_unlock(&retired_mu);
+	free_stopped(s, 0);
+	pthread_mutex_lock(&retired_mu);
+	retired_running--;
+	owed_http += (unsigned)http;
+	owed_syslog += (unsigned)sys;
+	pthread_cond_broadcast(&retired_cv);
+	pthread_mutex_unlock(&retired_mu);
+	return NULL;
+}
+
+void
+sinks_retire(struct sinks *s)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_once(&retired_once, retired_init);
+	settle_owed();
+	if (s == NULL)
+		return;
+	/* stop now: no queued alert starts from here on */
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	/* listed before the reaper runs: the reaper takes it off */
+	pthread_mutex_lock(&retired_mu);
+	s->next_retired = retired;
+	retired = s;
+	retired_running++;
+	pthread_mutex_unlock(&retired_mu);
+	rc = pthread_attr_init(&attr);
+	if (rc == 0) {
+		rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (rc == 0)
+			rc = pthread_create(&t, &attr, reaper, s);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc != 0) {
+		log_warn("alert sinks: no thread to stop the old sinks in the background (%s); "
+		         "waiting for them",
+		         strerror(rc));
+		(void)reaper(s);
+		settle_owed();
+	}
+}
+
+/* Wait on retired_cv (retired_mu held) until every reaper finished or
+ * @deadline_ms (sinks_os_now_ms) passes. */
+static void
+wait_retired_until(int64_t deadline_ms)
+{
+	while (retired_running > 0) {
+		struct timespec ts;
+		int64_t left = deadline_ms - sinks_os_now_ms();
+
+		if (left <= 0)
+			break;
+		sinks_os_deadline(left, &ts);
+		(void)pthread_cond_timedwait(&retired_cv, &retired_mu, &ts);
+	}
+}
+
+unsigned
+sinks_retired_wait(int64_t grace_ms)
+{
+	unsigned left = 0;
+
+	pthread_once(&retired_once, retired_init);
+	pthread_mutex_lock(&retired_mu);
+	wait_retired_until(sinks_os_now_ms() + grace_ms);
+	if (retired_running > 0) {
+		/* listed sets are not freed before their reaper takes them off,
+		 * which needs retired_mu: safe to touch */
+		for (struct sinks *r = retired; r != NULL; r = r->next_retired)
+			atomic_store(&r->cut, 1);
+		log_warn("alert sinks: %u retired set(s) still delivering after %lld ms: cut short",
+		         retired_running, (long long)grace_ms);
+		wait_retired_until(sinks_os_now_ms() + SINKS_CUT_WAIT_MS);
+		left = retired_running;
+		if (left > 0)
+			log_error("alert sinks: %u set(s) did not stop within %d ms of the cut; "
+			          "leaving them",
+			          left, SINKS_CUT_WAIT_MS);
+	}
+	pthread_mutex_unlock(&retired_mu);
+	settle_owed();
+	return left;
 }
 
 void

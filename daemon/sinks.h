@@ -32,10 +32,30 @@ struct sinks;
  * thread cannot start. */
 int sinks_new(const struct alert_sinks_config *k, struct sinks **out);
 
-/* Stop the workers and free.  An alert being delivered finishes (bounded by
- * its sink's timeout, retries are abandoned); queued ones are dropped and
- * logged.  NULL is fine. */
+/* Stop the workers and free, waiting for them.  An alert being delivered
+ * finishes (bounded by its sink's timeout, retries are abandoned); queued
+ * ones are dropped and logged.  NULL is fine. */
 void sinks_free(struct sinks *s);
+
+/* Stop @s without waiting for it: what SIGHUP does to the sinks it
+ * replaces, from the sampling thread, which a hung command or a silent
+ * webhook must not hold.  Queued alerts are dropped and logged; the alert
+ * in delivery finishes in the background, bounded by its sink's timeout as
+ * ever (a command past exec_timeout is killed); then a thread of its own
+ * frees @s.  @s must not be used after the call.  When that thread cannot
+ * start, @s is freed here, waiting (logged).  NULL is fine.  Call it from
+ * the thread that calls sinks_new. */
+void sinks_retire(struct sinks *s);
+
+/* At the daemon's stop, after sinks_retire of the current sinks: wait at
+ * most @grace_ms for every retired set to finish its delivery; then cut
+ * short what still runs (commands are killed at once, POSIX POSTs
+ * abandoned) and wait at most SINKS_CUT_WAIT_MS more.  Returns how many
+ * sets were still running at the end (0 normally; their threads end with
+ * the process).  Call it from the thread that calls sinks_new: it also
+ * does the OS clean-up (curl_global_cleanup) the retired sets owe. */
+#define SINKS_CUT_WAIT_MS 5000
+unsigned sinks_retired_wait(int64_t grace_ms);
 
 /* Log @summary (warning level; info when @resolved) and queue @json for
  * every configured sink.  Never blocks on a sink.  @json and @summary are

@@ -11,6 +11,7 @@
 #define MEMDELTA_SINKS_OS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -39,17 +40,21 @@ void sinks_os_worker_init(void);
 /* Run @argv[0] (an absolute path) with @argv (NULL-terminated; no shell),
  * @json and a newline on its stdin, its stdout (Windows: and stderr) on the
  * null device.  The input is written without blocking past @timeout_s; when
- * the command has not exited @timeout_s after its start, it and whatever it
- * started are killed (POSIX: its process group; Windows: its Job object).
- * Returns 1 when it exited with status 0, else 0 with the reason logged. */
-int sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s);
+ * the command has not exited @timeout_s after its start, or as soon as
+ * *@cut becomes non-zero (the daemon stops: sinks_retired_wait; NULL: never),
+ * it and whatever it started are killed (POSIX: its process group; Windows:
+ * its Job object).  Returns 1 when it exited with status 0, else 0 with the
+ * reason logged. */
+int sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s, const atomic_int *cut);
 
 /* One POST of @body (@len bytes; Content-Type: application/json, User-Agent
  * memdeltad/VERSION) to the http:// or https:// @url, at most @timeout_s
- * (Windows: per phase of the exchange), redirects not followed.  Returns 1
- * on a 2xx answer, else 0 with a reason in @why. */
-int sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s, char *why,
-                       size_t whylen);
+ * (Windows: per phase of the exchange), redirects not followed; POSIX:
+ * abandoned as soon as *@cut becomes non-zero (NULL: never; WinHTTP's
+ * synchronous calls are bounded by the timeout alone).  Returns 1 on a 2xx
+ * answer, else 0 with a reason in @why. */
+int sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s,
+                       const atomic_int *cut, char *why, size_t whylen);
 
 /* One record in the system log: syslog(3), facility daemon, priority
  * warning (notice when @resolved); Windows: the Application Event Log,

@@ -3,8 +3,9 @@
  * (execve underneath, no shell, its own process group, default signal mask
  * and dispositions, descriptors 3 and up closed); the JSON goes to its stdin
  * through a non-blocking pipe, never blocking past the timeout; then it is
- * waited for until the timeout and its group is killed.  The webhook POSTs
- * with libcurl (http and https only, no redirects).  syslog(3) writes the
+ * waited for until the timeout (or the daemon's stop: the cut flag) and
+ * its group is killed.  The webhook POSTs with libcurl (http and https
+ * only, no redirects; a progress callback watches the cut flag).  syslog(3) writes the
  * syslog sink's records.
  */
 #include "config.h"
@@ -130,13 +131,13 @@ write_until(int fd, const char *buf, size_t len, int64_t deadline)
 }
 
 int
-sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s)
+sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s, const atomic_int *cut)
 {
 	const char *path = argv[0];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
-	int p[2] = {-1, -1}, st = 0, rc, ok = 0, fa_init = 0, attr_init = 0, waited = 0;
+	int p[2] = {-1, -1}, st = 0, rc, ok = 0, fa_init = 0, attr_init = 0, waited = 0, was_cut = 0;
 	int64_t deadline = sinks_os_now_ms() + (int64_t)timeout_s * 1000;
 	pid_t pid = -1;
 
@@ -196,10 +197,18 @@ sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s)
 			break;
 		if (sinks_os_now_ms() >= deadline)
 			break;
+		if (cut != NULL && atomic_load(cut)) {
+			was_cut = 1;
+			break;
+		}
 		(void)poll(NULL, 0, EXEC_POLL_MS);
 	}
 	if (!waited) {
-		log_warn("alert command %s: no exit after %u s: killed", path, timeout_s);
+		if (was_cut)
+			log_warn("alert command %s: still running when memdeltad stops: killed",
+			         path);
+		else
+			log_warn("alert command %s: no exit after %u s: killed", path, timeout_s);
 		(void)kill(-pid, SIGKILL);
 		(void)kill(pid, SIGKILL);
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -234,9 +243,22 @@ discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+/* libcurl calls it about once a second, and at every transfer of data:
+ * non-zero abandons the POST (the daemon stops). */
+static int
+post_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+              curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load((const atomic_int *)arg) != 0;
+}
+
 int
-sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s, char *why,
-                   size_t whylen)
+sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s,
+                   const atomic_int *cut, char *why, size_t whylen)
 {
 	struct curl_slist *hdr = NULL;
 	CURL *h = curl_easy_init();
@@ -273,6 +295,13 @@ sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeo
 		rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "memdeltad/" PACKAGE_VERSION);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+	if (rc == CURLE_OK && cut != NULL) {
+		rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, post_progress);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cut);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)

@@ -29,7 +29,8 @@
 #include "daemon/sinks_os.h"
 #include "snapshot/mderr.h"
 
-#define PIPE_CHUNK 65536
+#define PIPE_CHUNK        65536
+#define EXEC_CUT_SLICE_MS 100
 
 int
 sinks_os_init(int http, int syslog_sink)
@@ -155,7 +156,7 @@ write_until(HANDLE h, HANDLE ev, const char *buf, size_t len, int64_t deadline)
 }
 
 int
-sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s)
+sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s, const atomic_int *cut)
 {
 	static volatile LONG serial;
 	const char *path = argv[0];
@@ -283,10 +284,20 @@ sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s)
 	CloseHandle(wr);
 	wr = INVALID_HANDLE_VALUE;
 
-	left = deadline - sinks_os_now_ms();
-	w = WaitForSingleObject(pi.hProcess, left > 0 ? (DWORD)left : 0);
+	/* in slices, so that a stop (*cut) is seen within EXEC_CUT_SLICE_MS */
+	do {
+		left = deadline - sinks_os_now_ms();
+		if (left > EXEC_CUT_SLICE_MS)
+			left = EXEC_CUT_SLICE_MS;
+		w = WaitForSingleObject(pi.hProcess, left > 0 ? (DWORD)left : 0);
+	} while (w == WAIT_TIMEOUT && deadline > sinks_os_now_ms() &&
+	         (cut == NULL || !atomic_load(cut)));
 	if (w != WAIT_OBJECT_0) {
-		log_warn("alert command %s: no exit after %u s: killed", path, timeout_s);
+		if (cut != NULL && atomic_load(cut))
+			log_warn("alert command %s: still running when memdeltad stops: killed",
+			         path);
+		else
+			log_warn("alert command %s: no exit after %u s: killed", path, timeout_s);
 		if (in_job)
 			TerminateJobObject(job, 1);
 		else
@@ -360,8 +371,8 @@ hook_error(const char *what, char *why, size_t whylen)
 }
 
 int
-sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s, char *why,
-                   size_t whylen)
+sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeout_s,
+                   const atomic_int *cut, char *why, size_t whylen)
 {
 	wchar_t *wurl = NULL, *host = NULL, *path = NULL;
 	URL_COMPONENTS uc;
@@ -371,6 +382,7 @@ sinks_os_http_post(const char *url, const char *body, size_t len, unsigned timeo
 	size_t plen;
 	int ok = 0;
 
+	(void)cut; /* synchronous WinHTTP: bounded by the timeouts alone */
 	why[0] = '\0';
 	wurl = to_wide(url);
 	if (wurl == NULL) {

@@ -695,6 +695,278 @@ START_TEST(test_sinks_free__stop_during_backoff_returns_at_once)
 }
 END_TEST
 
+/* ---- Linux: a webhook that accepts and never answers -------------------------------- */
+
+#define SILENT_MAX 16
+
+/* A listener on 127.0.0.1 that accepts every connection, keeps it open and
+ * never writes a byte; it notes when each connection arrived. */
+struct silent {
+	int fd;
+	unsigned port;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	int n, conn[SILENT_MAX];
+	int64_t at_ms[SILENT_MAX];
+};
+
+static void *
+silent_accept(void *arg)
+{
+	struct silent *h = arg;
+
+	for (;;) {
+		int c = accept(h->fd, NULL, NULL);
+
+		if (c < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL; /* the listener was shut down */
+		}
+		pthread_mutex_lock(&h->mu);
+		if (h->n < SILENT_MAX) {
+			h->conn[h->n] = c;
+			h->at_ms[h->n++] = sinks_os_now_ms();
+		} else {
+			close(c);
+		}
+		pthread_mutex_unlock(&h->mu);
+	}
+}
+
+static void
+silent_start(struct silent *h)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->mu, NULL);
+	h->fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(h->fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(h->fd, 16), 0);
+	ck_assert_int_eq(getsockname(h->fd, (struct sockaddr *)&sa, &sl), 0);
+	h->port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pthread_create(&h->thread, NULL, silent_accept, h), 0);
+}
+
+static int
+silent_count(struct silent *h)
+{
+	int n;
+
+	pthread_mutex_lock(&h->mu);
+	n = h->n;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+static void
+silent_stop(struct silent *h)
+{
+	shutdown(h->fd, SHUT_RDWR); /* wakes accept() */
+	pthread_join(h->thread, NULL);
+	close(h->fd);
+	for (int i = 0; i < h->n; i++)
+		close(h->conn[i]);
+	pthread_mutex_destroy(&h->mu);
+}
+
+/* Each attempt ends at webhook_timeout although the peer holds the
+ * connection open, then the backoff of 1 s, 2 s: attempts start at about
+ * 0, 2 and 5 s, and the alert fails at about 6 s. */
+START_TEST(test_sinks_send__webhook_silent_peer_times_out_then_retries)
+{
+	struct alert_sinks_config k;
+	struct sinks *s = NULL;
+	struct sink_stats st;
+	struct silent h;
+	int64_t t0, took, gap1, gap2;
+
+	silent_start(&h);
+	memset(&k, 0, sizeof(k));
+	snprintf(k.webhook_url, sizeof(k.webhook_url), "http://127.0.0.1:%u/hook", h.port);
+	k.webhook_timeout_s = 1;
+	k.webhook_retries = 2;
+	k.queue_len = 4;
+	ck_assert_int_eq(sinks_new(&k, &s), 0);
+	t0 = sinks_os_now_ms();
+	sinks_send(s, "{\"a\":1}", "x", 0);
+	sinks_wait(s, SINK_WEBHOOK, 1, 60000);
+	took = sinks_os_now_ms() - t0;
+	sinks_stats(s, SINK_WEBHOOK, &st);
+	ck_assert_uint_eq(st.failed, 1);
+	ck_assert_uint_eq(st.delivered, 0);
+	sinks_free(s);
+	ck_assert_int_eq(silent_count(&h), 3); /* the first try and 2 retries */
+	gap1 = h.at_ms[1] - h.at_ms[0];        /* 1 s timeout + 1 s backoff */
+	gap2 = h.at_ms[2] - h.at_ms[1];        /* 1 s timeout + 2 s backoff */
+	ck_assert_msg(gap1 >= 1900 && gap1 < 1900 + 3000, "second try after %lld ms",
+	              (long long)gap1);
+	ck_assert_msg(gap2 >= 2900 && gap2 < 2900 + 3000, "third try after %lld ms",
+	              (long long)gap2);
+	/* 3 timeouts of 1 s and 3 s of backoff; with slack for a loaded machine */
+	ck_assert_msg(took >= 5900 && took < 5900 + 6000, "failed after %lld ms", (long long)took);
+	silent_stop(&h);
+}
+END_TEST
+
+/* ---- Linux: sinks_retire and sinks_retired_wait ------------------------------------ */
+
+/* Start a command that writes its pid to @pidf and hangs, with @timeout_s;
+ * wait until it runs; returns its pid. */
+static int
+start_hung_command(struct sinks **s, const char *dir, const char *pidf, unsigned timeout_s)
+{
+	struct alert_sinks_config k;
+	char script[2048], *text;
+	int pid, i;
+
+	snprintf(script, sizeof(script), "%s/hang.sh", dir);
+	write_script(script, "echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"; exec sleep 3600");
+	config_exec(&k, script, timeout_s, 4);
+	k.exec_args[0] = (char *)pidf;
+	k.n_exec_args = 1;
+	ck_assert_int_eq(sinks_new(&k, s), 0);
+	sinks_send(*s, "{}", "x", 0);
+	sinks_send(*s, "{}", "queued, dropped at the stop", 0);
+	for (i = 0; i < 1000 && access(pidf, F_OK) != 0; i++)
+		nap(20);
+	text = test_read_file(pidf, NULL);
+	ck_assert_msg(text != NULL, "the command did not start");
+	pid = atoi(text);
+	free(text);
+	ck_assert_int_gt(pid, 1);
+	return pid;
+}
+
+/* The SIGHUP path: retiring sinks whose command hangs returns at once; the
+ * command still runs, and is killed at its own timeout all the same. */
+START_TEST(test_sinks_retire__returns_at_once_command_killed_at_its_timeout)
+{
+	struct sinks *s = NULL;
+	char dir[1024], pidf[2048];
+	int64_t t0, took, gone_after = -1;
+	int pid;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(pidf, sizeof(pidf), "%s/pid", dir);
+	pid = start_hung_command(&s, dir, pidf, 4);
+	t0 = sinks_os_now_ms();
+	sinks_retire(s);
+	took = sinks_os_now_ms() - t0;
+	ck_assert_msg(took < 1000, "sinks_retire took %lld ms", (long long)took);
+	ck_assert_msg(!process_gone(pid), "the command was killed at the retire");
+	for (int i = 0; i < 1500; i++) {
+		if (process_gone(pid)) {
+			gone_after = sinks_os_now_ms() - t0;
+			break;
+		}
+		nap(20);
+	}
+	ck_assert_msg(gone_after >= 0, "the command %d still runs 30 s later", pid);
+	/* killed by its timeout of 4 s, counted from its start, before t0 */
+	ck_assert_msg(gone_after >= 2000, "killed %lld ms after the retire", (long long)gone_after);
+	/* the reaper is done or about to be: nothing to cut */
+	t0 = sinks_os_now_ms();
+	ck_assert_uint_eq(sinks_retired_wait(20000), 0);
+	took = sinks_os_now_ms() - t0;
+	ck_assert_msg(took < 5000, "sinks_retired_wait took %lld ms", (long long)took);
+	test_rm_rf(dir);
+}
+END_TEST
+
+/* The daemon's stop: a command far from its timeout is cut after the grace. */
+START_TEST(test_sinks_retired_wait__cuts_a_hung_command_after_the_grace)
+{
+	struct sinks *s = NULL;
+	char dir[1024], pidf[2048];
+	int64_t t0, took;
+	int pid, i;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(pidf, sizeof(pidf), "%s/pid", dir);
+	pid = start_hung_command(&s, dir, pidf, 600);
+	sinks_retire(s);
+	t0 = sinks_os_now_ms();
+	ck_assert_uint_eq(sinks_retired_wait(800), 0);
+	took = sinks_os_now_ms() - t0;
+	ck_assert_msg(took >= 750, "returned after %lld ms, before the grace", (long long)took);
+	ck_assert_msg(took < 800 + SINKS_CUT_WAIT_MS, "returned after %lld ms", (long long)took);
+	for (i = 0; i < 250 && !process_gone(pid); i++)
+		nap(20);
+	ck_assert_msg(process_gone(pid), "the command %d still runs", pid);
+	test_rm_rf(dir);
+}
+END_TEST
+
+/* Two sets retired (two SIGHUPs), one of them hung: the wait returns as
+ * soon as both stopped, well before the grace. */
+START_TEST(test_sinks_retired_wait__returns_when_all_stopped)
+{
+	struct alert_sinks_config k;
+	struct sinks *a = NULL, *b = NULL;
+	char dir[1024], pidf[2048];
+	int64_t t0, took;
+	int pid;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(pidf, sizeof(pidf), "%s/pid", dir);
+	pid = start_hung_command(&a, dir, pidf, 2);
+	config_exec(&k, "/bin/true", 10, 4);
+	ck_assert_int_eq(sinks_new(&k, &b), 0);
+	sinks_retire(a);
+	sinks_retire(b);
+	t0 = sinks_os_now_ms();
+	ck_assert_uint_eq(sinks_retired_wait(60000), 0);
+	took = sinks_os_now_ms() - t0;
+	ck_assert_msg(took < 20000, "sinks_retired_wait took %lld ms", (long long)took);
+	ck_assert(process_gone(pid));
+	/* nothing retired: at once */
+	t0 = sinks_os_now_ms();
+	ck_assert_uint_eq(sinks_retired_wait(60000), 0);
+	ck_assert_int_lt(sinks_os_now_ms() - t0, 1000);
+	test_rm_rf(dir);
+}
+END_TEST
+
+/* A POST to a peer that never answers, with a timeout of an hour: the cut
+ * abandons it (libcurl's progress callback). */
+START_TEST(test_sinks_retired_wait__cuts_a_silent_webhook)
+{
+	struct alert_sinks_config k;
+	struct sinks *s = NULL;
+	struct silent h;
+	int64_t t0, took;
+	int i;
+
+	silent_start(&h);
+	memset(&k, 0, sizeof(k));
+	snprintf(k.webhook_url, sizeof(k.webhook_url), "http://127.0.0.1:%u/hook", h.port);
+	k.webhook_timeout_s = 3600;
+	k.webhook_retries = 3;
+	k.queue_len = 4;
+	ck_assert_int_eq(sinks_new(&k, &s), 0);
+	sinks_send(s, "{\"a\":1}", "x", 0);
+	for (i = 0; i < 1000 && silent_count(&h) < 1; i++)
+		nap(20);
+	ck_assert_int_eq(silent_count(&h), 1);
+	t0 = sinks_os_now_ms();
+	sinks_retire(s);
+	ck_assert_int_lt(sinks_os_now_ms() - t0, 1000);
+	ck_assert_uint_eq(sinks_retired_wait(500), 0);
+	took = sinks_os_now_ms() - t0;
+	ck_assert_msg(took >= 450 && took < 500 + SINKS_CUT_WAIT_MS, "stopped after %lld ms",
+	              (long long)took);
+	ck_assert_int_eq(silent_count(&h), 1); /* no retry after the stop */
+	silent_stop(&h);
+}
+END_TEST
+
 #else /* _WIN32 */
 /* ---- Windows: the command sink with sinkcat.exe, the webhook with WinHTTP --------- */
 
@@ -831,7 +1103,7 @@ START_TEST(test_sinks_os_exec__win_argv_round_trip)
 		want_len += strlen(args[i]) + 1;
 	}
 	argv[3 + n] = NULL;
-	ck_assert_int_eq(sinks_os_exec(argv, "{}", 30), 1);
+	ck_assert_int_eq(sinks_os_exec(argv, "{}", 30, NULL), 1);
 	want = malloc(want_len);
 	ck_assert_ptr_nonnull(want);
 	p = want;
@@ -953,6 +1225,7 @@ sinks_suite(void)
 	tcase_add_test(tc, test_sinks_send__webhook_delivered);
 	tcase_add_test(tc, test_sinks_send__webhook_500_retried_then_failed);
 	tcase_add_test(tc, test_sinks_free__stop_during_backoff_returns_at_once);
+	tcase_add_test(tc, test_sinks_send__webhook_silent_peer_times_out_then_retries);
 #else
 	tcase_add_test(tc, test_sinks_send__win_exec_delivered_byte_exact);
 	tcase_add_test(tc, test_sinks_send__win_exec_exit_3_failed);
@@ -962,6 +1235,16 @@ sinks_suite(void)
 	tcase_add_test(tc, test_sinks_free__win_webhook_backoff_then_stop);
 #endif
 	suite_add_tcase(s, tc);
+
+#ifndef _WIN32
+	tc = tcase_create("sinks_retire");
+	tcase_set_timeout(tc, 100);
+	tcase_add_test(tc, test_sinks_retire__returns_at_once_command_killed_at_its_timeout);
+	tcase_add_test(tc, test_sinks_retired_wait__cuts_a_hung_command_after_the_grace);
+	tcase_add_test(tc, test_sinks_retired_wait__returns_when_all_stopped);
+	tcase_add_test(tc, test_sinks_retired_wait__cuts_a_silent_webhook);
+	suite_add_tcase(s, tc);
+#endif
 	return s;
 }
 
