@@ -1275,9 +1275,11 @@ alerts_runtime(struct alerts *a, int64_t target_id, struct web_target_runtime *r
 
 	rt->trend_ok = 0;
 	rt->trend_slope_bytes_per_h = 0;
+	rt->trend_touched = 0;
 	rt->alert_state = -1;
 	if (a == NULL || (t = tstate_find(a, target_id)) == NULL)
 		return;
+	rt->trend_touched = t->p.watch_touched;
 	for (size_t i = 0; i < t->n_insts; i++) {
 		const struct inst *in = t->insts[i];
 

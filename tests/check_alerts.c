@@ -266,6 +266,12 @@ START_TEST(test_alerts_on_snapshot__heap_leak_one_alert_attributed)
 	ck_assert_int_eq(rt.trend_ok, 1);
 	ck_assert(fabs(rt.trend_slope_bytes_per_h - 360.0 * 64 * 1024) < 0.05 * 360 * 64 * 1024);
 	ck_assert_uint_eq(rt.regions, 4); /* image, heap, private data, stack */
+	ck_assert_int_eq(rt.trend_touched, 0);
+	/* series = private_touched: the runtime says so (/metrics labels with it) */
+	g.p.watch_touched = 1;
+	feed(&g, &p, T0 + 5000 + 240 * STEP_MS);
+	alerts_runtime(g.al, g.target, &rt);
+	ck_assert_int_eq(rt.trend_touched, 1);
 	memset(&rt, 0, sizeof(rt));
 	alerts_runtime(g.al, g.target + 1, &rt); /* unknown target */
 	ck_assert_int_eq(rt.alert_state, -1);

@@ -413,7 +413,7 @@ snapshot_csv(const struct snapshot *s)
 START_TEST(test_web_start__targets)
 {
 	struct web *w = start();
-	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0, 0.0, -1, 3, 7, 35};
+	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0, 0.0, -1, 3, 7, 35, 0};
 	struct snapshot *s = stored(sid[4]);
 	struct snapshot_totals t;
 	const cJSON *list, *java, *other, *run;
@@ -995,6 +995,18 @@ START_TEST(test_web_start__metrics)
 	ck_assert_msg(rc == -1 || rc == 0, "promtool check metrics failed (%d) on:\n%s", rc,
 	              r.body);
 	resp_free(&r);
+
+	/* [alerts] series = private_touched: the slope is labelled with it. */
+	rt.trend_touched = 1;
+	rt.trend_slope_bytes_per_h = 10800.0;
+	web_set_targets_runtime(w, &rt, 1);
+	get(w, "/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	ASSERT_LINE(r.body, "memdelta_trend_slope_bytes_per_second{target=\"java\","
+	                    "series=\"private_touched\"} 3");
+	ck_assert_ptr_null(strstr(r.body, "series=\"private_committed\""));
+	resp_free(&r);
+	rt.trend_touched = 0;
 
 	/* No trend fitted, no open alert: no slope sample, state none. */
 	rt.trend_ok = 0;
@@ -1988,8 +2000,8 @@ END_TEST
 START_TEST(test_web_set_targets_runtime__replaced)
 {
 	struct web *w = start();
-	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1, 0, 0.0, -1, 3, 1, 0},
-	                                   {target_other, 7, 2, 20, 60, 0, 0, 0.0, -1, 2, 3, 4}};
+	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1, 0, 0.0, -1, 3, 1, 0, 0},
+	                                   {target_other, 7, 2, 20, 60, 0, 0, 0.0, -1, 2, 3, 4, 0}};
 	const cJSON *list, *run;
 	struct resp r;
 

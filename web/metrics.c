@@ -286,13 +286,14 @@ runtime_families(struct json_out *o, const struct store_target_summary *s, size_
 			           r->watching ? 1 : 0);
 	}
 	family(o, "memdelta_trend_slope_bytes_per_second", "gauge",
-	       "Theil-Sen slope of the committed private bytes of the target's newest "
-	       "instance, as of the alert engine's last evaluation (absent when no trend "
-	       "could be fitted).");
+	       "Theil-Sen slope of the leak series the alerts watch (label series: "
+	       "private_committed, or private_touched) of the target's newest instance, as of "
+	       "the alert engine's last evaluation (absent when no trend could be fitted).");
 	for (i = 0; i < n; i++) {
 		if ((r = runtime_of(rt, n_rt, s[i].id)) != NULL && r->trend_ok)
 			sample_double(o, "memdelta_trend_slope_bytes_per_second", s[i].name,
-			              "series", "private_committed",
+			              "series",
+			              r->trend_touched ? "private_touched" : "private_committed",
 			              r->trend_slope_bytes_per_h / 3600.0);
 	}
 	family(o, "memdelta_alert_state", "gauge",

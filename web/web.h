@@ -73,7 +73,7 @@ struct web_target_runtime {
 	unsigned interval_s;
 	int watching; /* 1 while a live process matches the target */
 	/* Leak detection (issue 4), filled by the daemon's alert engine for
-	 * the target's newest instance and its "private_committed" series: */
+	 * the target's newest instance and its main series: */
 	int trend_ok;                   /* 1 when the last evaluation could fit a trend */
 	double trend_slope_bytes_per_h; /* Theil-Sen slope of that fit (0 when !trend_ok) */
 	int alert_state;                /* -1: no open alert; else the enum alert_state
@@ -81,6 +81,8 @@ struct web_target_runtime {
 	uint64_t regions;               /* region count of the last snapshot */
 	uint64_t full_reads;            /* ticks that read the whole region list (smaps) */
 	uint64_t probe_hits; /* ticks whose cheap probe matched: last snapshot stored again */
+	int trend_touched;   /* the trend's series is private_touched ([alerts] series =
+	                      * private_touched), else private_committed */
 };
 
 struct web;
