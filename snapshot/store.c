@@ -329,6 +329,7 @@ enum stmt_id {
 	STMT_ALERT_LIST,
 	STMT_ALERT_GET,
 	STMT_ALERT_EXPIRE,
+	STMT_ALERT_UNPIN,
 	STMT_SNAPSHOT_AT,
 	STMT_COUNT
 };
@@ -593,6 +594,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
         [STMT_ALERT_GET] = "SELECT " ALERT_COLUMNS " FROM alerts WHERE id = ?1",
         [STMT_ALERT_EXPIRE] = "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
                               " WHERE state = 2 AND resolved_ms < ?1 LIMIT ?2)",
+        /* Rows written before store_alert_put cleared them: a closed alert
+         * that never fired pins nothing. */
+        [STMT_ALERT_UNPIN] = "UPDATE alerts SET baseline_snapshot_id = NULL,"
+                             " trigger_snapshot_id = NULL WHERE id IN (SELECT id FROM alerts"
+                             " WHERE state = 2 AND fired_ms = 0"
+                             " AND (baseline_snapshot_id IS NOT NULL"
+                             "  OR trigger_snapshot_id IS NOT NULL) LIMIT ?1)",
         /* The latest snapshot at or before ?2 of each instance of target
          * ?1 (one index seek each), then the latest of those. */
         [STMT_SNAPSHOT_AT] = "SELECT s.id FROM instances AS i JOIN snapshots AS s"
@@ -2725,6 +2733,10 @@ store_alert_put(struct store *st, struct store_alert *a)
 	status = alert_check(st, a);
 	if (status != 0)
 		return status;
+	/* A pending alert closed before it fired is evidence of nothing: it
+	 * must not keep its snapshots past retention (PINNED_SNAPSHOTS). */
+	if (a->state == ALERT_RESOLVED && a->fired_ms == 0)
+		a->baseline_snapshot_id = a->trigger_snapshot_id = 0;
 	status = stmt_get(st, a->id == 0 ? STMT_ALERT_INSERT : STMT_ALERT_UPDATE, &q);
 	if (status != 0)
 		return status;
@@ -3185,7 +3197,9 @@ prune_hours(struct store *st, const struct store_retention *r, int64_t now_ms, i
 	return status;
 }
 
-/* Delete alerts resolved before now - alert_ms (alert_ms 0: keep them). */
+/* Release the snapshots of closed alerts that never fired (rows written
+ * before store_alert_put cleared them), then delete alerts resolved before
+ * now - alert_ms (alert_ms 0: keep them). */
 static int
 prune_alerts(struct store *st, const struct store_retention *r, int64_t now_ms, int64_t budget,
              int64_t *rows, int *more)
@@ -3193,12 +3207,23 @@ prune_alerts(struct store *st, const struct store_retention *r, int64_t now_ms, 
 	int64_t cut, left = budget - *rows, changes = 0;
 	int status;
 
-	if (r->alert_ms <= 0 || now_ms <= INT64_MIN + r->alert_ms)
-		return 0;
 	if (left <= 0) {
 		*more = 1;
 		return 0;
 	}
+	status = exec_ids(st, STMT_ALERT_UNPIN, "unpin alerts", (const int64_t[]){left}, 1,
+	                  &changes);
+	if (status != 0)
+		return status;
+	*rows += changes;
+	left -= changes;
+	if (changes > 0 && left <= 0) {
+		*more = 1;
+		return 0;
+	}
+	changes = 0;
+	if (r->alert_ms <= 0 || now_ms <= INT64_MIN + r->alert_ms)
+		return 0;
 	cut = now_ms - r->alert_ms;
 	status = exec_ids(st, STMT_ALERT_EXPIRE, "expire alerts", (const int64_t[]){cut, left}, 2,
 	                  &changes);

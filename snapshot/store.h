@@ -167,7 +167,8 @@ int store_list_target_summaries(struct store *st, struct store_target_summary **
  * The daemon's alert engine (daemon/alerts.c) writes alerts; the web server
  * reads them.  An alert's baseline and trigger snapshots are evidence: while
  * the alert row exists, store_prune keeps both snapshots (and whatever their
- * rebuild needs) past the raw retention.  store_prune deletes alerts that
+ * rebuild needs) past the raw retention; unless it was closed without ever
+ * firing (store_alert_put).  store_prune deletes alerts that
  * ended (resolved) longer than store_retention.alert_ms ago, which releases
  * their snapshots. */
 
@@ -201,7 +202,10 @@ struct store_alert {
 
 /* Insert @a (a->id 0: a->id is set) or update the row a->id (every column).
  * The instance must be one of the target's, the snapshots (0: none) of any
- * of its instances.  Returns 0, MD_ERR_INVAL (read-only store, unknown
+ * of its instances.  A resolved alert that never fired (fired_ms 0: a
+ * pending one cancelled) is evidence of nothing: it is stored without its
+ * snapshots, and a->baseline_snapshot_id and a->trigger_snapshot_id are
+ * cleared, so that it pins none.  Returns 0, MD_ERR_INVAL (read-only store, unknown
  * target, instance or snapshot, empty rule, bad state), MD_ERR_NOTFOUND (no
  * row a->id), MD_ERR_BUSY/FULL/IO/DB. */
 int store_alert_put(struct store *st, struct store_alert *a);

@@ -531,7 +531,7 @@ START_TEST(test_store_prune__pinned_snapshots_kept_exact_then_released)
 		snapshot_free(s);
 	}
 	inst = instance_of(st, target, ids[0]);
-	/* a firing alert pins 10 and 20; a resolved one pins 0 */
+	/* a firing alert pins 10 and 20; a resolved one that fired pins 0 */
 	alert_init(&a, target, inst, "trend", "private_committed", ALERT_FIRING, 10 * MINUTE_MS);
 	a.baseline_snapshot_id = ids[10];
 	a.trigger_snapshot_id = ids[20];
@@ -539,7 +539,7 @@ START_TEST(test_store_prune__pinned_snapshots_kept_exact_then_released)
 	ck_assert_int_eq(store_alert_put(st, &a), 0);
 	alert_init(&b, target, inst, "threshold", "private_committed", ALERT_RESOLVED, 0);
 	b.trigger_snapshot_id = ids[0];
-	b.fired_ms = 0;
+	b.fired_ms = 2 * MINUTE_MS;
 	b.resolved_ms = 5 * MINUTE_MS;
 	ck_assert_int_eq(store_alert_put(st, &b), 0);
 
@@ -641,6 +641,7 @@ START_TEST(test_store_prune__alert_ms_zero_keeps_resolved_alerts)
 	id = put(st, target, s);
 	alert_init(&a, target, instance_of(st, target, id), "trend", "private_committed",
 	           ALERT_RESOLVED, 0);
+	a.fired_ms = 1;
 	a.resolved_ms = 1;
 	a.baseline_snapshot_id = id;
 	ck_assert_int_eq(store_alert_put(st, &a), 0);
@@ -652,6 +653,88 @@ START_TEST(test_store_prune__alert_ms_zero_keeps_resolved_alerts)
 	assert_rebuilds(st, id, s, "pinned forever");
 	store_close(st);
 	snapshot_free(s);
+	test_rm_rf(sc.dir);
+}
+END_TEST
+
+/* A pending alert pins its baseline; once closed without firing (fired_ms
+ * 0) it pins nothing, though its row stays for alert_ms.  Rows written by
+ * an older memdeltad with their ids still set are unpinned by the prune. */
+START_TEST(test_store_prune__closed_never_fired_alert_pins_nothing)
+{
+	struct scratch sc;
+	struct store *st;
+	struct store_alert p, l, *got = NULL;
+	struct store_retention ret;
+	struct snapshot *s;
+	int64_t target, ids[6], inst, now = 5 * MINUTE_MS + MINUTE_MS / 2;
+	char sql[256];
+	int k;
+
+	scratch_init(&sc);
+	st = open_rw(sc.db);
+	ck_assert_int_eq(store_target_ensure(st, "leaky", &target), 0);
+	for (k = 0; k < 6; k++) {
+		s = gen(10, k, 0);
+		ids[k] = put(st, target, s);
+		snapshot_free(s);
+	}
+	inst = instance_of(st, target, ids[0]);
+	alert_init(&p, target, inst, "trend", "private_committed", ALERT_PENDING, MINUTE_MS);
+	p.baseline_snapshot_id = ids[1];
+	ck_assert_int_eq(store_alert_put(st, &p), 0);
+	/* closed before firing: stored without its snapshots, the caller's
+	 * copy cleared too */
+	alert_init(&l, target, inst, "trend", "committed:heap", ALERT_RESOLVED, 2 * MINUTE_MS);
+	l.resolved_ms = 3 * MINUTE_MS;
+	l.baseline_snapshot_id = ids[2];
+	l.trigger_snapshot_id = ids[3];
+	ck_assert_int_eq(store_alert_put(st, &l), 0);
+	ck_assert_int_eq(l.baseline_snapshot_id, 0);
+	ck_assert_int_eq(l.trigger_snapshot_id, 0);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM alerts WHERE id = %" PRId64
+	         " AND baseline_snapshot_id IS NULL AND trigger_snapshot_id IS NULL",
+	         l.id);
+	ck_assert_int_eq(sql_int(sc.db, sql), 1);
+	/* as an older memdeltad left it: the ids still set */
+	snprintf(sql, sizeof(sql),
+	         "UPDATE alerts SET baseline_snapshot_id = %" PRId64 ", trigger_snapshot_id = %" PRId64
+	         " WHERE id = %" PRId64,
+	         ids[2], ids[3], l.id);
+	sql_exec(sc.db, sql);
+
+	store_retention_defaults(&ret);
+	ret.raw_ms = MINUTE_MS / 2; /* all but the newest are past raw retention */
+	ret.alert_ms = 100 * MINUTE_MS;
+	prune_all(st, &ret, now, pin_budgets[_i]);
+	/* the pending alert's baseline stays; 2 and 3 went with the unpin */
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM snapshots"), 2);
+	s = gen(10, 1, 0);
+	assert_rebuilds(st, ids[1], s, "pending alert's baseline");
+	snapshot_free(s);
+	ck_assert_int_eq(store_get_snapshot(st, ids[2], &s), MD_ERR_NOTFOUND);
+	ck_assert_int_eq(store_get_snapshot(st, ids[3], &s), MD_ERR_NOTFOUND);
+	ck_assert_int_eq(store_get_alert(st, l.id, &got), 0);
+	ck_assert_int_eq(got->baseline_snapshot_id, 0);
+	ck_assert_int_eq(got->trigger_snapshot_id, 0);
+	store_alerts_free(got, 1);
+
+	/* the pending alert is cancelled: its baseline goes at the next prune,
+	 * its row stays */
+	p.state = ALERT_RESOLVED;
+	p.resolved_ms = 5 * MINUTE_MS;
+	p.updated_ms = p.resolved_ms;
+	ck_assert_int_eq(store_alert_put(st, &p), 0);
+	ck_assert_int_eq(p.baseline_snapshot_id, 0);
+	prune_all(st, &ret, now, pin_budgets[_i]);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM snapshots"), 1);
+	ck_assert_int_eq(store_get_snapshot(st, ids[1], &s), MD_ERR_NOTFOUND);
+	ck_assert_int_eq(sql_int(sc.db, "SELECT count(*) FROM alerts"), 2);
+	s = gen(10, 5, 0);
+	assert_rebuilds(st, ids[5], s, "the newest");
+	snapshot_free(s);
+	store_close(st);
 	test_rm_rf(sc.dir);
 }
 END_TEST
@@ -716,6 +799,8 @@ store_alert_suite(void)
 	tcase_add_loop_test(tc, test_store_prune__pinned_snapshots_kept_exact_then_released, 0,
 	                    (int)(sizeof(pin_budgets) / sizeof(pin_budgets[0])));
 	tcase_add_test(tc, test_store_prune__alert_ms_zero_keeps_resolved_alerts);
+	tcase_add_loop_test(tc, test_store_prune__closed_never_fired_alert_pins_nothing, 0,
+	                    (int)(sizeof(pin_budgets) / sizeof(pin_budgets[0])));
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("store_open");
