@@ -51,9 +51,9 @@ struct sinks {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* work queued or stop */
 	int stop;
-	atomic_int cut; /* the daemon stops: kill the command, abandon the POST */
+	atomic_int cut;             /* the daemon stops: kill the command, abandon the POST */
 	struct sinks *next_retired; /* on the retired list (retired_mu) */
-	int os_ready; /* sinks_os_init succeeded */
+	int os_ready;               /* sinks_os_init succeeded */
 	int os_http, os_syslog;
 	struct sink sink[SINK_KIND_COUNT];
 };
@@ -293,7 +293,7 @@ sinks_free(struct sinks *s)
 static pthread_mutex_t retired_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t retired_cv; /* a reaper finished */
 static pthread_once_t retired_once = PTHREAD_ONCE_INIT;
-static struct sinks *retired;  /* their workers may still run: sinks_retired_wait cuts them */
+static struct sinks *retired;    /* their workers may still run: sinks_retired_wait cuts them */
 static unsigned retired_running; /* reapers not finished */
 static unsigned owed_http, owed_syslog;
 

@@ -8,7 +8,8 @@
  * half is sinks_os.h.  Each configured sink has its
  * own worker thread and a bounded queue: when the queue is full the oldest
  * alert is dropped and counted, so a slow or hung sink never delays the
- * sampling loop that calls sinks_send().
+ * sampling loop that calls sinks_send(); nor does replacing the sinks on
+ * SIGHUP (sinks_retire stops the old ones in the background).
  */
 #ifndef MEMDELTA_SINKS_H
 #define MEMDELTA_SINKS_H
@@ -47,6 +48,9 @@ void sinks_free(struct sinks *s);
  * the thread that calls sinks_new. */
 void sinks_retire(struct sinks *s);
 
+/* How long sinks_retired_wait waits once it cut the retired sets short. */
+#define SINKS_CUT_WAIT_MS 5000
+
 /* At the daemon's stop, after sinks_retire of the current sinks: wait at
  * most @grace_ms for every retired set to finish its delivery; then cut
  * short what still runs (commands are killed at once, POSIX POSTs
@@ -54,7 +58,6 @@ void sinks_retire(struct sinks *s);
  * sets were still running at the end (0 normally; their threads end with
  * the process).  Call it from the thread that calls sinks_new: it also
  * does the OS clean-up (curl_global_cleanup) the retired sets owe. */
-#define SINKS_CUT_WAIT_MS 5000
 unsigned sinks_retired_wait(int64_t grace_ms);
 
 /* Log @summary (warning level; info when @resolved) and queue @json for

@@ -137,7 +137,8 @@ sinks_os_exec(char *const argv[], const char *json, unsigned timeout_s, const at
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
-	int p[2] = {-1, -1}, st = 0, rc, ok = 0, fa_init = 0, attr_init = 0, waited = 0, was_cut = 0;
+	int p[2] = {-1, -1}, st = 0, rc, ok = 0, fa_init = 0, attr_init = 0, waited = 0,
+	    was_cut = 0;
 	int64_t deadline = sinks_os_now_ms() + (int64_t)timeout_s * 1000;
 	pid_t pid = -1;
 
@@ -246,8 +247,7 @@ discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
 /* libcurl calls it about once a second, and at every transfer of data:
  * non-zero abandons the POST (the daemon stops). */
 static int
-post_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-              curl_off_t ulnow)
+post_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	(void)dltotal;
 	(void)dlnow;

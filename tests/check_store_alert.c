@@ -699,8 +699,8 @@ START_TEST(test_store_prune__closed_never_fired_alert_pins_nothing)
 	ck_assert_int_eq(sql_int(sc.db, sql), 1);
 	/* as an older memdeltad left it: the ids still set */
 	snprintf(sql, sizeof(sql),
-	         "UPDATE alerts SET baseline_snapshot_id = %" PRId64 ", trigger_snapshot_id = %" PRId64
-	         " WHERE id = %" PRId64,
+	         "UPDATE alerts SET baseline_snapshot_id = %" PRId64
+	         ", trigger_snapshot_id = %" PRId64 " WHERE id = %" PRId64,
 	         ids[2], ids[3], l.id);
 	sql_exec(sc.db, sql);
 

@@ -413,7 +413,8 @@ snapshot_csv(const struct snapshot *s)
 START_TEST(test_web_start__targets)
 {
 	struct web *w = start();
-	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0, 0.0, -1, 3, 7, 35, 0};
+	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0,
+	                                0.0,         -1, 3, 7,       35, 0};
 	struct snapshot *s = stored(sid[4]);
 	struct snapshot_totals t;
 	const cJSON *list, *java, *other, *run;
