@@ -24,6 +24,7 @@ scratch_dir sinkhup
 DPID='' GPIDS='' HPID=''
 CLEANUP_FDS=5 CLEANUP_PIDS="DPID GPIDS HPID"
 
+# shellcheck disable=SC2016 # the script's own $$ and $1
 printf '#!/bin/sh\necho $$ >> "$1"\nexec sleep 3600\n' >"$T/hang.sh"
 chmod +x "$T/hang.sh"
 
