@@ -12,7 +12,11 @@
  * POSTs to tests/hook_receiver (libmicrohttpd on 127.0.0.1): the body byte
  * exact, a 500 retried webhook_retries times with backoff and then failed,
  * a port nobody listens on given up, a stop during the backoff returns at
- * once.
+ * once; a peer that accepts and never answers: each attempt ends at
+ * webhook_timeout, then the backoff.  sinks_retire (SIGHUP) returns at once
+ * while a command hangs, which is still killed at its own timeout;
+ * sinks_retired_wait (the stop) cuts a hung command or a silent POST after
+ * its grace.
  * Windows (cross-built, run under wine by tests/test_wine.sh): the command
  * sink runs tests/win/sinkcat.exe ($MD_SINKCAT): the JSON byte exact, exit
  * status 3 failed, a hung tree killed at the timeout through its Job
@@ -20,7 +24,8 @@
  * parser; the webhook POSTs with WinHTTP to the Linux hook_receiver
  * ($MD_HOOK_URL, $MD_HOOK_DIR), whose first answer is a 500, and to one
  * that always answers 500 ($MD_HOOK_FAIL_URL, $MD_HOOK_FAIL_DIR): the
- * backoff waits 1 s then 2 s, and a stop during it returns at once.
+ * backoff waits 1 s then 2 s, and a stop during it returns at once; a
+ * retired hung tree is cut through its Job object.
  */
 #include "config.h"
 
@@ -1081,6 +1086,43 @@ START_TEST(test_sinks_send__win_exec_hung_tree_killed_at_timeout)
 }
 END_TEST
 
+/* The daemon's stop on Windows: a hung tree far from its timeout (600 s),
+ * retired without waiting, is cut after the grace through its Job object. */
+START_TEST(test_sinks_retired_wait__win_cuts_a_hung_tree)
+{
+	struct alert_sinks_config k;
+	struct sinks *s = NULL;
+	char dir[1024], out[2048], pidf[2048], child_pidf[2048];
+	char *text = NULL;
+	int64_t t0, took;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(out, sizeof(out), "%s\\hang.json", dir);
+	snprintf(pidf, sizeof(pidf), "%s.pid", out);
+	snprintf(child_pidf, sizeof(child_pidf), "%s.child.pid", out);
+	config_exec(&k, sinkcat(), 600, 4);
+	k.exec_args[0] = out;
+	k.exec_args[1] = "hangtree";
+	k.n_exec_args = 2;
+	ck_assert_int_eq(sinks_new(&k, &s), 0);
+	sinks_send(s, alert_json, "x", 0);
+	for (int i = 0; i < 3000 && (text = test_read_file(pidf, NULL)) == NULL; i++)
+		nap(20);
+	ck_assert_msg(text != NULL, "sinkcat did not start");
+	free(text);
+	t0 = sinks_os_now_ms();
+	sinks_retire(s);
+	ck_assert_int_lt(sinks_os_now_ms() - t0, 1000);
+	ck_assert_uint_eq(sinks_retired_wait(1000), 0);
+	took = sinks_os_now_ms() - t0;
+	ck_assert_int_ge(took, 950);
+	ck_assert_int_lt(took, 1000 + SINKS_CUT_WAIT_MS);
+	ck_assert_msg(win_process_gone(pidf), "sinkcat still runs");
+	ck_assert_msg(win_process_gone(child_pidf), "sinkcat's own child still runs");
+	test_rm_rf(dir);
+}
+END_TEST
+
 /* CreateProcessW + sinks_cmdline_build, parsed back by the C runtime. */
 START_TEST(test_sinks_os_exec__win_argv_round_trip)
 {
@@ -1233,6 +1275,7 @@ sinks_suite(void)
 	tcase_add_test(tc, test_sinks_os_exec__win_argv_round_trip);
 	tcase_add_test(tc, test_sinks_send__win_webhook_500_then_delivered);
 	tcase_add_test(tc, test_sinks_free__win_webhook_backoff_then_stop);
+	tcase_add_test(tc, test_sinks_retired_wait__win_cuts_a_hung_tree);
 #endif
 	suite_add_tcase(s, tc);
 
