@@ -40,7 +40,7 @@ PORT=$(free_port)
   printf '[target hup]\nname = %s\n' "$NAME"
 } >"$T/md.conf"
 start_daemon "$T/log" -c "$T/md.conf" --db "$T/db"
-if wait_for 10 grep -q 'watching process' "$T/log"; then ok "memdeltad watches the grower"
+if wait_for 10 grep -qs 'watching process' "$T/log"; then ok "memdeltad watches the grower"
 else fail "memdeltad did not start: $(tail -5 "$T/log")"; summary; exit 1; fi
 
 # past the 4 MiB threshold: the alert fires and the command starts, hanging
