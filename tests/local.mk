@@ -109,6 +109,9 @@ TESTS += tests/test_cli.sh tests/test_daemon.sh tests/test_e2e.sh tests/test_met
 EXTRA_DIST += tests/lib.sh tests/e2e/browser.mjs
 TESTS += tests/test_alerts.sh
 EXTRA_DIST += tests/test_alerts.sh
+# Automatic mode: no target configured, the top processes and itself.
+TESTS += tests/test_auto.sh
+EXTRA_DIST += tests/test_auto.sh
 # Storage faults (issue 6): damaged databases and a held write lock; a full
 # disk on a tmpfs (skips without the right to mount); 200 kill -9 during
 # writes (MD_FAULT_KILLS sets the count).
