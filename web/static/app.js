@@ -133,7 +133,6 @@ function sparkline(values, w = 160, h = 32) {
 function trend_cell(t) {
 	const map = {
 		none: ['\u2014 none', 'no trend fitted yet (warm-up, or too little data)'],
-		up: ['\u2197 up', 'committed private memory trends upward'],
 		rising: ['\u2197 rising', 'committed private memory trends upward: an alert is open'],
 		flat: ['\u2192 flat', 'a trend is fitted and no alert is open'],
 	};
