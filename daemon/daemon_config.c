@@ -1051,6 +1051,7 @@ set_main_key(struct parse *p, enum key_id id, const char *key, const char *v)
 			perr(p, "log: '%s' is neither stderr nor syslog", v);
 			return -1;
 		}
+		c->log_sink_set = 1;
 		return 0;
 	case K_LOG_LEVEL:
 		if (strcmp(v, "error") == 0)

@@ -14,7 +14,9 @@
 # passes PRAGMA integrity_check; --uninstall removes the service.  An alert
 # (threshold_mb = 1 on winalloc.exe) reaches the exec sink from the service:
 # sinkcat.exe, configured by a C:\-style absolute path, writes the alert
-# JSON it gets on stdin to a file, which must hold that alert.
+# JSON it gets on stdin to a file, which must hold that alert.  md.conf has
+# no log= setting: the service must log to the Event Log (its ReportEventW
+# strings, seen on wine's eventlog debug channel) and say so in log_file.
 # Skips (77) when wine cannot run; MD_SKIP_WINE=1 skips too.
 set -u
 
@@ -65,7 +67,12 @@ timeout 60 wine cmd /c exit 0 >/dev/null 2>&1 </dev/null || skip "wine cannot ru
 # "locked" in the other.  Restart the server: one service controller.
 wineserver -k
 wineserver -p || skip "wineserver cannot restart here"
-timeout 60 wine sc query memdeltad >/dev/null 2>&1 </dev/null
+# This client starts the service controller, and the services inherit its
+# stderr and WINEDEBUG: wine keeps no Event Log, its ReportEventW writes
+# each string to the eventlog debug channel, so services.err shows what the
+# service logged there.
+WINEDEBUG=-all,trace+eventlog,warn+eventlog,err+eventlog \
+  timeout 60 wine sc query memdeltad >/dev/null 2>"$T/services.err" </dev/null
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 winpath() { echo "Z:$1" | tr / '\\'; }
@@ -74,7 +81,6 @@ cat >"$T/md.conf" <<EOF
 db = $(winpath "$T/md.db")
 listen = 127.0.0.1:$PORT
 interval = 1
-log = syslog
 log_file = $(winpath "$T/memdeltad.log")
 
 # The exec sink, run by the service: sinkcat.exe copies its stdin (the
@@ -201,6 +207,23 @@ if grep -q "watching process .* (winalloc.exe)" "$T/memdeltad.log" 2>/dev/null &
   ok "log_file has the watch and the stop"
 else
   fail "log_file: $(cat "$T/memdeltad.log" 2>&1 | tail -n 5)"
+fi
+# No log= in md.conf: the service logs to the Event Log and says so once
+# (log_file shows it).  Under the previous default (stderr) both checks
+# fail: a service's stderr leads nowhere, under wine as on Windows (its
+# lines do not even reach services.err).
+if grep -q "running as a service without a log= setting: logging to the system log" \
+     "$T/memdeltad.log" 2>/dev/null; then
+  ok "log_file: the service chose the Event Log"
+else
+  fail "log_file does not say the Event Log was chosen: $(head -n 3 "$T/memdeltad.log" 2>&1)"
+fi
+if grep -q 'eventlog:ReportEventW L"memdeltad_main: memdeltad .*UI http://127.0.0.1:'"$PORT" \
+     "$T/services.err" && grep -q 'eventlog:ReportEventW L"watch_add: .*(winalloc.exe)' \
+     "$T/services.err"; then
+  ok "the start-up and watch lines went to ReportEventW (wine's eventlog channel)"
+else
+  fail "no memdeltad lines through ReportEventW: $(grep -c eventlog "$T/services.err" 2>&1) eventlog lines"
 fi
 ic=$(sqlite3 "$T/md.db" 'PRAGMA integrity_check' 2>&1)
 [ "$ic" = ok ] && ok "PRAGMA integrity_check: ok" || fail "integrity_check: $ic"
