@@ -476,6 +476,31 @@ START_TEST(test_config_load_string__alert_errors_name_the_line)
 	assert_bad("[alerts]\nmap_count_fraction = 1.1\n", 2, "map_count_fraction");
 	assert_bad("[alerts]\nalerts = maybe\n", 2, "neither on nor off");
 	assert_bad("[alerts]\nexec = page-me\n", 2, "not an absolute path");
+	/* CreateProcessW would run a batch file through cmd.exe: refused on
+	 * every platform, in any case, with the endings Windows ignores. */
+	assert_bad("\n[alerts]\nexec = C:\\tools\\page.bat\n", 3, "is a batch file");
+	assert_bad("[alerts]\nexec = C:\\tools\\page.CMD\n", 2, "'C:\\tools\\page.CMD' is a batch");
+	assert_bad("[alerts]\nexec = \\\\srv\\share\\Page.Bat\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = C:/tools/page.cmd\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = C:\\tools\\page.bat. .\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = C:\\tools\\page.bat::$DATA\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = /usr/local/bin/page.bat\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = page.cmd\n", 2, "batch file");
+	{
+		/* .bat or .cmd elsewhere than at the end of the name is no batch file */
+		static const char *const fine[] = {"/opt/x.cmd/page", "/opt/page.bat.sh",
+		                                   "/opt/page.cmdline", "/opt/page_bat"};
+		struct config c;
+		char text[128], err[CONFIG_ERR_MAX + 64];
+
+		for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+			snprintf(text, sizeof(text), "[alerts]\nexec = %s\n", fine[i]);
+			ck_assert_msg(load(&c, text, err, sizeof(err)) == 0, "%s: %s", fine[i],
+			              err);
+			ck_assert_str_eq(c.sinks.exec_path, fine[i]);
+			config_done(&c);
+		}
+	}
 	assert_bad("[alerts]\nexec_args = \"unclosed\n", 2, "quote is not closed");
 	assert_bad("[alerts]\nwebhook = ftp://x/\n", 2, "not an http:// or https:// URL");
 	assert_bad("[alerts]\nwebhook_timeout = 2h\n", 2, "longer than an hour");
