@@ -11,7 +11,8 @@
 # the Private Data committed grew by the steps the diff lists as NEW (+-10%)
 # and at least two steps are NEW; the reserve-only allocation is a reserve
 # region; `net stop` stops the service (STOPPED, exit code 0); the database
-# passes PRAGMA integrity_check; --uninstall removes the service.  An alert
+# passes PRAGMA integrity_check; --uninstall removes the service.  "/" is the
+# embedded UI's index.html; --check-config refuses a .cmd alert command.  An alert
 # (threshold_mb = 1 on winalloc.exe) reaches the exec sink from the service:
 # sinkcat.exe, configured by a C:\-style absolute path, writes the alert
 # JSON it gets on stdin to a file, which must hold that alert.  md.conf has
@@ -101,6 +102,18 @@ EOF
 URL="http://127.0.0.1:$PORT"
 cd "$T" || exit 1
 
+# A batch file as the alert command is refused (CreateProcessW would run it
+# through cmd.exe): --check-config exits 2 and names the line.
+printf '[alerts]\nthreshold_mb = 1\nexec = %s\n' 'C:\tools\Page.Cmd' >bat.conf
+timeout 60 wine ./memdeltad.exe --check-config -c bat.conf >bat.out 2>&1 </dev/null
+rc=$?
+out=$(tr -d '\r' <bat.out)
+if [ "$rc" -eq 2 ] && echo "$out" | grep -qF "bat.conf:3: exec: 'C:\\tools\\Page.Cmd' is a batch file"; then
+  ok "--check-config refuses exec = C:\tools\Page.Cmd, naming line 3"
+else
+  fail "--check-config with a .cmd exec: rc $rc: $out"
+fi
+
 out=$(timeout 60 wine ./memdeltad.exe --install --config md.conf 2>&1 </dev/null)
 if echo "$out" | grep -q "service installed"; then ok "--install: $(echo "$out" | grep "service installed")"; else fail "--install: $out"; fi
 state() { timeout 30 wine sc query memdeltad 2>/dev/null </dev/null | tr -d '\r' | awk '/STATE/ {print $4}'; }
@@ -119,6 +132,13 @@ wait_for 60 running
 if running; then ok "net start: RUNNING"; else fail "net start: $(tr -d '\r' <"$T/netstart.log"), state $(state)"; fi
 health() { curl -sf "$URL/healthz" >"$T/health" 2>/dev/null; }
 wait_for 60 health && ok "the web server answers on 127.0.0.1:$PORT" || fail "no /healthz"
+# The UI is embedded in memdeltad.exe: "/" is web/static/index.html, byte for byte.
+ctype=$(curl -sf -o "$T/index.html" -w '%{content_type}' "$URL/" 2>/dev/null)
+if [ "$ctype" = "text/html; charset=utf-8" ] && cmp -s "$T/index.html" "$S/web/static/index.html"; then
+  ok "GET / is the UI's index.html ($(wc -c <"$T/index.html") bytes, $ctype)"
+else
+  fail "GET /: content type '$ctype', $(wc -c <"$T/index.html" 2>/dev/null || echo no) bytes"
+fi
 
 # The program under watch: 64 MiB reserve-only, then 6 steps of 4 MiB, 1.5 s apart.
 wine ./winalloc.exe 4 6 1500 64 report.txt stop.txt >"$T/winalloc.out" 2>&1 &
