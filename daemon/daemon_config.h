@@ -113,6 +113,7 @@ struct config {
 	unsigned full_read_every;
 	unsigned map_check_every;
 	enum log_sink log_sink;
+	int log_sink_set; /* log= was given: log_sink_choose() keeps it as it is */
 	enum log_level log_level;
 	char log_file[CONFIG_PATH_MAX]; /* log_file=: also append every line here ("": no) */
 	struct store_retention retention;

@@ -15,6 +15,14 @@ static enum log_sink current_sink = LOG_SINK_STDERR;
 static enum log_level current_level = LOG_LEVEL_INFO;
 static FILE *log_file;
 
+enum log_sink
+log_sink_choose(enum log_sink configured, int named, int stderr_lost)
+{
+	if (named || !stderr_lost)
+		return configured;
+	return LOG_SINK_SYSLOG;
+}
+
 void
 log_init(enum log_sink sink, enum log_level level, const char *ident)
 {

@@ -11,6 +11,11 @@
 enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 enum log_sink { LOG_SINK_STDERR = 0, LOG_SINK_SYSLOG };
 
+/* The sink memdeltad starts with: @configured when the configuration named
+ * one (@named: log= was given), else the system log when the process's
+ * stderr leads nowhere (@stderr_lost: a Windows service, which the service
+ * controller starts without a console), else stderr. */
+enum log_sink log_sink_choose(enum log_sink configured, int named, int stderr_lost);
 /* Choose the sink and the most verbose level written; @ident names the
  * program in syslog. */
 void log_init(enum log_sink sink, enum log_level level, const char *ident);

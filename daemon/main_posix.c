@@ -11,3 +11,9 @@ main(int argc, char **argv)
 {
 	return memdeltad_main(argc, argv);
 }
+
+int
+service_controlled(void)
+{
+	return 0;
+}

@@ -363,6 +363,7 @@ memdeltad_main(int argc, char **argv)
 	static char config_abs[CONFIG_PATH_MAX];
 	const char *why = NULL;
 	int rc, status = EXIT_START, ready_fd = -1;
+	enum log_sink sink;
 	int systemd = getenv("NOTIFY_SOCKET") != NULL;
 
 	parse_args(argc, argv, &o);
@@ -403,9 +404,15 @@ memdeltad_main(int argc, char **argv)
 		}
 		snprintf(c->db, sizeof(c->db), "%s", abs_db);
 	}
-	log_init(c->log_sink, c->log_level, "memdeltad");
+	sink = log_sink_choose(c->log_sink, c->log_sink_set, service_controlled());
+	log_init(sink, c->log_level, "memdeltad");
 	if (log_set_file(c->log_file) != 0)
 		log_warn("log_file %s: %s", c->log_file, strerror(errno));
+	/* A service's stderr leads nowhere: without log= its lines would be
+	 * lost.  Said once, so that log_file shows which sink was chosen. */
+	if (sink != c->log_sink)
+		log_info("running as a service without a log= setting: logging to the system log "
+		         "(the Application Event Log, source memdeltad)");
 	if (c->token[0] != '\0' && o.flags.config_path != NULL) {
 		if (os_world_readable(o.flags.config_path))
 			log_warn("%s holds the access token and is readable by every user "

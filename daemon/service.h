@@ -12,4 +12,10 @@
  * or a bad configuration. */
 int memdeltad_main(int argc, char **argv);
 
+/* 1 when the Windows service controller started this process (its stderr
+ * then leads nowhere: memdeltad logs to the Event Log unless log= says
+ * otherwise), else 0.  Always 0 on POSIX systems: under systemd stderr is
+ * the journal, and the classic detach switches to syslog by itself. */
+int service_controlled(void);
+
 #endif

@@ -78,6 +78,12 @@ sd_notify_send(const char *msg)
 	return 1;
 }
 
+int
+service_controlled(void)
+{
+	return in_service;
+}
+
 uint64_t
 sd_watchdog_usec(void)
 {

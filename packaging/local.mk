@@ -1,6 +1,6 @@
 # packaging/: the systemd unit, the default configuration, Debian packaging
-# (packaging/debian, built by packaging/debian/test-package.sh), and the
-# Windows cross-build (packaging/windows).
+# (packaging/debian, built, installed and tested by packaging/test-deb.sh,
+# which .ci/test runs), and the Windows cross-build (packaging/windows).
 
 # The default configuration, installed as $(sysconfdir)/memdelta/memdeltad.conf.
 memdeltaconfdir = $(sysconfdir)/memdelta
@@ -16,7 +16,7 @@ CLEANFILES += %D%/systemd/memdeltad.service
 	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 		$(srcdir)/%D%/systemd/memdeltad.service.in >$@.tmp && mv $@.tmp $@
 
-EXTRA_DIST += %D%/systemd/memdeltad.service.in %D%/debian
+EXTRA_DIST += %D%/systemd/memdeltad.service.in %D%/debian %D%/test-deb.sh
 
 # distcheck installs under a scratch prefix: keep the unit inside it.
 AM_DISTCHECK_CONFIGURE_FLAGS = --with-systemdsystemunitdir='$${libdir}/systemd/system'

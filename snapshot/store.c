@@ -1064,6 +1064,13 @@ schema_check(struct store *st, int64_t version, int64_t app_id)
 	if (app_id != 0 && app_id != STORE_APPLICATION_ID)
 		return store_error(st, MD_ERR_DB,
 		                   "not a memdelta database (application_id %" PRId64 ")", app_id);
+	/* Migration 0 -> 1 sets the application id in the transaction that
+	 * sets version 1: a version without it is someone else's. */
+	if (app_id == 0 && version != 0)
+		return store_error(st, MD_ERR_DB,
+		                   "not a memdelta database (schema version %" PRId64
+		                   " but no application id)",
+		                   version);
 	if (version > SCHEMA_VERSION)
 		return store_error(st, MD_ERR_DB,
 		                   "database schema version %" PRId64
@@ -3337,6 +3344,14 @@ store_check_file(const char *path, int *damaged, char *why, size_t why_len)
 	if (app_id != 0 && app_id != STORE_APPLICATION_ID) {
 		(void)store_error(st, 0, "not a memdelta database (application_id %" PRId64 ")",
 		                  app_id);
+		*damaged = 1;
+		goto out;
+	}
+	if (app_id == 0 && version != 0) {
+		(void)store_error(st, 0,
+		                  "not a memdelta database (schema version %" PRId64
+		                  " but no application id)",
+		                  version);
 		*damaged = 1;
 		goto out;
 	}

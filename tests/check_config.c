@@ -2,7 +2,9 @@
  * check_config.c - unit tests of memdeltad's modules that need no running
  * daemon: the configuration (daemon/daemon_config.c: every key, every kind
  * of error with its line, flags over the file, the state-directory rule),
- * target matching and the automatic top N on synthetic process lists and on
+ * the log sink memdeltad starts with (daemon/log.c's log_sink_choose: a
+ * Windows service without log= logs to the Event Log), target matching and
+ * the automatic top N on synthetic process lists and on
  * a synthetic /proc tree (daemon/targets.c), and the systemd notify
  * datagram received on a socket of the test's own (daemon/sdnotify.c).
  */
@@ -474,6 +476,31 @@ START_TEST(test_config_load_string__alert_errors_name_the_line)
 	assert_bad("[alerts]\nmap_count_fraction = 1.1\n", 2, "map_count_fraction");
 	assert_bad("[alerts]\nalerts = maybe\n", 2, "neither on nor off");
 	assert_bad("[alerts]\nexec = page-me\n", 2, "not an absolute path");
+	/* CreateProcessW would run a batch file through cmd.exe: refused on
+	 * every platform, in any case, with the endings Windows ignores. */
+	assert_bad("\n[alerts]\nexec = C:\\tools\\page.bat\n", 3, "is a batch file");
+	assert_bad("[alerts]\nexec = C:\\tools\\page.CMD\n", 2, "'C:\\tools\\page.CMD' is a batch");
+	assert_bad("[alerts]\nexec = \\\\srv\\share\\Page.Bat\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = C:/tools/page.cmd\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = C:\\tools\\page.bat. .\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = C:\\tools\\page.bat::$DATA\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = /usr/local/bin/page.bat\n", 2, "batch file");
+	assert_bad("[alerts]\nexec = page.cmd\n", 2, "batch file");
+	{
+		/* .bat or .cmd elsewhere than at the end of the name is no batch file */
+		static const char *const fine[] = {"/opt/x.cmd/page", "/opt/page.bat.sh",
+		                                   "/opt/page.cmdline", "/opt/page_bat"};
+		struct config c;
+		char text[128], err[CONFIG_ERR_MAX + 64];
+
+		for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+			snprintf(text, sizeof(text), "[alerts]\nexec = %s\n", fine[i]);
+			ck_assert_msg(load(&c, text, err, sizeof(err)) == 0, "%s: %s", fine[i],
+			              err);
+			ck_assert_str_eq(c.sinks.exec_path, fine[i]);
+			config_done(&c);
+		}
+	}
 	assert_bad("[alerts]\nexec_args = \"unclosed\n", 2, "quote is not closed");
 	assert_bad("[alerts]\nwebhook = ftp://x/\n", 2, "not an http:// or https:// URL");
 	assert_bad("[alerts]\nwebhook_timeout = 2h\n", 2, "longer than an hour");
@@ -993,6 +1020,41 @@ START_TEST(test_config_validate__non_loopback_needs_token)
 }
 END_TEST
 
+/* ---- log_sink_choose -------------------------------------------------------- */
+
+/* The sink memdeltad starts with, from a configuration text and whether the
+ * Windows service controller started it. */
+static enum log_sink
+sink_for(const char *text, int service)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX + 64];
+	enum log_sink k;
+
+	ck_assert_int_eq(load(&c, text, err, sizeof(err)), 0);
+	k = log_sink_choose(c.log_sink, c.log_sink_set, service);
+	config_done(&c);
+	return k;
+}
+
+START_TEST(test_log_sink_choose__service_defaults_to_system_log)
+{
+	const char *file_only = "[memdeltad]\nlog_file = /var/log/md.log\n";
+
+	/* No log=: a service (stderr leads nowhere) logs to the system log,
+	 * a console or systemd (journald reads stderr) to stderr. */
+	ck_assert_int_eq(sink_for("", 1), LOG_SINK_SYSLOG);
+	ck_assert_int_eq(sink_for("", 0), LOG_SINK_STDERR);
+	ck_assert_int_eq(sink_for(file_only, 1), LOG_SINK_SYSLOG);
+	ck_assert_int_eq(sink_for(file_only, 0), LOG_SINK_STDERR);
+	/* An explicit log= is kept as it is, in a service too. */
+	ck_assert_int_eq(sink_for("[memdeltad]\nlog = stderr\n", 1), LOG_SINK_STDERR);
+	ck_assert_int_eq(sink_for("[memdeltad]\nlog = stderr\n", 0), LOG_SINK_STDERR);
+	ck_assert_int_eq(sink_for("[memdeltad]\nlog = syslog\n", 1), LOG_SINK_SYSLOG);
+	ck_assert_int_eq(sink_for("[memdeltad]\nlog = syslog\n", 0), LOG_SINK_SYSLOG);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1017,6 +1079,9 @@ config_suite(void)
 	tcase_add_test(tc, test_config_load_string__alerts_section_and_target_overrides);
 	tcase_add_test(tc, test_config_load_string__alert_errors_name_the_line);
 	tcase_add_test(tc, test_config_load_string__web_section);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("log_sink_choose");
+	tcase_add_test(tc, test_log_sink_choose__service_defaults_to_system_log);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("config_validate");
 	tcase_add_test(tc, test_config_validate__non_loopback_needs_token);

@@ -2200,6 +2200,36 @@ START_TEST(test_store_check_file__damaged_kinds_detected_untouched)
 	ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 1);
 	ck_assert_msg(strstr(why, "application_id 42") != NULL, "%s", why);
 
+	/* A schema version without our application id: someone else's too.
+	 * Neither the check nor a refused store_open writes into it (no WAL
+	 * switch: the header's bytes 18 and 19 stay 1, rollback journal). */
+	remove(sc.db);
+	sql_exec(sc.db, "CREATE TABLE notes (x); INSERT INTO notes VALUES (1); "
+	                "PRAGMA user_version = 2");
+	{
+		size_t n0 = 0, n1 = 0;
+		char *before = test_read_file(sc.db, &n0), *after;
+		char wal[4400];
+
+		ck_assert_ptr_nonnull(before);
+		ck_assert_int_eq(check_file(sc.db, why, sizeof(why)), 1);
+		ck_assert_msg(strstr(why, "schema version 2 but no application id") != NULL, "%s",
+		              why);
+		st = NULL;
+		ck_assert_int_eq(store_open(sc.db, 0, &st), MD_ERR_DB);
+		ck_assert_ptr_null(st);
+		ck_assert_msg(strstr(store_errmsg(NULL), "no application id") != NULL, "%s",
+		              store_errmsg(NULL));
+		after = test_read_file(sc.db, &n1);
+		ck_assert_ptr_nonnull(after);
+		ck_assert(n0 == n1 && n0 > 19 && memcmp(before, after, n0) == 0);
+		ck_assert_int_eq(after[18], 1);
+		snprintf(wal, sizeof(wal), "%s-wal", sc.db);
+		ck_assert_ptr_null(test_read_file(wal, &n1));
+		free(before);
+		free(after);
+	}
+
 	/* A real one with its third page zeroed: quick_check finds it. */
 	remove(sc.db);
 	st = open_rw(sc.db);

@@ -454,8 +454,71 @@ START_TEST(test_web_start__targets)
 	ck_assert_str_eq(str(other, "name"), "pid:42");
 	ck_assert_int_eq(num(other, "last_snapshot"), sid[6]);
 	ck_assert_ptr_null(cJSON_GetObjectItem(other, "runtime"));
+	ck_assert_ptr_null(cJSON_GetObjectItem(java, "spark"));
 	resp_free(&r);
 	snapshot_free(s);
+	web_stop(w);
+}
+END_TEST
+
+/* ?spark=N: each target's private committed bytes over its whole history,
+ * the same values as its timeline of N points, in the one request the
+ * overview makes. */
+START_TEST(test_web_start__targets_spark)
+{
+	struct web *w = start();
+	const cJSON *list, *spark, *points;
+	static const char *const bad[] = {"0", "501", "x", "-1", "1e2"};
+	char path[128];
+	struct resp r, tl;
+	int k, i;
+
+	for (k = 0; k < 2; k++) {
+		int np = k == 0 ? 500 : 2;
+
+		snprintf(path, sizeof(path), "/api/v1/targets?spark=%d", np);
+		get(w, path, &r);
+		ck_assert_int_eq(r.status, 200);
+		list = arr(r.json, "targets");
+		ck_assert_int_eq(cJSON_GetArraySize(list), 2);
+		for (i = 0; i < 2; i++) {
+			const cJSON *t = cJSON_GetArrayItem(list, i);
+			int j;
+
+			snprintf(path, sizeof(path),
+			         "/api/v1/targets/%" PRId64 "/timeline?points=%d",
+			         (int64_t)num(t, "id"), np);
+			get(w, path, &tl);
+			ck_assert_int_eq(tl.status, 200);
+			spark = cJSON_GetObjectItem(t, "spark");
+			points = arr(tl.json, "points");
+			ck_assert(cJSON_IsArray(spark));
+			ck_assert_int_gt(cJSON_GetArraySize(spark), 0);
+			ck_assert_int_eq(cJSON_GetArraySize(spark), cJSON_GetArraySize(points));
+			for (j = 0; j < cJSON_GetArraySize(spark); j++)
+				ck_assert_uint_eq(
+				        (uint64_t)cJSON_GetArrayItem(spark, j)->valuedouble,
+				        num(cJSON_GetArrayItem(points, j), "private_committed"));
+			/* the last point is the latest snapshot's value */
+			ck_assert_uint_eq(
+			        (uint64_t)cJSON_GetArrayItem(spark, cJSON_GetArraySize(spark) - 1)
+			                ->valuedouble,
+			        num(t, "private_committed"));
+			if (np == 2 && num(t, "id") == target_java) /* 2 buckets, 2 instances */
+				ck_assert_int_le(cJSON_GetArraySize(spark), 3);
+			if (np == 500 && num(t, "id") == target_java)
+				ck_assert_int_eq(cJSON_GetArraySize(spark), 5);
+			resp_free(&tl);
+		}
+		resp_free(&r);
+	}
+	for (k = 0; k < (int)(sizeof(bad) / sizeof(bad[0])); k++) {
+		snprintf(path, sizeof(path), "/api/v1/targets?spark=%s", bad[k]);
+		get(w, path, &r);
+		ck_assert_msg(r.status == 400, "%s: %d", path, r.status);
+		ck_assert_ptr_nonnull(strstr(str(r.json, "error"), "spark"));
+		resp_free(&r);
+	}
 	web_stop(w);
 }
 END_TEST
@@ -2089,6 +2152,7 @@ web_suite(void)
 
 	tc = tcase_create("web_start");
 	tcase_add_test(tc, test_web_start__targets);
+	tcase_add_test(tc, test_web_start__targets_spark);
 	tcase_add_test(tc, test_web_start__instances);
 	tcase_add_test(tc, test_web_start__snapshots);
 	tcase_add_test(tc, test_web_start__timeline);

@@ -78,6 +78,31 @@ if [ "${db_delta:-0}" -ge $((8 * 1024 * 1024)) ] && [ "$db_delta" -le $((10 * 10
   ok "diff --db: 8 MiB of private data between stored snapshots ($db_delta bytes)"
 else fail "diff --db: delta '$db_delta', expected ~8 MiB"; fi
 
+# --- help, version and Ctrl-C during record (memdelta(1) OPTIONS and SIGNALS)
+check "--version prints the version" bash -c "'$MD' --version | grep -qxE 'memdelta [0-9]+\.[0-9]+\.[0-9]+.*'"
+check "-h after a command prints the usage, exit 0" bash -c "'$MD' record -h | grep -q '^usage: memdelta snapshot'"
+expect_exit 2 'usage: memdelta' "--version after a command: exit 2" -- "$MD" list --version
+# A background job of a script ignores SIGINT; python restores the default
+# action, as a terminal's Ctrl-C would find it.
+python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+  "$MD" record "$GPID" --interval 1 --count 1000 --db "$T/int.db" >"$T/int.out" 2>"$T/int.err" &
+RPID=$!
+stored_int() { [ "$("$MD" list --db "$T/int.db" 2>/dev/null | grep -c ' grower ')" -ge 2 ]; }
+if wait_for 30 stored_int; then
+  kill -INT "$RPID"
+  rc=0; wait "$RPID" || rc=$?
+  n_int=$("$MD" list --db "$T/int.db" | grep -c ' grower ')
+  if [ "$rc" -eq 130 ] && [ "$n_int" -ge 2 ] && [ "$n_int" -lt 1000 ] && [ ! -s "$T/int.out" ] &&
+     "$MD" show --db "$T/int.db" "$n_int" --format=csv >/dev/null &&
+     "$MD" record "$GPID" --interval 0 --count 1 --db "$T/int.db" >/dev/null &&
+     [ "$("$MD" list --db "$T/int.db" | grep -c ' grower ')" -eq $((n_int + 1)) ]; then
+    ok "SIGINT ends record at once (status $rc): its $n_int snapshots stay, no summary, the database takes more"
+  else fail "SIGINT during record: status $rc, $n_int snapshots, stdout '$(head -c 200 "$T/int.out")'"; fi
+else
+  kill "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null
+  fail "record stored fewer than 2 snapshots in 30 s ($(head -c 300 "$T/int.err"))"
+fi
+
 # --- bad input
 expect_exit 1 'no such process' "unknown pid: exit 1, no such process" -- "$MD" snapshot 999999999
 expect_exit 2 'is not a process id' "non-numeric pid: exit 2" -- "$MD" snapshot abc

@@ -110,10 +110,13 @@ case_damaged() {
   stop
 }
 
-mkdir "$T/random" "$T/text" "$T/foreign" "$T/truncated" "$T/wal" "$T/zeroed" "$T/healthy"
+mkdir "$T/random" "$T/text" "$T/foreign" "$T/versioned" "$T/truncated" "$T/wal" "$T/zeroed" "$T/healthy"
 head -c 65536 /dev/urandom >"$T/random/db"
 printf 'memdelta\nis not a text file\n' >"$T/text/db"
 python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table notes(x)"); c.execute("insert into notes values (1)"); c.commit()' "$T/foreign/db"
+# Someone else's database with a schema version of its own (and no
+# application id): as foreign as the one without.
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table notes(x)"); c.execute("insert into notes values (1)"); c.execute("pragma user_version = 2"); c.commit()' "$T/versioned/db"
 # A checkpointed copy in WAL mode, then one more transaction left in its
 # -wal and -shm (the writer exits without closing, as after kill -9), then
 # pages 3 to 6 of the main file overwritten by zeros.  (Damage to pages the
@@ -161,7 +164,7 @@ dst = sqlite3.connect(sys.argv[2])
 src.backup(dst)
 dst.close()
 EOF
-for c in random text foreign truncated wal zeroed; do case_damaged "$c"; done
+for c in random text foreign versioned truncated wal zeroed; do case_damaged "$c"; done
 
 n0=$(sql "$T/healthy/db" 'select count(*) from snapshots')
 start "$T/healthy/db" "$T/healthy/log" || fail "healthy: memdeltad did not come up"

@@ -12,7 +12,10 @@
 # object, argv round trips through the C runtime's parser, and the webhook
 # POSTs with WinHTTP to tests/hook_receiver running natively on 127.0.0.1,
 # which answers 500 once, and to one that always does: the backoff's waits and
-# a stop during them).
+# a stop during them), check_trend (the leak detector's statistics, with the
+# MinGW C runtime's math), check_store_alert (alerts and their evidence in a
+# real SQLite file on the wine drive) and check_alerts (the alert engine on
+# such a file: trend, threshold and map-count rules, restarts, evidence).
 # Not run: check_live (live Linux processes and /proc), check_web (its client
 # uses POSIX sockets) and check_config (its sd_notify case needs AF_UNIX
 # datagrams and its proc_list_read case a /proc tree).  Skips (77) when wine
@@ -27,12 +30,12 @@ for c in wine wineboot wineserver; do
   command -v "$c" >/dev/null || skip "$c not installed (.ci/deps, packaging/windows/build.sh)"
 done
 tests=(check_snapshot check_diff check_store check_windows_regions check_snapshot_linux check_ini
-       check_sinks)
+       check_sinks check_trend check_store_alert check_alerts)
 # Runs: EXE or EXE:TCASE (Check's CK_RUN_CASE).
 runs=(check_snapshot check_diff check_store check_windows_regions check_ini
       check_snapshot_linux:smaps_parse_buffer check_snapshot_linux:smaps_parse_line
       check_snapshot_linux:linux_parse_small check_snapshot_linux:linux_classify
-      check_sinks)
+      check_sinks check_trend check_store_alert check_alerts)
 RECV="$B/tests/hook_receiver"
 [ -x "$RECV" ] || { echo "FAIL - $RECV is not built (make check builds it)"; exit 1; }
 

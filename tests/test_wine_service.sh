@@ -11,10 +11,13 @@
 # the Private Data committed grew by the steps the diff lists as NEW (+-10%)
 # and at least two steps are NEW; the reserve-only allocation is a reserve
 # region; `net stop` stops the service (STOPPED, exit code 0); the database
-# passes PRAGMA integrity_check; --uninstall removes the service.  An alert
+# passes PRAGMA integrity_check; --uninstall removes the service.  "/" is the
+# embedded UI's index.html; --check-config refuses a .cmd alert command.  An alert
 # (threshold_mb = 1 on winalloc.exe) reaches the exec sink from the service:
 # sinkcat.exe, configured by a C:\-style absolute path, writes the alert
-# JSON it gets on stdin to a file, which must hold that alert.
+# JSON it gets on stdin to a file, which must hold that alert.  md.conf has
+# no log= setting: the service must log to the Event Log (its ReportEventW
+# strings, seen on wine's eventlog debug channel) and say so in log_file.
 # Skips (77) when wine cannot run; MD_SKIP_WINE=1 skips too.
 set -u
 
@@ -65,7 +68,12 @@ timeout 60 wine cmd /c exit 0 >/dev/null 2>&1 </dev/null || skip "wine cannot ru
 # "locked" in the other.  Restart the server: one service controller.
 wineserver -k
 wineserver -p || skip "wineserver cannot restart here"
-timeout 60 wine sc query memdeltad >/dev/null 2>&1 </dev/null
+# This client starts the service controller, and the services inherit its
+# stderr and WINEDEBUG: wine keeps no Event Log, its ReportEventW writes
+# each string to the eventlog debug channel, so services.err shows what the
+# service logged there.
+WINEDEBUG=-all,trace+eventlog,warn+eventlog,err+eventlog \
+  timeout 60 wine sc query memdeltad >/dev/null 2>"$T/services.err" </dev/null
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 winpath() { echo "Z:$1" | tr / '\\'; }
@@ -74,7 +82,6 @@ cat >"$T/md.conf" <<EOF
 db = $(winpath "$T/md.db")
 listen = 127.0.0.1:$PORT
 interval = 1
-log = syslog
 log_file = $(winpath "$T/memdeltad.log")
 
 # The exec sink, run by the service: sinkcat.exe copies its stdin (the
@@ -95,6 +102,18 @@ EOF
 URL="http://127.0.0.1:$PORT"
 cd "$T" || exit 1
 
+# A batch file as the alert command is refused (CreateProcessW would run it
+# through cmd.exe): --check-config exits 2 and names the line.
+printf '[alerts]\nthreshold_mb = 1\nexec = %s\n' 'C:\tools\Page.Cmd' >bat.conf
+timeout 60 wine ./memdeltad.exe --check-config -c bat.conf >bat.out 2>&1 </dev/null
+rc=$?
+out=$(tr -d '\r' <bat.out)
+if [ "$rc" -eq 2 ] && echo "$out" | grep -qF "bat.conf:3: exec: 'C:\\tools\\Page.Cmd' is a batch file"; then
+  ok "--check-config refuses exec = C:\tools\Page.Cmd, naming line 3"
+else
+  fail "--check-config with a .cmd exec: rc $rc: $out"
+fi
+
 out=$(timeout 60 wine ./memdeltad.exe --install --config md.conf 2>&1 </dev/null)
 if echo "$out" | grep -q "service installed"; then ok "--install: $(echo "$out" | grep "service installed")"; else fail "--install: $out"; fi
 state() { timeout 30 wine sc query memdeltad 2>/dev/null </dev/null | tr -d '\r' | awk '/STATE/ {print $4}'; }
@@ -113,6 +132,13 @@ wait_for 60 running
 if running; then ok "net start: RUNNING"; else fail "net start: $(tr -d '\r' <"$T/netstart.log"), state $(state)"; fi
 health() { curl -sf "$URL/healthz" >"$T/health" 2>/dev/null; }
 wait_for 60 health && ok "the web server answers on 127.0.0.1:$PORT" || fail "no /healthz"
+# The UI is embedded in memdeltad.exe: "/" is web/static/index.html, byte for byte.
+ctype=$(curl -sf -o "$T/index.html" -w '%{content_type}' "$URL/" 2>/dev/null)
+if [ "$ctype" = "text/html; charset=utf-8" ] && cmp -s "$T/index.html" "$S/web/static/index.html"; then
+  ok "GET / is the UI's index.html ($(wc -c <"$T/index.html") bytes, $ctype)"
+else
+  fail "GET /: content type '$ctype', $(wc -c <"$T/index.html" 2>/dev/null || echo no) bytes"
+fi
 
 # The program under watch: 64 MiB reserve-only, then 6 steps of 4 MiB, 1.5 s apart.
 wine ./winalloc.exe 4 6 1500 64 report.txt stop.txt >"$T/winalloc.out" 2>&1 &
@@ -201,6 +227,23 @@ if grep -q "watching process .* (winalloc.exe)" "$T/memdeltad.log" 2>/dev/null &
   ok "log_file has the watch and the stop"
 else
   fail "log_file: $(cat "$T/memdeltad.log" 2>&1 | tail -n 5)"
+fi
+# No log= in md.conf: the service logs to the Event Log and says so once
+# (log_file shows it).  Under the previous default (stderr) both checks
+# fail: a service's stderr leads nowhere, under wine as on Windows (its
+# lines do not even reach services.err).
+if grep -q "running as a service without a log= setting: logging to the system log" \
+     "$T/memdeltad.log" 2>/dev/null; then
+  ok "log_file: the service chose the Event Log"
+else
+  fail "log_file does not say the Event Log was chosen: $(head -n 3 "$T/memdeltad.log" 2>&1)"
+fi
+if grep -q 'eventlog:ReportEventW L"memdeltad_main: memdeltad .*UI http://127.0.0.1:'"$PORT" \
+     "$T/services.err" && grep -q 'eventlog:ReportEventW L"watch_add: .*(winalloc.exe)' \
+     "$T/services.err"; then
+  ok "the start-up and watch lines went to ReportEventW (wine's eventlog channel)"
+else
+  fail "no memdeltad lines through ReportEventW: $(grep -c eventlog "$T/services.err" 2>&1) eventlog lines"
 fi
 ic=$(sqlite3 "$T/md.db" 'PRAGMA integrity_check' 2>&1)
 [ "$ic" = ok ] && ok "PRAGMA integrity_check: ok" || fail "integrity_check: $ic"

@@ -30,6 +30,7 @@
 
 #define TIMELINE_DEFAULT_POINTS 500
 #define TIMELINE_MAX_POINTS     5000
+#define SPARK_MAX_POINTS        500 /* per target, in /api/v1/targets?spark= */
 #define ALERTS_DEFAULT_LIMIT    100
 #define ALERTS_MAX_LIMIT        10000
 #define SNAPSHOTS_DEFAULT_LIMIT 1000
@@ -310,16 +311,44 @@ type_object(struct json_out *o, const struct snapshot_totals *t, int resident)
 	RAW(o, "}");
 }
 
+/* ,"spark":[...]: the private committed bytes of @target's whole stored
+ * history in at most @points points (a restart inside a bucket adds one),
+ * what the target page's timeline shows, for the overview's sparkline. */
 static int
-api_targets(struct web *w, struct store *st, struct web_reply *rep)
+spark_member(struct json_out *o, struct store *st, int64_t target, int64_t points)
+{
+	struct store_timeline_point *p = NULL;
+	size_t n = 0, i;
+	int rc = store_timeline(st, target, INT64_MIN, INT64_MAX, (size_t)points, &p, &n);
+
+	if (rc != 0)
+		return rc;
+	RAW(o, ",\"spark\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			RAW(o, ",");
+		json_out_u64(o, p[i].private_committed);
+	}
+	RAW(o, "]");
+	free(p);
+	return 0;
+}
+
+static int
+api_targets(struct web *w, struct store *st, const struct web_query *q, struct web_reply *rep)
 {
 	struct store_target_summary *s = NULL;
 	struct web_target_runtime *rt = NULL;
 	size_t n = 0, n_rt = 0, i, j;
+	int64_t spark = 0;
 	struct json_out o;
 	int rc;
 
 	json_out_init(&o, NULL, NULL);
+	if ((rc = query_count(q, "spark", SPARK_MAX_POINTS, &spark, rep)) != 0) {
+		rc = rc == -2 ? MD_ERR_NOMEM : 0;
+		goto out;
+	}
 	rc = store_list_target_summaries(st, &s, &n);
 	if (rc != 0) {
 		rc = store_failed(rep, st, rc, "targets");
@@ -348,6 +377,10 @@ api_targets(struct web *w, struct store *st, struct web_reply *rep)
 		type_object(&o, &t->totals, 0);
 		RAW(&o, ",\"resident\":");
 		type_object(&o, &t->totals, 1);
+		if (spark > 0 && (rc = spark_member(&o, st, t->id, spark)) != 0) {
+			rc = store_failed(rep, st, rc, "timeline");
+			goto out;
+		}
 		for (j = 0; j < n_rt && rt[j].target_id != t->id; j++)
 			;
 		/* rising: an open alert; flat: a trend fitted, no open alert. */
@@ -1224,7 +1257,7 @@ api_dispatch(struct web *w, struct store *st, const char *path, const struct web
 	if (path == NULL)
 		return api_healthz(w, st, rep);
 	if (strcmp(path, "targets") == 0)
-		return api_targets(w, st, rep);
+		return api_targets(w, st, q, rep);
 	if (strcmp(path, "diff") == 0)
 		return api_diff(st, q, 0, rep);
 	if (strcmp(path, "diff.csv") == 0)

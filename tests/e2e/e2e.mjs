@@ -86,12 +86,25 @@ async function main() {
 	// stale before each navigation makes ready() wait for the new view.
 	const stale = () => page.evaluate(() => (document.getElementById('view').dataset.state = 'stale'));
 
-	// Overview.
+	// Overview: one request brings the list with its sparklines (no
+	// timeline request per target; the alerts badge polls on its own).
+	const api_requests = [];
+	const on_request = (r) => {
+		const u = new URL(r.url());
+		if (u.pathname.startsWith('/api/v1/targets')) api_requests.push(u.pathname + u.search);
+	};
+	page.on('request', on_request);
 	await page.goto(`${base}/#/`);
 	await ready();
 	check(await page.locator(`#targets tr[data-target-name="${name}"]`).count() === 1, 'the overview lists the target');
 	await page.waitForSelector(`#targets tr[data-target-name="${name}"] svg.sparkline polyline`);
-	check(true, 'the overview draws its sparkline');
+	const spark_points = await page.locator(`#targets tr[data-target-name="${name}"] svg.sparkline polyline`).first().getAttribute('points');
+	check(spark_points.trim().split(/\s+/).length >= 2, `the overview draws its sparkline (${spark_points.trim().split(/\s+/).length} points)`);
+	page.off('request', on_request);
+	check(
+		api_requests.length === 1 && api_requests[0] === '/api/v1/targets?spark=80',
+		`the overview made one targets request, /api/v1/targets?spark=80 (${api_requests.join(', ')})`
+	);
 	await shot(page, 'overview');
 
 	// Timeline.

@@ -133,7 +133,6 @@ function sparkline(values, w = 160, h = 32) {
 function trend_cell(t) {
 	const map = {
 		none: ['\u2014 none', 'no trend fitted yet (warm-up, or too little data)'],
-		up: ['\u2197 up', 'committed private memory trends upward'],
 		rising: ['\u2197 rising', 'committed private memory trends upward: an alert is open'],
 		flat: ['\u2192 flat', 'a trend is fitted and no alert is open'],
 	};
@@ -144,7 +143,9 @@ function trend_cell(t) {
 async function view_overview() {
 	set_crumbs();
 	document.title = 'memdelta \u00b7 targets';
-	const data = await api('/api/v1/targets');
+	// One request: each target's sparkline (80 points of private committed
+	// bytes over its history) comes with the list (?spark=, docs/api.md).
+	const data = await api('/api/v1/targets?spark=80');
 	const tbody = el('tbody');
 	const table = el(
 		'table',
@@ -186,9 +187,11 @@ async function view_overview() {
 				el('td', { class: 'opt' }, el('a', { href: `#/snapshot/${t.last_snapshot}` }, fmt_time(t.last_time_ms)))
 			)
 		);
-		api(`/api/v1/targets/${t.id}/timeline?points=80`)
-			.then((tl) => spark_cell.replaceChildren(sparkline(tl.points.map((p) => p.private_committed))))
-			.catch(() => spark_cell.replaceChildren('\u2014'));
+		if (Array.isArray(t.spark)) spark_cell.replaceChildren(sparkline(t.spark));
+		else
+			api(`/api/v1/targets/${t.id}/timeline?points=80`)
+				.then((tl) => spark_cell.replaceChildren(sparkline(tl.points.map((p) => p.private_committed))))
+				.catch(() => spark_cell.replaceChildren('\u2014'));
 	}
 	put(main, el('h1', {}, 'Targets'), el('div', { class: 'table-wrap' }, table));
 }
