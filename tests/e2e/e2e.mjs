@@ -1,10 +1,21 @@
 // e2e.mjs - memdeltad's UI end to end, in headless Chromium driven by
 // playwright-core: memdeltad watches a grower process by name on a scratch
-// database; the grower maps 3 x 16 MiB of private data a few seconds apart;
-// through the UI we check the timeline, click the first and the last
-// snapshot on the chart, check that the diff lists the new Private Data in
-// green with the size allocated (within 10%), restart the grower under the
-// same name and check that the timeline shows a restart marker.  Then the
+// database; the grower maps 3 x 16 MiB of private data a few seconds apart,
+// then a 1 MiB file, and unmaps 4 MiB of private data it had mapped before
+// the first snapshot.  Through the UI we check the timeline; zoom (a drag
+// across 40-80 % of the chart narrows the window to that range and fetches
+// its points: a timeline request with that from and to, exactly the
+// snapshots of the range drawn), pan (shift-drag: same width, moved back by
+// half of it, fetched likewise) and zoom out (double-click: the whole
+// timeline fetched again); click the first and the last snapshot on the
+// chart; check that the diff lists the new Private Data in green with the
+// size allocated (within 10%), that ticking one change kind alone (freed,
+// new) shows exactly the API's rows of that kind, that searching the mapped
+// file's name leaves the rows whose path contains it, and that clicking the
+// Size header sorts largest first, then smallest first; check at phone
+// width (390 x 844) that the diff, snapshot, target and overview pages do
+// not scroll sideways; restart the grower under the same name and check
+// that the timeline shows a restart marker.  Then the
 // second grower leaks private data steadily; memdeltad runs its leak
 // detector with the parameters scaled down (ALERTS_CONF in browser.mjs: a 2 s
 // warm-up, a 60 s window, a fit once 8 s of data are there, 1 s steps,
@@ -50,6 +61,9 @@ async function main() {
 	const start_grower = () => new grower(spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
 	let g = start_grower();
 	check((await g.next_line()) === 'ready', 'grower prints ready');
+	// 4 MiB of private data in the first snapshot, freed after the growth:
+	// the diff's freed rows.
+	const doomed = (await g.command('private 4M')).split(' ')[1];
 
 	const api = start_memdeltad(db, port, [name]);
 
@@ -68,6 +82,10 @@ async function main() {
 		const r = await g.command(`private ${STEP / MiB}M`);
 		log('grower:', r);
 	}
+	// A mapped file, new in the diff, to search for by its path; then the
+	// doomed private data goes (freed rows).
+	const mapped_path = (await g.command('mapped 1M')).split(' ')[3];
+	log('grower mapped', mapped_path, 'and frees', doomed, await g.command(`free ${doomed}`));
 	const grown_at = Date.now();
 	const after_growth = await wait_for(
 		'>= 5 snapshots, one after the last allocation',
@@ -124,6 +142,93 @@ async function main() {
 	await page.click('#metric-committed');
 	await shot(page, 'timeline', false);
 
+	// Zoom and pan (dygraphs' drag and shift-drag): each fetches the points
+	// of the window it shows (a timeline request with that from and to, its
+	// points drawn); a double-click zooms out to the whole timeline.
+	const tl_requests = [];
+	const on_tl = (r) => {
+		const u = new URL(r.url());
+		if (u.pathname === `/api/v1/targets/${tid}/timeline`) tl_requests.push({ from: u.searchParams.get('from'), to: u.searchParams.get('to') });
+	};
+	page.on('request', on_tl);
+	const chart_view = () =>
+		page.evaluate(() => {
+			const g = window.memdelta_graph;
+			const a = g.getArea();
+			const r = document.getElementById('chart').getBoundingClientRect();
+			const rows = g.numRows();
+			return {
+				range: g.xAxisRange(),
+				zoomed: g.isZoomed('x'),
+				area: { x: r.left + a.x, y: r.top + a.y, w: a.w, h: a.h },
+				rows,
+				first: rows ? g.getValue(0, 0) : null,
+				last: rows ? g.getValue(rows - 1, 0) : null,
+			};
+		});
+	// The snapshots of [from, to] (the API's range is inclusive).
+	const snaps_in = async (from, to) => (await snaps()).filter((s) => s.time_ms >= from && s.time_ms <= to).map((s) => s.time_ms);
+	// Waits for a timeline request for [floor(r0), ceil(r1)] and then for the
+	// chart to draw exactly the snapshots of that range.
+	const fetched = async (what, [r0, r1]) => {
+		const from = Math.floor(r0);
+		const to = Math.ceil(r1);
+		await wait_for(`${what}: a timeline request from=${from}&to=${to}`, async () => tl_requests.some((q) => Number(q.from) === from && Number(q.to) === to), 10000, 100);
+		const want = await snaps_in(from, to);
+		await page.waitForFunction(
+			(w) => {
+				const g = window.memdelta_graph;
+				return g && g.numRows() === w.n && g.getValue(0, 0) === w.first && g.getValue(g.numRows() - 1, 0) === w.last;
+			},
+			{ n: want.length, first: want[0], last: want[want.length - 1] },
+			{ timeout: 10000 }
+		);
+		return want;
+	};
+	const full = await chart_view();
+	const full_len = full.range[1] - full.range[0];
+	check(!full.zoomed && full.rows >= 5, `the chart starts unzoomed over the whole timeline (${full.rows} points)`);
+	const mid_y = full.area.y + full.area.h / 2;
+	await page.mouse.move(full.area.x + full.area.w * 0.4, mid_y);
+	await page.mouse.down();
+	await page.mouse.move(full.area.x + full.area.w * 0.8, mid_y, { steps: 8 });
+	await page.mouse.up();
+	const zoomed = await chart_view();
+	const zlen = zoomed.range[1] - zoomed.range[0];
+	check(
+		zoomed.zoomed && zoomed.range[0] > full.range[0] + full_len * 0.3 && zoomed.range[1] < full.range[1] - full_len * 0.1 && Math.abs(zlen - full_len * 0.4) < full_len * 0.05,
+		`dragging across 40-80 % of the chart zooms into that range (${Math.round(zlen)} of ${Math.round(full_len)} ms)`
+	);
+	const zsnaps = await fetched('the zoom', zoomed.range);
+	check(zsnaps.length >= 1 && zsnaps.length < full.rows, `the zoom fetched and drew the ${zsnaps.length} snapshot(s) of its range (of ${full.rows})`);
+	// Shift-drag half the plot's width to the right: the window keeps its
+	// width and moves back by half of it.
+	const n_req = tl_requests.length;
+	await page.keyboard.down('Shift');
+	await page.mouse.move(zoomed.area.x + zoomed.area.w * 0.3, mid_y);
+	await page.mouse.down();
+	await page.mouse.move(zoomed.area.x + zoomed.area.w * 0.8, mid_y, { steps: 8 });
+	await page.mouse.up();
+	await page.keyboard.up('Shift');
+	const panned = await chart_view();
+	const plen = panned.range[1] - panned.range[0];
+	const moved = zoomed.range[0] - panned.range[0];
+	check(panned.zoomed && Math.abs(plen - zlen) < 1 && Math.abs(moved - zlen * 0.5) < zlen * 0.05, `shift-drag pans: the window keeps its width (${Math.round(plen)} ms) and moves back by half of it (${Math.round(moved)} ms)`);
+	const psnaps = await fetched('the pan', panned.range);
+	check(tl_requests.length > n_req && psnaps.length >= 1, `the pan fetched and drew the ${psnaps.length} snapshot(s) of its window`);
+	// Double-click: zoomed out, the whole timeline fetched again.
+	const n_req2 = tl_requests.length;
+	await page.mouse.dblclick(panned.area.x + panned.area.w / 2, mid_y);
+	await wait_for('a timeline request without a range', async () => tl_requests.slice(n_req2).some((q) => q.from === null && q.to === null), 10000, 100);
+	await page.waitForFunction((n) => window.memdelta_graph && !window.memdelta_graph.isZoomed('x') && window.memdelta_graph.numRows() >= n, full.rows, { timeout: 10000 });
+	const reset = await chart_view();
+	check(!reset.zoomed && reset.range[0] === full.range[0] && reset.range[1] >= full.range[1] && reset.rows >= full.rows, `a double-click zooms out to the whole timeline (${reset.rows} points)`);
+	page.off('request', on_tl);
+	// A fresh page for the picks below (the double-click's two clicks picked).
+	await page.reload();
+	await ready();
+	await page.waitForFunction(() => window.memdelta_graph && window.memdelta_graph.numRows() >= 5);
+
 	// Click the first point, then the last: the diff opens.
 	const click_point = async (which) => {
 		const xy = await page.evaluate((which) => {
@@ -173,6 +278,51 @@ async function main() {
 	await row0.click();
 	check(await page.locator('#details tr.expanded dl.expansion').count() === 1, 'a row expands to its address, size, protection, state, detail');
 	await shot(page, 'diff');
+
+	// The change-kind filter, against the API's diff: ticking one kind alone
+	// shows exactly that kind's rows.
+	const entries = (await api(`/api/v1/diff?a=${a}&b=${b}`)).entries;
+	const n_kind = (k) => entries.filter((e) => e.kind === k).length;
+	const row_kinds = () => page.locator('#details tr.row').evaluateAll((trs) => trs.map((t) => t.dataset.kind));
+	const per_kind = (ks) => ks.reduce((m, k) => ((m[k] = (m[k] || 0) + 1), m), {});
+	const shown_kinds = async () => page.locator('#filter-kinds input[data-kind]').evaluateAll((cbs) => cbs.filter((c) => c.checked).map((c) => c.dataset.kind));
+	const only_kind = async (k) => {
+		for (const cb of await page.locator('#filter-kinds input[data-kind]').all()) await cb.setChecked((await cb.getAttribute('data-kind')) === k);
+	};
+	const default_kinds = await shown_kinds();
+	const before = per_kind(await row_kinds());
+	log('rows per kind', JSON.stringify(before), 'API', JSON.stringify(per_kind(entries.map((e) => e.kind))));
+	check(n_kind('new') >= 1 && n_kind('freed') >= 1 && before.new === n_kind('new') && before.freed === n_kind('freed'), `the diff lists new and freed rows (${before.new} new, ${before.freed} freed), as many as the API`);
+	for (const k of ['freed', 'new']) {
+		await only_kind(k);
+		const ks = await row_kinds();
+		check(ks.length === n_kind(k) && ks.every((x) => x === k), `ticking "${k}" alone shows its ${n_kind(k)} row(s) only (${JSON.stringify(per_kind(ks))})`);
+	}
+	for (const cb of await page.locator('#filter-kinds input[data-kind]').all()) await cb.setChecked(default_kinds.includes(await cb.getAttribute('data-kind')));
+	check(JSON.stringify(per_kind(await row_kinds())) === JSON.stringify(before), 'ticking the kinds back shows every row again');
+
+	// The search by path: the file the grower mapped.
+	const needle = path.basename(mapped_path).toLowerCase();
+	const matching = entries.filter((e) => e.kind !== 'same' && `${e.detail || ''} ${e.before_detail || ''}`.toLowerCase().includes(needle)).length;
+	const n_all = await page.locator('#details tr.row').count();
+	await page.fill('#filter-search', needle);
+	const details = await page.locator('#details tr.row td.detail').allTextContents();
+	check(matching >= 1 && details.length === matching && details.length < n_all && details.every((d) => d.toLowerCase().includes(needle)), `searching "${needle}" narrows ${n_all} rows to the ${details.length} whose path contains it`);
+	await page.fill('#filter-search', '');
+	check((await page.locator('#details tr.row').count()) === n_all, 'clearing the search shows every row again');
+
+	// Sorting: Size sorts largest first, a second click reverses.
+	const row_sizes = () => page.locator('#details tr.row').evaluateAll((trs) => trs.map((t) => Number(t.dataset.size)));
+	const sorted = (v, dir) => v.every((x, i) => i === 0 || (dir > 0 ? v[i - 1] <= x : v[i - 1] >= x));
+	const by_addr = await row_sizes();
+	check(new Set(by_addr).size >= 2, `the rows have sizes to sort (${by_addr.length} rows, ${new Set(by_addr).size} sizes)`);
+	await page.click('#details th[data-sort="size"]');
+	const desc = await row_sizes();
+	check(sorted(desc, -1) && (await page.getAttribute('#details th[data-sort="size"]', 'aria-sort')) === 'descending', `clicking Size sorts largest first (${desc.slice(0, 4).join(', ')}, ...)`);
+	await page.click('#details th[data-sort="size"]');
+	const asc = await row_sizes();
+	check(sorted(asc, 1) && !sorted(asc, -1) && (await page.getAttribute('#details th[data-sort="size"]', 'aria-sort')) === 'ascending', `clicking it again sorts smallest first (${asc.slice(0, 4).join(', ')}, ...)`);
+	check(JSON.stringify([...asc].sort((x, y) => x - y)) === JSON.stringify([...by_addr].sort((x, y) => x - y)), 'sorting keeps the same rows');
 	await page.setViewportSize({ width: 390, height: 844 });
 	await page.waitForTimeout(200);
 	const sw = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -211,6 +361,31 @@ async function main() {
 	check((await page.locator('#state-summary [data-state="commit"]').count()) === 1, 'the snapshot view shows the committed/reserved/free summary');
 	check((await page.locator('#details tr.row').count()) > 5, 'the snapshot view lists regions');
 	await shot(page, 'snapshot');
+
+	// Phone width (390 x 844): the snapshot, target and overview pages fit
+	// the screen's width (wide tables scroll inside their box); the target
+	// and overview pages are loaded at that width.
+	const no_sideways = async (what) => {
+		const w = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+		check(w.cw <= 390 && w.sw <= w.cw, `at phone width the ${what} does not scroll sideways (${w.sw} px wide in ${w.cw})`);
+	};
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.waitForTimeout(200);
+	await no_sideways('snapshot page');
+	await shot(page, 'snapshot-phone', false);
+	await stale();
+	await page.goto(`${base}/#/target/${tid}`);
+	await ready();
+	await page.waitForFunction(() => window.memdelta_graph && window.memdelta_graph.numRows() >= 5);
+	await no_sideways('target page');
+	await shot(page, 'target-phone', false);
+	await stale();
+	await page.goto(`${base}/#/`);
+	await ready();
+	await page.waitForSelector(`#targets tr[data-target-name="${name}"] svg.sparkline polyline`);
+	await no_sideways('overview');
+	await shot(page, 'overview-phone', false);
+	await page.setViewportSize({ width: 1280, height: 800 });
 
 	// Restart: another process under the same name.
 	await g.stop();

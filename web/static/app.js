@@ -602,13 +602,19 @@ async function view_target(id) {
 			if (st.a !== st.b) go_diff(st.a, st.b);
 		}
 	}
+	// Loads overlap (the live refresh, a zoom, a pan): only the newest one's
+	// answer is drawn, so that a slower, older request cannot put back the
+	// points of the range shown before.
+	let load_seq = 0;
 	async function load() {
+		const seq = ++load_seq;
 		const [tl2, insts2, trend2, alerts2] = await Promise.all([
 			api(tl_path(st.range)),
 			api(inst_path).catch(() => ({ instances: st.insts })),
 			api(trend_path).catch(() => st.trend),
 			api(alerts_path).catch(() => null),
 		]);
+		if (seq !== load_seq) return;
 		st.tl = tl2;
 		st.snaps = picks_of(tl2);
 		st.insts = insts2.instances || st.insts;
@@ -653,6 +659,30 @@ async function view_target(id) {
 		st.range = st.graph.isZoomed('x') ? [min_x, max_x] : null;
 		load().catch(() => {});
 	}
+	// Dygraphs pans (shift-drag) without calling zoomCallback: once the drag
+	// ends, fetch the points of the window it moved to, as a zoom does (the
+	// data outside the zoomed range was never fetched).
+	function on_pan_end() {
+		if (!st.graph || !st.graph.isZoomed('x')) return;
+		const [x0, x1] = st.graph.xAxisRange();
+		if (st.range && st.range[0] === x0 && st.range[1] === x1) return;
+		st.range = [x0, x1];
+		load().catch(() => {});
+	}
+	const dflt_model = window.Dygraph.defaultInteractionModel;
+	const interaction = {
+		...dflt_model,
+		mousedown(ev, g, ctx) {
+			dflt_model.mousedown(ev, g, ctx);
+			if (!ctx.isPanning) return;
+			// Added after dygraphs' own mouseup listener, so it runs after it.
+			const up = () => {
+				document.removeEventListener('mouseup', up);
+				on_pan_end();
+			};
+			document.addEventListener('mouseup', up);
+		},
+	};
 	function draw() {
 		const data = series_data();
 		chart.dataset.points = String(st.tl.points.length);
@@ -701,6 +731,7 @@ async function view_target(id) {
 			underlayCallback: underlay,
 			clickCallback: on_click,
 			zoomCallback: on_zoom,
+			interactionModel: interaction,
 			animatedZooms: false,
 		};
 		if (st.graph) {
