@@ -218,13 +218,27 @@ async function main() {
 	check(tl_requests.length > n_req && psnaps.length >= 1, `the pan fetched and drew the ${psnaps.length} snapshot(s) of its window`);
 	// Double-click: zoomed out, the whole timeline fetched again.
 	const n_req2 = tl_requests.length;
+	const read_picks = () => page.evaluate(() => [document.getElementById('pick-a').value, document.getElementById('pick-b').value]);
+	// Picks of its own first: the first and the last snapshot, away from
+	// the middle where the double-click lands.
+	const opts = await page.evaluate(() => [...document.getElementById('pick-a').options].map((o) => o.value));
+	await page.selectOption('#pick-a', opts[0]);
+	await page.selectOption('#pick-b', opts[opts.length - 1]);
+	const picks_before = await read_picks();
 	await page.mouse.dblclick(panned.area.x + panned.area.w / 2, mid_y);
 	await wait_for('a timeline request without a range', async () => tl_requests.slice(n_req2).some((q) => q.from === null && q.to === null), 10000, 100);
 	await page.waitForFunction((n) => window.memdelta_graph && !window.memdelta_graph.isZoomed('x') && window.memdelta_graph.numRows() >= n, full.rows, { timeout: 10000 });
 	const reset = await chart_view();
 	check(!reset.zoomed && reset.range[0] === full.range[0] && reset.range[1] >= full.range[1] && reset.rows >= full.rows, `a double-click zooms out to the whole timeline (${reset.rows} points)`);
+	// Its two clicks are not picks: A and B are as they were, no diff opened.
+	await page.waitForTimeout(600); // past the delay of a diff a B pick opens
+	const picks_after = await read_picks();
+	check(
+		picks_after[0] === picks_before[0] && picks_after[1] === picks_before[1] && page.url().includes('#/target/'),
+		`the double-click left the picks as they were (A '${picks_before[0]}' -> '${picks_after[0]}', B '${picks_before[1]}' -> '${picks_after[1]}') and opened no diff`
+	);
 	page.off('request', on_tl);
-	// A fresh page for the picks below (the double-click's two clicks picked).
+	// A fresh page for the picks below.
 	await page.reload();
 	await ready();
 	await page.waitForFunction(() => window.memdelta_graph && window.memdelta_graph.numRows() >= 5);

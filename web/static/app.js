@@ -581,9 +581,44 @@ async function view_target(id) {
 	function redraw_marks() {
 		if (st.graph) st.graph.updateOptions({});
 	}
+	// A double-click zooms out (dygraphs); its two clicks must not stay
+	// picks: the dblclick event, which follows them, puts the picks back as
+	// they were before the first, and calls off the diff a B pick opens
+	// (which waits long enough for that).
+	const recent_clicks = [];
+	let pending_diff = null;
+	function restore_picks(b) {
+		st.a = b.a;
+		st.b = b.b;
+		st.next = b.next;
+		pick_a.value = b.va;
+		pick_b.value = b.vb;
+		sync_links();
+		set_hint();
+		redraw_marks();
+	}
+	// On the document: during a click dygraphs lays a cover over the page,
+	// so the double-click's target need not be inside the chart.
+	const on_dblclick = (ev) => {
+		if (!chart.isConnected) {
+			document.removeEventListener('dblclick', on_dblclick);
+			return;
+		}
+		const r = chart.getBoundingClientRect();
+		if (ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom) return;
+		if (pending_diff) clearTimeout(pending_diff);
+		pending_diff = null;
+		const now = performance.now();
+		const first = recent_clicks.find((c) => now - c.t < 1000);
+		if (first) restore_picks(first.picks);
+		recent_clicks.length = 0;
+	};
+	document.addEventListener('dblclick', on_dblclick);
 	function on_click(ev, x) {
 		const p = nearest_point(st.tl.points, x);
 		if (!p) return;
+		recent_clicks.push({ t: performance.now(), picks: { a: st.a, b: st.b, next: st.next, va: pick_a.value, vb: pick_b.value } });
+		if (recent_clicks.length > 2) recent_clicks.shift();
 		if (st.next === 'a') {
 			st.a = p.snapshot;
 			st.b = null;
@@ -599,7 +634,13 @@ async function view_target(id) {
 			sync_links();
 			set_hint();
 			redraw_marks();
-			if (st.a !== st.b) go_diff(st.a, st.b);
+			if (st.a !== st.b) {
+				const [a, b] = [st.a, st.b];
+				pending_diff = setTimeout(() => {
+					pending_diff = null;
+					go_diff(a, b);
+				}, 350);
+			}
 		}
 	}
 	// Loads overlap (the live refresh, a zoom, a pan): only the newest one's
