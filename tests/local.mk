@@ -112,9 +112,10 @@ EXTRA_DIST += tests/test_alerts.sh
 # A hung alert command across SIGHUP and SIGTERM: sampling never waits.
 TESTS += tests/test_sinks_reload.sh
 EXTRA_DIST += tests/test_sinks_reload.sh
-# Automatic mode: no target configured, the top processes and itself.
-TESTS += tests/test_auto.sh
-EXTRA_DIST += tests/test_auto.sh
+# Automatic mode: no target configured, the top processes and itself;
+# and memdeltad detaching without -f.
+TESTS += tests/test_auto.sh tests/test_detach.sh
+EXTRA_DIST += tests/test_auto.sh tests/test_detach.sh
 # Storage faults (issue 6): damaged databases and a held write lock; a full
 # disk on a tmpfs (skips without the right to mount); 200 kill -9 during
 # writes (MD_FAULT_KILLS sets the count).
