@@ -15,6 +15,9 @@
 #   - every snapshot new in the database (logged or not) is complete: the
 #     region count of its totals rows, and the region versions valid at it
 #     (each with a counters row), equal its n_regions.
+# Then $MD_FAULT_KILLS_REPEAT (default 20) more kills, 1.0-2.5 s after start,
+# with the default full_read_every, whose later ticks store repeated
+# snapshots from the probe (tick_repeat); the same checks after each.
 # No restart's start-up check takes the killed database for a damaged one.
 # At the end every snapshot ever logged is still there, and the snapshots
 # logged last are rebuilt by `memdelta show` with their logged region count.
@@ -170,6 +173,41 @@ n_damaged=$(grep -c 'DATABASE DAMAGED' "$T/log.all")
 [ "$n_damaged" -eq 0 ] && [ -z "$(ls "$T" | grep corrupt)" ] && ok "no restart found the database damaged (nothing moved aside)" ||
   fail "$n_damaged restarts moved the database aside: $(grep -m1 'DATABASE DAMAGED' "$T/log.all")"
 
+# Phase 2: the default settings (a full read every 30th tick, the cheap
+# probe in between).  The first tick of each target reads it in full; the
+# growers stay idle, so the next ticks store the previous snapshot again
+# with the new time (tick_repeat in daemon/scheduler.c).  Kills after 1.0
+# to 2.5 s land among those writes; the same checks follow each.
+REPEAT_KILLS=${MD_FAULT_KILLS_REPEAT:-20}
+grep -v '^full_read_every' "$T/md.conf" >"$T/md2.conf"
+start2=$(date +%s)
+runs2=0 bad2=0 first_bad2='' repeat_commits=0
+for k in $(seq 1 "$REPEAT_KILLS"); do
+  start_daemon "$T/log.run" -c "$T/md2.conf" --db "$T/db"
+  delay=$((1000 + RANDOM % 1501))
+  sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+  kill -9 "$DPID" 2>/dev/null
+  wait "$DPID" 2>/dev/null
+  DPID=''
+  runs2=$((runs2 + 1))
+  cat "$T/log.run" >>"$T/log.all"
+  ask "check $T/log.run"
+  case $answer in
+  good*) ;;
+  *) bad2=$((bad2 + 1)); echo "# default settings, run $k (kill after $delay ms): $answer"
+     [ -n "$first_bad2" ] || first_bad2=$k ;;
+  esac
+  # Commits after the first full read of each of the $NG targets: repeats.
+  n_run=$(echo "$answer" | sed -n 's/.*logged_now \([0-9]*\) .*/\1/p')
+  [ "${n_run:-0}" -gt "$NG" ] && repeat_commits=$((repeat_commits + n_run - NG))
+done
+elapsed2=$(($(date +%s) - start2))
+if [ "$bad2" -eq 0 ]; then
+  ok "$runs2 kill -9 with the default settings (1.0-2.5 s after start): integrity_check ok and every logged snapshot present and complete after each"
+else fail "default settings: $bad2 of $runs2 runs found a damaged database or a missing or half-written snapshot (first: run $first_bad2)"; fi
+[ "$repeat_commits" -gt 0 ] && ok "those runs committed $repeat_commits snapshots after the first full read of each target (idle growers: the probe's repeats)" ||
+  fail "the default-settings runs committed no repeated snapshot: the kills never met tick_repeat's writes"
+
 ask final
 final_answer=$answer
 case $answer in
@@ -210,5 +248,5 @@ done
   fail "$rebuild_bad rebuilds differ from the log ($rebuilt right)"
 
 total=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from snapshots").fetchone()[0])' "$T/db")
-echo "# figures: $runs kills, $bad_runs integrity or completeness failures, $n_logged logged snapshots verified, $total snapshots in the database, $elapsed s"
+echo "# figures: $runs kills, $bad_runs integrity or completeness failures, $n_logged logged snapshots verified, $total snapshots in the database, $elapsed s; default settings: $runs2 kills, $bad2 failures, $repeat_commits repeated snapshots committed, $elapsed2 s"
 summary
