@@ -38,11 +38,21 @@ static int main_argc;
 static char **main_argv;
 static int service_rc;
 
+/* The status is reported from the service's main thread and from the
+ * control handler's thread: one at a time. */
+static SRWLOCK status_lock = SRWLOCK_INIT;
+
+/* Report @state, but only when the current one is @from (0: any). */
 static void
-report(DWORD state, DWORD exit_code)
+report_from(DWORD from, DWORD state, DWORD exit_code)
 {
 	if (status_handle == NULL)
 		return;
+	AcquireSRWLockExclusive(&status_lock);
+	if (from != 0 && svc_status.dwCurrentState != from) {
+		ReleaseSRWLockExclusive(&status_lock);
+		return;
+	}
 	svc_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
 	if (state != svc_status.dwCurrentState)
 		svc_status.dwCheckPoint = 0;
@@ -64,6 +74,13 @@ report(DWORD state, DWORD exit_code)
 		svc_status.dwServiceSpecificExitCode = 0;
 	}
 	(void)SetServiceStatus(status_handle, &svc_status);
+	ReleaseSRWLockExclusive(&status_lock);
+}
+
+static void
+report(DWORD state, DWORD exit_code)
+{
+	report_from(0, state, exit_code);
 }
 
 int
@@ -71,8 +88,8 @@ sd_notify_send(const char *msg)
 {
 	if (!in_service)
 		return 0;
-	if (strncmp(msg, "READY=1", 7) == 0 && svc_status.dwCurrentState == SERVICE_START_PENDING)
-		report(SERVICE_RUNNING, 0);
+	if (strncmp(msg, "READY=1", 7) == 0)
+		report_from(SERVICE_START_PENDING, SERVICE_RUNNING, 0);
 	else if (strncmp(msg, "STOPPING=1", 10) == 0)
 		report(SERVICE_STOP_PENDING, 0);
 	return 1;
