@@ -16,6 +16,8 @@
 # MinGW C runtime's math), check_store_alert (alerts and their evidence in a
 # real SQLite file on the wine drive) and check_alerts (the alert engine on
 # such a file: trend, threshold and map-count rules, restarts, evidence).
+# Also: memdeltad.exe and memdelta.exe import only Windows system DLLs
+# (static linking; objdump -p).
 # Not run: check_live (live Linux processes and /proc), check_web (its client
 # uses POSIX sockets) and check_config (its sd_notify case needs AF_UNIX
 # datagrams and its proc_list_read case a /proc tree).  Skips (77) when wine
@@ -78,6 +80,15 @@ HPORT500=$(awk '/^port /{print $2}' "$T/recv500.out")
   { echo "FAIL - the hook receivers did not start: $(cat "$T/recv.out" "$T/recv500.out")"; exit 1; }
 
 fails=0 passes=0
+# Statically linked: the two programs import only DLLs every Windows has
+# (checked in the import tables with MinGW's objdump).
+system_dlls='^(ADVAPI32|KERNEL32|WINHTTP|WS2_32|msvcrt|ntdll|PSAPI|USER32|bcrypt|CRYPT32|SHELL32|ole32)\.dll$'
+for exe in memdeltad.exe memdelta.exe; do
+  dlls=$(x86_64-w64-mingw32-objdump -p "$W/$exe" 2>/dev/null | sed -n 's/^[[:space:]]*DLL Name: //p' | sort -u | tr '\n' ' ')
+  other=$(echo "$dlls" | tr ' ' '\n' | grep -v '^$' | grep -viE "$system_dlls")
+  if [ -n "$dlls" ] && [ -z "$other" ]; then passes=$((passes + 1)); echo "ok - $exe imports only system DLLs: $dlls"
+  else fails=$((fails + 1)); echo "FAIL - $exe imports ${other:-nothing readable} (all: $dlls)"; fi
+done
 for r in "${runs[@]}"; do
   t=${r%%:*} case=""
   [ "$t" = "$r" ] || case=${r#*:}
