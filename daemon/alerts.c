@@ -115,6 +115,12 @@ struct inst {
 	struct trend_threshold thr;
 	int thr_ready;
 	struct slot slot[SLOT_COUNT];
+	/* The last evaluation of SLOT_MAIN, published by alerts_runtime (the
+	 * fit itself is slot[SLOT_MAIN].fit): 0 when none yet. */
+	int64_t main_eval_ms;
+	uint64_t main_samples;
+	struct trend_params main_params;
+	int main_touched; /* its series was private_touched */
 };
 
 struct tstate {
@@ -959,6 +965,12 @@ eval_trend(struct alerts *a, struct tstate *t, struct inst *in, enum slot_id k, 
 		return;
 	}
 	sl->fit = fit;
+	if (k == SLOT_MAIN) {
+		in->main_eval_ms = now;
+		in->main_samples = in->n;
+		in->main_params = t->p.trend;
+		in->main_touched = t->p.watch_touched;
+	}
 	if (k == SLOT_TOUCHED && in->slot[SLOT_MAIN].row.id != 0 && sl->det.state != TREND_FIRING) {
 		/* The committed-private alert is open (pending or firing): the
 		 * same growth is not a second alert.  A pending one of this slot
@@ -1382,9 +1394,20 @@ alerts_runtime(struct alerts *a, int64_t target_id, struct web_target_runtime *r
 	rt->trend_slope_bytes_per_h = 0;
 	rt->trend_touched = 0;
 	rt->alert_state = -1;
+	rt->trend_params_set = 0;
+	rt->trend_instance_id = 0;
+	rt->trend_instance_start_ms = 0;
+	rt->trend_eval_ms = 0;
+	rt->trend_samples = 0;
+	rt->trend_fit_touched = 0;
+	memset(&rt->trend_params, 0, sizeof(rt->trend_params));
+	memset(&rt->trend_fit_params, 0, sizeof(rt->trend_fit_params));
+	memset(&rt->trend_fit, 0, sizeof(rt->trend_fit));
 	if (a == NULL || (t = tstate_find(a, target_id)) == NULL)
 		return;
 	rt->trend_touched = t->p.watch_touched;
+	rt->trend_params = t->p.trend;
+	rt->trend_params_set = 1;
 	for (size_t i = 0; i < t->n_insts; i++) {
 		const struct inst *in = t->insts[i];
 
@@ -1406,5 +1429,16 @@ alerts_runtime(struct alerts *a, int64_t target_id, struct web_target_runtime *r
 		rt->trend_slope_bytes_per_h =
 		        rt->trend_ok ? newest->slot[SLOT_MAIN].fit.slope_per_h : 0;
 		rt->regions = newest->pts[newest->n - 1].regions;
+		/* The fit the engine judged, for /trend to report and the UI
+		 * to draw; none while alerts are off (it would be stale). */
+		if (newest->main_eval_ms != 0 && t->p.enabled) {
+			rt->trend_instance_id = newest->instance_id;
+			rt->trend_instance_start_ms = newest->start_ms;
+			rt->trend_eval_ms = newest->main_eval_ms;
+			rt->trend_samples = newest->main_samples;
+			rt->trend_fit_params = newest->main_params;
+			rt->trend_fit_touched = newest->main_touched;
+			rt->trend_fit = newest->slot[SLOT_MAIN].fit;
+		}
 	}
 }

@@ -278,6 +278,22 @@ START_TEST(test_alerts_on_snapshot__heap_leak_one_alert_attributed)
 	ck_assert(fabs(rt.trend_slope_bytes_per_h - 360.0 * 64 * 1024) < 0.05 * 360 * 64 * 1024);
 	ck_assert_uint_eq(rt.regions, 4); /* image, heap, private data, stack */
 	ck_assert_int_eq(rt.trend_touched, 0);
+	/* The engine's own fit, which /trend reports: of this instance, as of
+	 * its last evaluation (every 30 s: at most 20 s before the last of the
+	 * snapshots 10 s apart), with the target's parameters. */
+	ck_assert_int_eq(rt.trend_params_set, 1);
+	ck_assert_int_eq(rt.trend_params.window_ms, g.p.trend.window_ms);
+	ck_assert_int_eq(rt.trend_fit_params.window_ms, g.p.trend.window_ms);
+	ck_assert_int_eq(rt.trend_instance_id, v[0].instance_id);
+	ck_assert_int_eq(rt.trend_instance_start_ms, T0 + 5000);
+	ck_assert_int_ge(rt.trend_eval_ms, T0 + 5000 + 237 * STEP_MS);
+	ck_assert_int_le(rt.trend_eval_ms, T0 + 5000 + 239 * STEP_MS);
+	ck_assert_int_eq(rt.trend_fit_touched, 0);
+	ck_assert_uint_gt(rt.trend_samples, 100);
+	ck_assert_int_eq(rt.trend_fit.ok, 1);
+	ck_assert_int_eq(rt.trend_fit.t1_ms, rt.trend_eval_ms);
+	ck_assert_double_eq(rt.trend_fit.slope_per_h, rt.trend_slope_bytes_per_h);
+	ck_assert_double_gt(rt.trend_fit.level, rt.trend_fit.intercept);
 	/* series = private_touched: the runtime says so (/metrics labels with it) */
 	g.p.watch_touched = 1;
 	feed(&g, &p, T0 + 5000 + 240 * STEP_MS);
@@ -287,6 +303,8 @@ START_TEST(test_alerts_on_snapshot__heap_leak_one_alert_attributed)
 	alerts_runtime(g.al, g.target + 1, &rt); /* unknown target */
 	ck_assert_int_eq(rt.alert_state, -1);
 	ck_assert_int_eq(rt.trend_ok, 0);
+	ck_assert_int_eq(rt.trend_params_set, 0);
+	ck_assert_int_eq(rt.trend_instance_id, 0);
 	store_alerts_free(v, n);
 	rig_close(&g);
 }
