@@ -5,10 +5,18 @@
  * with a buffer of points (one per stored snapshot, trimmed to window +
  * min_window + step before the newest) and its rule slots: the trend rule
  * on the main series (private_committed, or private_touched by
- * configuration), the trend rule on the committed bytes of each type outside
- * the leak signal (Image, Mapped File, Shareable, Managed Heap, Unusable:
- * growth there is not in private_committed), the threshold rule and the
- * map-count rule.  A slot holds its detector and its open alert row.
+ * configuration), the trend rule on private_touched beside a main series of
+ * private_committed (touched memory can grow while committed stays flat: a
+ * pool committed up front and filled, never released), the trend rule on the
+ * committed bytes of each type outside the leak signal (Image, Mapped File,
+ * Shareable, Managed Heap, Unusable: growth there is not in
+ * private_committed), the threshold rule and the map-count rule.  A slot
+ * holds its detector and its open alert row.
+ *
+ * A plain leak grows committed and touched memory together: the main slot is
+ * evaluated first, and while its alert is open (pending or firing) the
+ * touched slot opens none and a pending one of its own is cancelled, so the
+ * leak is one alert, on private_committed.
  *
  * A slot's alert row is inserted when it turns pending (or, for the plain
  * rules, straight away as firing), updated at each evaluation while open,
@@ -45,6 +53,7 @@
 /* Rule slots of an instance. */
 enum slot_id {
 	SLOT_MAIN = 0, /* trend of private_committed (or private_touched) */
+	SLOT_TOUCHED,  /* trend of private_touched beside a main slot on private_committed */
 	SLOT_IMAGE,    /* trends of committed bytes of the types outside the signal */
 	SLOT_MAPPED,
 	SLOT_SHAREABLE,
@@ -56,9 +65,26 @@ enum slot_id {
 };
 
 static const enum region_type slot_type[SLOT_THRESHOLD] = {
-        REGION_FREE, /* unused for SLOT_MAIN */
-        REGION_IMAGE, REGION_MAPPED, REGION_SHAREABLE, REGION_MANAGED_HEAP, REGION_UNUSABLE,
+        [SLOT_MAIN] = REGION_FREE, /* unused for the private series */
+        [SLOT_TOUCHED] = REGION_FREE,
+        [SLOT_IMAGE] = REGION_IMAGE,
+        [SLOT_MAPPED] = REGION_MAPPED,
+        [SLOT_SHAREABLE] = REGION_SHAREABLE,
+        [SLOT_MANAGED_HEAP] = REGION_MANAGED_HEAP,
+        [SLOT_UNUSABLE] = REGION_UNUSABLE,
 };
+
+/* The private types, in the order of struct point's touched[]. */
+#define N_PRIVATE 3
+static const enum region_type private_types[N_PRIVATE] = {REGION_PRIVATE, REGION_HEAP,
+                                                          REGION_STACK};
+
+/* A trend slot on one type's committed bytes. */
+static int
+slot_is_type(enum slot_id k)
+{
+	return k >= SLOT_IMAGE && k < SLOT_THRESHOLD;
+}
 
 struct point {
 	int64_t time_ms;
@@ -66,6 +92,7 @@ struct point {
 	uint64_t private_committed;
 	uint64_t private_touched;
 	uint64_t committed[REGION_TYPE_COUNT];
+	uint64_t touched[N_PRIVATE]; /* private resident + swap of private_types[i] */
 	uint64_t regions;
 };
 
@@ -88,6 +115,12 @@ struct inst {
 	struct trend_threshold thr;
 	int thr_ready;
 	struct slot slot[SLOT_COUNT];
+	/* The last evaluation of SLOT_MAIN, published by alerts_runtime (the
+	 * fit itself is slot[SLOT_MAIN].fit): 0 when none yet. */
+	int64_t main_eval_ms;
+	uint64_t main_samples;
+	struct trend_params main_params;
+	int main_touched; /* its series was private_touched */
 };
 
 struct tstate {
@@ -117,6 +150,9 @@ slot_names(enum slot_id k, const struct alert_params *p, char rule[16], char ser
 		snprintf(rule, 16, "trend");
 		snprintf(series, 32, "%s",
 		         p->watch_touched ? "private_touched" : "private_committed");
+	} else if (k == SLOT_TOUCHED) {
+		snprintf(rule, 16, "trend");
+		snprintf(series, 32, "private_touched");
 	} else if (k < SLOT_THRESHOLD) {
 		snprintf(rule, 16, "trend");
 		snprintf(series, 32, "committed:%s", region_type_name(slot_type[k]));
@@ -135,6 +171,8 @@ point_value(const struct point *pt, enum slot_id k, const struct alert_params *p
 {
 	if (k == SLOT_MAIN || k == SLOT_THRESHOLD)
 		return p->watch_touched ? pt->private_touched : pt->private_committed;
+	if (k == SLOT_TOUCHED)
+		return pt->private_touched;
 	if (k == SLOT_MAP_COUNT)
 		return pt->regions;
 	return pt->committed[slot_type[k]];
@@ -216,7 +254,9 @@ add_i64(cJSON *o, const char *name, int64_t v)
 struct grown {
 	long after_index;
 	int64_t committed_delta, resident_delta;
-	int existed; /* some range of it was there before */
+	int64_t touched_delta; /* private resident + swap */
+	int64_t key;           /* what ranks it: committed_delta, or touched_delta */
+	int existed;           /* some range of it was there before */
 };
 
 static int
@@ -224,15 +264,23 @@ grown_cmp(const void *pa, const void *pb)
 {
 	const struct grown *a = pa, *b = pb;
 
-	if (a->committed_delta != b->committed_delta)
-		return a->committed_delta > b->committed_delta ? -1 : 1;
+	if (a->key != b->key)
+		return a->key > b->key ? -1 : 1;
 	return a->after_index < b->after_index ? -1 : a->after_index > b->after_index;
+}
+
+/* Slot @k watches the touched part of private memory (private resident +
+ * swap), not committed bytes: its regions and types are ranked by that. */
+static int
+slot_on_touched(enum slot_id k, const struct alert_params *p)
+{
+	return k == SLOT_TOUCHED || ((k == SLOT_MAIN || k == SLOT_THRESHOLD) && p->watch_touched);
 }
 
 static int
 region_watched(enum slot_id k, enum region_type t)
 {
-	if (k == SLOT_MAIN || k == SLOT_THRESHOLD)
+	if (k == SLOT_MAIN || k == SLOT_TOUCHED || k == SLOT_THRESHOLD)
 		return is_private_type(t);
 	if (k == SLOT_MAP_COUNT)
 		return 1;
@@ -240,14 +288,15 @@ region_watched(enum slot_id k, enum region_type t)
 }
 
 /* The top regions of the trigger snapshot by committed growth since the
- * baseline (for the map-count rule, new regions count too). */
+ * baseline (touched growth for a slot on private_touched; for the
+ * map-count rule, new regions count too). */
 static int
 add_regions(cJSON *o, const struct evidence *e)
 {
 	struct grown *v = NULL;
 	cJSON *arr = cJSON_AddArrayToObject(o, "regions");
 	size_t n = 0;
-	int rc = 0;
+	int rc = 0, touched = slot_on_touched(e->k, &e->t->p);
 
 	if (arr == NULL)
 		return MD_ERR_NOMEM;
@@ -266,15 +315,18 @@ add_regions(cJSON *o, const struct evidence *e)
 			v[n++].after_index = d->after_index;
 		v[n - 1].committed_delta += d->committed_delta;
 		v[n - 1].resident_delta += d->resident_delta;
+		v[n - 1].touched_delta += d->private_delta + d->swap_delta;
 		v[n - 1].existed |= d->before_index >= 0;
 	}
+	for (size_t i = 0; i < n; i++)
+		v[i].key = touched ? v[i].touched_delta : v[i].committed_delta;
 	qsort(v, n, sizeof(*v), grown_cmp);
 	for (size_t i = 0, shown = 0; i < n && shown < e->top && rc == 0; i++) {
 		const struct region *r = &e->after->regions[v[i].after_index];
 		cJSON *x;
 		char prot[PROT_STR_MAX];
 
-		if (v[i].committed_delta <= 0 && !(e->k == SLOT_MAP_COUNT && !v[i].existed))
+		if (v[i].key <= 0 && !(e->k == SLOT_MAP_COUNT && !v[i].existed))
 			continue;
 		x = cJSON_CreateObject();
 		if (x == NULL || !cJSON_AddItemToArray(arr, x)) {
@@ -290,6 +342,7 @@ add_regions(cJSON *o, const struct evidence *e)
 		    add_u64(x, "committed", r->committed) != 0 ||
 		    add_i64(x, "committed_delta", v[i].committed_delta) != 0 ||
 		    add_i64(x, "resident_delta", v[i].resident_delta) != 0 ||
+		    add_i64(x, "touched_delta", v[i].touched_delta) != 0 ||
 		    cJSON_AddStringToObject(x, "protection", prot) == NULL ||
 		    cJSON_AddStringToObject(x, "detail", r->detail) == NULL)
 			rc = MD_ERR_NOMEM;
@@ -316,15 +369,25 @@ add_types(cJSON *o, const struct evidence *e, const char **dominant)
 			slope[ty] = e->attr->slope_per_h[ty];
 		}
 	} else if (e->diff != NULL) {
-		for (int ty = 0; ty < REGION_TYPE_COUNT; ty++)
-			if (e->diff->by_type[ty].committed_delta > 0)
-				sum += (double)e->diff->by_type[ty].committed_delta;
+		int touched = slot_on_touched(e->k, &e->t->p);
+		double grew[REGION_TYPE_COUNT];
+
+		for (int ty = 0; ty < REGION_TYPE_COUNT; ty++) {
+			const struct diff_totals *d = &e->diff->by_type[ty];
+
+			grew[ty] = touched ? (is_private_type(ty)
+			                              ? (double)(d->private_delta + d->swap_delta)
+			                              : 0)
+			                   : (double)d->committed_delta;
+			if (grew[ty] > 0)
+				sum += grew[ty];
+		}
 		for (int ty = 0; ty < REGION_TYPE_COUNT && sum > 0; ty++)
-			if (e->diff->by_type[ty].committed_delta > 0)
-				share[ty] = (double)e->diff->by_type[ty].committed_delta / sum;
+			if (grew[ty] > 0)
+				share[ty] = grew[ty] / sum;
 	}
 	/* A per-type rule is about its type, whatever the others did. */
-	if (e->k > SLOT_MAIN && e->k < SLOT_THRESHOLD)
+	if (slot_is_type(e->k))
 		best = (int)slot_type[e->k];
 	for (int ty = 0; ty < REGION_TYPE_COUNT; ty++)
 		if (share[ty] > 0)
@@ -728,18 +791,26 @@ attribute(struct alerts *a, struct tstate *t, struct inst *in, enum slot_id k,
 	memset(&d, 0, sizeof(d));
 	memset(&e, 0, sizeof(e));
 	if (k < SLOT_THRESHOLD && sl->fit.ok) {
+		int touched = slot_on_touched(k, &t->p);
+
 		times = calloc(in->n + 1, sizeof(*times));
 		vals = calloc((in->n + 1) * REGION_TYPE_COUNT, sizeof(*vals));
 		if (times == NULL || vals == NULL) {
 			rc = MD_ERR_NOMEM;
 			goto out;
 		}
+		/* The types' committed bytes, or for a slot on private_touched
+		 * the touched bytes of the private types (the others: none). */
 		for (int ty = 0; ty < REGION_TYPE_COUNT; ty++)
-			series[ty] = vals + (size_t)ty * in->n;
+			series[ty] =
+			        touched && !is_private_type(ty) ? NULL : vals + (size_t)ty * in->n;
 		for (size_t i = 0; i < in->n; i++) {
 			times[i] = in->pts[i].time_ms;
-			for (int ty = 0; ty < REGION_TYPE_COUNT; ty++)
+			for (int ty = 0; ty < REGION_TYPE_COUNT && !touched; ty++)
 				vals[(size_t)ty * in->n + i] = (double)in->pts[i].committed[ty];
+			for (int j = 0; j < N_PRIVATE && touched; j++)
+				vals[(size_t)private_types[j] * in->n + i] =
+				        (double)in->pts[i].touched[j];
 		}
 		rc = trend_attribute(times, series, in->n, in->start_ms, s->time_ms, &t->p.trend,
 		                     &attr);
@@ -894,6 +965,22 @@ eval_trend(struct alerts *a, struct tstate *t, struct inst *in, enum slot_id k, 
 		return;
 	}
 	sl->fit = fit;
+	if (k == SLOT_MAIN) {
+		in->main_eval_ms = now;
+		in->main_samples = in->n;
+		in->main_params = t->p.trend;
+		in->main_touched = t->p.watch_touched;
+	}
+	if (k == SLOT_TOUCHED && in->slot[SLOT_MAIN].row.id != 0 && sl->det.state != TREND_FIRING) {
+		/* The committed-private alert is open (pending or firing): the
+		 * same growth is not a second alert.  A pending one of this slot
+		 * is cancelled; its detector starts over once the main alert
+		 * closes.  One that fired before stays (it is out already). */
+		if (sl->row.id != 0)
+			slot_close(a, in, k, now, "the private_committed alert covers it");
+		trend_detector_init(&sl->det);
+		return;
+	}
 	ev = trend_detector_step(&sl->det, &fit, &t->p.trend, now);
 	switch (ev) {
 	case TREND_EVENT_PENDING:
@@ -1029,6 +1116,25 @@ seed_alerts(struct alerts *a, struct tstate *t, int64_t now)
 	store_alerts_free(v, n);
 }
 
+/* The touched bytes of each private type of a point read back from the
+ * store, which keeps private_touched but per type only the resident bytes:
+ * private_touched split in proportion to the private types' resident bytes
+ * (their resident pages are private but for copy-on-write sharing after a
+ * fork; swap is not in them).  Only the attribution of a touched alert uses
+ * the split; the series it fires on is private_touched itself. */
+static void
+touched_split(struct point *pt, const uint64_t resident[REGION_TYPE_COUNT])
+{
+	double sum = 0;
+
+	for (int j = 0; j < N_PRIVATE; j++)
+		sum += (double)resident[private_types[j]];
+	for (int j = 0; j < N_PRIVATE; j++)
+		pt->touched[j] = sum > 0 ? (uint64_t)((double)pt->private_touched *
+		                                      (double)resident[private_types[j]] / sum)
+		                         : (j == 0 ? pt->private_touched : 0);
+}
+
 /* Load the recent series of @t's instances from the store. */
 static void
 seed(struct alerts *a, struct tstate *t, int64_t now)
@@ -1066,6 +1172,7 @@ seed(struct alerts *a, struct tstate *t, int64_t now)
 		pt.private_committed = tl[i].private_committed;
 		pt.private_touched = tl[i].private_touched;
 		memcpy(pt.committed, tl[i].committed, sizeof(pt.committed));
+		touched_split(&pt, tl[i].resident);
 		if (inst_push(in, &pt, &t->p) != 0)
 			break;
 	}
@@ -1189,6 +1296,9 @@ alerts_on_snapshot(struct alerts *a, int64_t target_id, const char *name,
 	pt.private_touched = tot.private_touched;
 	for (int ty = 0; ty < REGION_TYPE_COUNT; ty++)
 		pt.committed[ty] = tot.by_type[ty].committed;
+	for (int j = 0; j < N_PRIVATE; j++)
+		pt.touched[j] = tot.by_type[private_types[j]].private_resident +
+		                tot.by_type[private_types[j]].swap;
 	pt.regions = s->n_regions;
 	if (inst_push(in, &pt, p) != 0) {
 		log_warn("target '%s': out of memory for its series", name);
@@ -1203,8 +1313,15 @@ alerts_on_snapshot(struct alerts *a, int64_t target_id, const char *name,
 	eval_plain(a, t, in, snapshot_id, s);
 	if (in->last_eval_ms == 0 || now - in->last_eval_ms >= (int64_t)p->eval_interval_s * 1000) {
 		in->last_eval_ms = now;
-		for (int k = SLOT_MAIN; k < SLOT_THRESHOLD; k++)
+		/* SLOT_MAIN first: the touched slot looks at its alert. */
+		for (int k = SLOT_MAIN; k < SLOT_THRESHOLD; k++) {
+			if (k == SLOT_TOUCHED && p->watch_touched) {
+				slot_close(a, in, SLOT_TOUCHED, now,
+				           "series = private_touched: the main rule watches it");
+				continue;
+			}
 			eval_trend(a, t, in, (enum slot_id)k, snapshot_id, s);
+		}
 	}
 }
 
@@ -1277,9 +1394,20 @@ alerts_runtime(struct alerts *a, int64_t target_id, struct web_target_runtime *r
 	rt->trend_slope_bytes_per_h = 0;
 	rt->trend_touched = 0;
 	rt->alert_state = -1;
+	rt->trend_params_set = 0;
+	rt->trend_instance_id = 0;
+	rt->trend_instance_start_ms = 0;
+	rt->trend_eval_ms = 0;
+	rt->trend_samples = 0;
+	rt->trend_fit_touched = 0;
+	memset(&rt->trend_params, 0, sizeof(rt->trend_params));
+	memset(&rt->trend_fit_params, 0, sizeof(rt->trend_fit_params));
+	memset(&rt->trend_fit, 0, sizeof(rt->trend_fit));
 	if (a == NULL || (t = tstate_find(a, target_id)) == NULL)
 		return;
 	rt->trend_touched = t->p.watch_touched;
+	rt->trend_params = t->p.trend;
+	rt->trend_params_set = 1;
 	for (size_t i = 0; i < t->n_insts; i++) {
 		const struct inst *in = t->insts[i];
 
@@ -1301,5 +1429,16 @@ alerts_runtime(struct alerts *a, int64_t target_id, struct web_target_runtime *r
 		rt->trend_slope_bytes_per_h =
 		        rt->trend_ok ? newest->slot[SLOT_MAIN].fit.slope_per_h : 0;
 		rt->regions = newest->pts[newest->n - 1].regions;
+		/* The fit the engine judged, for /trend to report and the UI
+		 * to draw; none while alerts are off (it would be stale). */
+		if (newest->main_eval_ms != 0 && t->p.enabled) {
+			rt->trend_instance_id = newest->instance_id;
+			rt->trend_instance_start_ms = newest->start_ms;
+			rt->trend_eval_ms = newest->main_eval_ms;
+			rt->trend_samples = newest->main_samples;
+			rt->trend_fit_params = newest->main_params;
+			rt->trend_fit_touched = newest->main_touched;
+			rt->trend_fit = newest->slot[SLOT_MAIN].fit;
+		}
 	}
 }

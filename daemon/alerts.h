@@ -57,8 +57,12 @@ void alerts_expire(struct alerts *a, int64_t now_ms);
 void alerts_storage(struct alerts *a, int failing, const char *error, int64_t now_ms);
 
 /* Fill the leak detection members of @rt (trend_ok, trend_slope_bytes_per_h,
- * alert_state, regions) for target @target_id: the newest instance's main
- * series and the target's most severe open alert. */
+ * trend_touched, alert_state, regions, and the trend_* members of the fit
+ * /trend reports: the target's parameters, the last evaluation of the main
+ * series with its parameters, time and result) for target @target_id: the
+ * newest instance's main series and the target's most severe open alert.
+ * An unknown target leaves them empty (trend_params_set and
+ * trend_instance_id 0). */
 void alerts_runtime(struct alerts *a, int64_t target_id, struct web_target_runtime *rt);
 
 #endif

@@ -7,7 +7,9 @@
  * 10 s, evaluation every 30 s).  Asserted: one alert naming the right type
  * and series, its attribution shares and top region equal to the diff of
  * its baseline and trigger snapshots, the link to that diff, no alert for
- * sawtooth and plateau, restarts, the threshold and map-count rules, the
+ * sawtooth and plateau, touched private memory that grows while committed
+ * stays flat (one alert on private_touched) and with it (one alert on
+ * private_committed), restarts, the threshold and map-count rules, the
  * runtime figures, a restarted engine picking up its open alert, and the
  * evidence snapshots surviving store_prune.
  */
@@ -45,6 +47,9 @@ struct proc {
 	uint64_t start_time;
 	uint64_t heap, priv, mapped, stack;
 	unsigned extra_regions; /* one-page image regions (map count) */
+	/* A pool of private data committed up front (pool bytes) of which
+	 * pool_used are touched: committed flat while touched grows. */
+	uint64_t pool, pool_used;
 };
 
 static struct snapshot *
@@ -76,6 +81,12 @@ proc_snapshot(const struct proc *p, int64_t time_ms)
 	            "");
 	r.private_resident = p->priv;
 	ck_assert_int_eq(snapshot_add_region(s, &r), 0);
+	if (p->pool > 0) {
+		test_region(&r, 0x7f0800000000, p->pool, REGION_PRIVATE, STATE_COMMIT, rw, p->pool,
+		            p->pool_used, "[anon:pool]");
+		r.private_resident = p->pool_used;
+		ck_assert_int_eq(snapshot_add_region(s, &r), 0);
+	}
 	if (p->mapped > 0) {
 		test_region(&r, 0x7f1000000000, p->mapped, REGION_MAPPED, STATE_COMMIT, rw,
 		            p->mapped, p->mapped, "/var/lib/app/cache.bin");
@@ -203,7 +214,7 @@ committed_of(struct store *st, int64_t id, enum region_type t)
 START_TEST(test_alerts_on_snapshot__heap_leak_one_alert_attributed)
 {
 	struct rig g;
-	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
+	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
 	struct store_alert *v = NULL;
 	const cJSON *types, *regions, *r0, *trend;
 	struct web_target_runtime rt;
@@ -267,6 +278,22 @@ START_TEST(test_alerts_on_snapshot__heap_leak_one_alert_attributed)
 	ck_assert(fabs(rt.trend_slope_bytes_per_h - 360.0 * 64 * 1024) < 0.05 * 360 * 64 * 1024);
 	ck_assert_uint_eq(rt.regions, 4); /* image, heap, private data, stack */
 	ck_assert_int_eq(rt.trend_touched, 0);
+	/* The engine's own fit, which /trend reports: of this instance, as of
+	 * its last evaluation (every 30 s: at most 20 s before the last of the
+	 * snapshots 10 s apart), with the target's parameters. */
+	ck_assert_int_eq(rt.trend_params_set, 1);
+	ck_assert_int_eq(rt.trend_params.window_ms, g.p.trend.window_ms);
+	ck_assert_int_eq(rt.trend_fit_params.window_ms, g.p.trend.window_ms);
+	ck_assert_int_eq(rt.trend_instance_id, v[0].instance_id);
+	ck_assert_int_eq(rt.trend_instance_start_ms, T0 + 5000);
+	ck_assert_int_ge(rt.trend_eval_ms, T0 + 5000 + 237 * STEP_MS);
+	ck_assert_int_le(rt.trend_eval_ms, T0 + 5000 + 239 * STEP_MS);
+	ck_assert_int_eq(rt.trend_fit_touched, 0);
+	ck_assert_uint_gt(rt.trend_samples, 100);
+	ck_assert_int_eq(rt.trend_fit.ok, 1);
+	ck_assert_int_eq(rt.trend_fit.t1_ms, rt.trend_eval_ms);
+	ck_assert_double_eq(rt.trend_fit.slope_per_h, rt.trend_slope_bytes_per_h);
+	ck_assert_double_gt(rt.trend_fit.level, rt.trend_fit.intercept);
 	/* series = private_touched: the runtime says so (/metrics labels with it) */
 	g.p.watch_touched = 1;
 	feed(&g, &p, T0 + 5000 + 240 * STEP_MS);
@@ -276,6 +303,8 @@ START_TEST(test_alerts_on_snapshot__heap_leak_one_alert_attributed)
 	alerts_runtime(g.al, g.target + 1, &rt); /* unknown target */
 	ck_assert_int_eq(rt.alert_state, -1);
 	ck_assert_int_eq(rt.trend_ok, 0);
+	ck_assert_int_eq(rt.trend_params_set, 0);
+	ck_assert_int_eq(rt.trend_instance_id, 0);
 	store_alerts_free(v, n);
 	rig_close(&g);
 }
@@ -284,7 +313,7 @@ END_TEST
 START_TEST(test_alerts_on_snapshot__two_types_share_the_growth)
 {
 	struct rig g;
-	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
+	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
 	struct store_alert *v = NULL;
 	const cJSON *types, *regions;
 	double share_heap = -1, share_priv = -1;
@@ -327,10 +356,139 @@ START_TEST(test_alerts_on_snapshot__two_types_share_the_growth)
 }
 END_TEST
 
+/* The resident + swap bytes of the private types in snapshot @id. */
+static uint64_t
+touched_of(struct store *st, int64_t id)
+{
+	struct snapshot_totals tot;
+
+	ck_assert_int_eq(store_get_totals(st, id, &tot), 0);
+	return tot.private_touched;
+}
+
+/* A pool of 64 MiB committed at start is filled at 64 KiB every 10 s
+ * (22.5 MiB/h): committed private bytes stay flat, their touched part grows. */
+static size_t
+run_pool_fill(struct rig *g, struct store_alert **v)
+{
+	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 64 * MIB, 0};
+
+	for (int k = 0; k < 240; k++) {
+		feed(g, &p, T0 + 5000 + k * STEP_MS);
+		p.pool_used += 64 * 1024;
+	}
+	return list_alerts(g, v);
+}
+
+/* Checks the alert of run_pool_fill: attributed to Private Data, the pool's
+ * region first with its touched growth between the two snapshots. */
+static void
+assert_pool_alert(struct rig *g, const struct store_alert *a)
+{
+	const cJSON *types, *regions, *r0;
+	cJSON *o;
+
+	ck_assert_str_eq(a->rule, "trend");
+	ck_assert_str_eq(a->series, "private_touched");
+	ck_assert_int_eq(a->state, ALERT_FIRING);
+	ck_assert_int_lt(a->fired_ms, T0 + 10 * 60000);
+	ck_assert(fabs(a->slope_bytes_per_h - 360.0 * 64 * 1024) < 0.05 * 360 * 64 * 1024);
+	ck_assert_int_ne(a->baseline_snapshot_id, 0);
+	ck_assert_int_gt(a->trigger_snapshot_id, a->baseline_snapshot_id);
+	/* what it watched: committed flat, touched grown */
+	ck_assert_uint_eq(committed_of(g->st, a->trigger_snapshot_id, REGION_PRIVATE),
+	                  committed_of(g->st, a->baseline_snapshot_id, REGION_PRIVATE));
+	ck_assert_uint_gt(touched_of(g->st, a->trigger_snapshot_id),
+	                  touched_of(g->st, a->baseline_snapshot_id));
+	o = evidence(a);
+	ck_assert_str_eq(jstr(o, "series"), "private_touched");
+	ck_assert_str_eq(jstr(o, "type"), "private");
+	types = cJSON_GetObjectItemCaseSensitive(o, "types");
+	ck_assert_int_eq(cJSON_GetArraySize(types), 1);
+	ck_assert_str_eq(jstr(cJSON_GetArrayItem(types, 0), "type"), "private");
+	ck_assert(jnum(cJSON_GetArrayItem(types, 0), "share") > 0.99);
+	regions = cJSON_GetObjectItemCaseSensitive(o, "regions");
+	ck_assert_int_eq(cJSON_GetArraySize(regions), 1);
+	r0 = cJSON_GetArrayItem(regions, 0);
+	ck_assert_uint_eq((uint64_t)jnum(r0, "base"), 0x7f0800000000);
+	ck_assert_str_eq(jstr(r0, "detail"), "[anon:pool]");
+	ck_assert(jnum(r0, "committed_delta") == 0);
+	ck_assert_uint_eq((uint64_t)jnum(r0, "touched_delta"),
+	                  touched_of(g->st, a->trigger_snapshot_id) -
+	                          touched_of(g->st, a->baseline_snapshot_id));
+	ck_assert_ptr_nonnull(strstr(jstr(o, "summary"), "Private Data grows"));
+	ck_assert_ptr_nonnull(strstr(jstr(o, "summary"), "private_touched now"));
+	cJSON_Delete(o);
+}
+
+START_TEST(test_alerts_on_snapshot__touched_grows_committed_flat)
+{
+	struct rig g;
+	struct store_alert *v = NULL;
+	size_t n;
+
+	rig_open(&g);
+	ck_assert_int_eq(g.p.watch_touched, 0);
+	n = run_pool_fill(&g, &v);
+	ck_assert_uint_eq(n, 1);
+	assert_pool_alert(&g, &v[0]);
+	store_alerts_free(v, n);
+	rig_close(&g);
+}
+END_TEST
+
+START_TEST(test_alerts_on_snapshot__committed_and_touched_grow_one_alert)
+{
+	struct rig g;
+	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
+	struct store_alert *v = NULL;
+	cJSON *o;
+	size_t n;
+
+	rig_open(&g);
+	/* Private data written as it is committed (tests/grower's "private"):
+	 * both series grow at 22.5 MiB/h; touched at a higher rate per cent
+	 * (its level is lower), yet the main series wins. */
+	for (int k = 0; k < 240; k++) {
+		feed(&g, &p, T0 + 5000 + k * STEP_MS);
+		p.priv += 64 * 1024;
+	}
+	ck_assert_uint_gt(touched_of(g.st, feed(&g, &p, T0 + 5000 + 240 * STEP_MS)),
+	                  p.priv); /* it did grow: it holds the written pages */
+	n = list_alerts(&g, &v);
+	ck_assert_uint_eq(n, 1); /* not even a cancelled private_touched row */
+	ck_assert_str_eq(v[0].series, "private_committed");
+	ck_assert_int_eq(v[0].state, ALERT_FIRING);
+	o = evidence(&v[0]);
+	ck_assert_str_eq(jstr(o, "type"), "private");
+	cJSON_Delete(o);
+	store_alerts_free(v, n);
+	rig_close(&g);
+}
+END_TEST
+
+START_TEST(test_alerts_on_snapshot__series_touched_has_no_second_slot)
+{
+	struct rig g;
+	struct store_alert *v = NULL;
+	size_t n;
+
+	rig_open(&g);
+	g.p.watch_touched = 1;
+	n = run_pool_fill(&g, &v);
+	/* the main rule watches private_touched: one alert, attributed by the
+	 * touched bytes (by committed bytes nothing grew) */
+	ck_assert_uint_eq(n, 1);
+	assert_pool_alert(&g, &v[0]);
+	store_alerts_free(v, n);
+	rig_close(&g);
+}
+END_TEST
+
 START_TEST(test_alerts_on_snapshot__mapped_growth_names_mapped)
 {
 	struct rig g;
-	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 4 * MIB, 0x21000, 0};
+	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 4 * MIB, 0x21000, 0, 0, 0};
 	struct store_alert *v = NULL;
 	cJSON *o;
 	size_t n;
@@ -358,8 +516,8 @@ END_TEST
 START_TEST(test_alerts_on_snapshot__sawtooth_and_plateau_fire_nothing)
 {
 	struct rig g;
-	struct proc saw = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
-	struct proc flat = {200, 7000, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
+	struct proc saw = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
+	struct proc flat = {200, 7000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
 	struct store_alert *v = NULL;
 	int64_t t2;
 	size_t n;
@@ -391,8 +549,8 @@ END_TEST
 START_TEST(test_alerts_on_snapshot__restart_starts_over_and_resolves_the_old)
 {
 	struct rig g;
-	struct proc a = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
-	struct proc b = {101, 0, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
+	struct proc a = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
+	struct proc b = {101, 0, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
 	struct store_alert *v = NULL;
 	int64_t t = T0 + 5000;
 	size_t n;
@@ -456,8 +614,8 @@ END_TEST
 START_TEST(test_alerts_on_snapshot__seen_once_is_gone_at_the_targets_pace)
 {
 	struct rig g;
-	struct proc a = {100, 5000, 8 * MIB, 1 * MIB, 0, 0x21000, 0};
-	struct proc c = {200, 6000, 8 * MIB, 8 * MIB, 0, 0x21000, 0};
+	struct proc a = {100, 5000, 8 * MIB, 1 * MIB, 0, 0x21000, 0, 0, 0};
+	struct proc c = {200, 6000, 8 * MIB, 8 * MIB, 0, 0x21000, 0, 0, 0};
 	struct store_alert *v = NULL;
 	int64_t t = T0 + 5000;
 	size_t n;
@@ -491,7 +649,7 @@ END_TEST
 START_TEST(test_alerts_on_snapshot__threshold_every_level_and_map_count)
 {
 	struct rig g;
-	struct proc p = {100, 5000, 8 * MIB, 1 * MIB, 0, 0x21000, 40};
+	struct proc p = {100, 5000, 8 * MIB, 1 * MIB, 0, 0x21000, 40, 0, 0};
 	struct store_alert *v = NULL;
 	size_t n, n_thr = 0, open_thr = 0, n_map = 0;
 	int64_t t = T0 + 5000;
@@ -536,7 +694,7 @@ END_TEST
 START_TEST(test_alerts_on_snapshot__restarted_engine_keeps_its_alert_then_resolves)
 {
 	struct rig g;
-	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
+	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
 	struct store_alert *v = NULL;
 	int64_t t = T0 + 5000, id;
 	size_t n;
@@ -576,7 +734,7 @@ END_TEST
 START_TEST(test_alerts_on_snapshot__evidence_survives_pruning)
 {
 	struct rig g;
-	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0};
+	struct proc p = {100, 5000, 8 * MIB, 2 * MIB, 0, 0x21000, 0, 0, 0};
 	struct store_alert *v = NULL;
 	struct store_retention ret;
 	struct snapshot *a = NULL, *b = NULL;
@@ -622,6 +780,9 @@ alerts_suite(void)
 	tc = tcase_create("alerts_on_snapshot");
 	tcase_add_test(tc, test_alerts_on_snapshot__heap_leak_one_alert_attributed);
 	tcase_add_test(tc, test_alerts_on_snapshot__two_types_share_the_growth);
+	tcase_add_test(tc, test_alerts_on_snapshot__touched_grows_committed_flat);
+	tcase_add_test(tc, test_alerts_on_snapshot__committed_and_touched_grow_one_alert);
+	tcase_add_test(tc, test_alerts_on_snapshot__series_touched_has_no_second_slot);
 	tcase_add_test(tc, test_alerts_on_snapshot__mapped_growth_names_mapped);
 	tcase_add_test(tc, test_alerts_on_snapshot__sawtooth_and_plateau_fire_nothing);
 	tcase_add_test(tc, test_alerts_on_snapshot__restart_starts_over_and_resolves_the_old);

@@ -413,8 +413,16 @@ snapshot_csv(const struct snapshot *s)
 START_TEST(test_web_start__targets)
 {
 	struct web *w = start();
-	struct web_target_runtime rt = {target_java, 42, 1, 1800000, 10, 1, 0,
-	                                0.0,         -1, 3, 7,       35, 0};
+	struct web_target_runtime rt = {.target_id = target_java,
+	                                .ticks = 42,
+	                                .ticks_missed = 1,
+	                                .last_cost_ns = 1800000,
+	                                .interval_s = 10,
+	                                .watching = 1,
+	                                .alert_state = -1,
+	                                .regions = 3,
+	                                .full_reads = 7,
+	                                .probe_hits = 35};
 	struct snapshot *s = stored(sid[4]);
 	struct snapshot_totals t;
 	const cJSON *list, *java, *other, *run;
@@ -1445,6 +1453,146 @@ START_TEST(test_web_start__trend)
 }
 END_TEST
 
+/* GET /trend of target @tid, parsed into @r (status 200 asserted). */
+static void
+get_trend(struct web *w, int64_t tid, const char *query, struct resp *r)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "/api/v1/targets/%" PRId64 "/trend%s", tid, query);
+	get(w, path, r);
+	ck_assert_msg(r->status == 200, "%s", r->body);
+}
+
+/* With a runtime entry from the daemon, /trend reports the alert engine's
+ * own fit (the line the UI draws is the one the engine judged), and fits
+ * anything else with the target's own parameters. */
+START_TEST(test_web_start__trend_engine_fit)
+{
+	struct web_config cfg;
+	struct web_target_runtime rt;
+	struct web *w;
+	const cJSON *line;
+	struct resp r;
+	char dir[512], dbp[600];
+	int64_t tid, last_ms, inst2, inst1;
+
+	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
+	snprintf(dbp, sizeof(dbp), "%s/trend.db", dir);
+	(void)build_trend_db(dbp, &tid, &last_ms);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.db_path = dbp;
+	w = start_cfg(&cfg);
+
+	/* No runtime: computed here, with the global parameters. */
+	get_trend(w, tid, "", &r);
+	ck_assert_str_eq(str(r.json, "source"), "request");
+	ck_assert_int_eq(num(cJSON_GetObjectItem(r.json, "params"), "window_ms"), 6 * HOUR_MS);
+	inst2 = (int64_t)num(r.json, "instance");
+	inst1 = inst2 - 1;
+	resp_free(&r);
+
+	/* The target's own parameters (a 1 h window), no evaluation yet:
+	 * computed here with them. */
+	memset(&rt, 0, sizeof(rt));
+	rt.target_id = tid;
+	rt.alert_state = -1;
+	rt.trend_params_set = 1;
+	trend_params_defaults(&rt.trend_params);
+	rt.trend_params.window_ms = HOUR_MS;
+	rt.trend_params.min_span_ms = 30 * MINUTE_MS;
+	web_set_targets_runtime(w, &rt, 1);
+	get_trend(w, tid, "", &r);
+	ck_assert_str_eq(str(r.json, "source"), "request");
+	ck_assert_int_eq(num(cJSON_GetObjectItem(r.json, "params"), "window_ms"), HOUR_MS);
+	ck_assert_int_ge(num(r.json, "t0_ms"), last_ms - HOUR_MS);
+	ck_assert_int_le(num(r.json, "samples"), 61);
+	resp_free(&r);
+
+	/* The engine's fit of the newest instance, published: reported as is
+	 * (figures no refit of this data would give). */
+	rt.trend_instance_id = inst2;
+	rt.trend_instance_start_ms = T0 + 7;
+	rt.trend_eval_ms = last_ms - MINUTE_MS;
+	rt.trend_samples = 77;
+	trend_params_defaults(&rt.trend_fit_params);
+	rt.trend_fit_params.window_ms = 2 * HOUR_MS;
+	rt.trend_fit.ok = 1;
+	rt.trend_fit.n = 42;
+	rt.trend_fit.t0_ms = last_ms - 2 * HOUR_MS;
+	rt.trend_fit.t1_ms = last_ms - MINUTE_MS;
+	rt.trend_fit.slope_per_h = 12345.5;
+	rt.trend_fit.intercept = 100000000.0;
+	rt.trend_fit.level = 100024691.0;
+	rt.trend_fit.start_level = 99999999.0;
+	rt.trend_fit.r2 = 0.875;
+	rt.trend_fit.mk_p = 0.0025;
+	rt.trend_fit.holds = 0;
+	rt.trend_ok = 1;
+	rt.trend_slope_bytes_per_h = 12345.5;
+	web_set_targets_runtime(w, &rt, 1);
+	get_trend(w, tid, "", &r);
+	ck_assert_str_eq(str(r.json, "source"), "engine");
+	ck_assert_str_eq(str(r.json, "series"), "private_committed");
+	ck_assert_int_eq(num(r.json, "instance"), inst2);
+	ck_assert_int_eq(num(r.json, "instance_start_ms"), T0 + 7);
+	ck_assert_int_eq(num(r.json, "now_ms"), last_ms - MINUTE_MS);
+	ck_assert_int_eq(num(r.json, "samples"), 77);
+	ck_assert_int_eq(num(cJSON_GetObjectItem(r.json, "params"), "window_ms"), 2 * HOUR_MS);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "ok")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "holds")));
+	ck_assert_int_eq(num(r.json, "points"), 42);
+	ck_assert_int_eq(num(r.json, "t0_ms"), last_ms - 2 * HOUR_MS);
+	ck_assert_int_eq(num(r.json, "t1_ms"), last_ms - MINUTE_MS);
+	ck_assert_double_eq(num(r.json, "slope_bytes_per_h"), 12345.5);
+	ck_assert_double_eq(num(r.json, "r2"), 0.875);
+	ck_assert_double_eq(num(r.json, "mk_p"), 0.0025);
+	line = arr(r.json, "line");
+	ck_assert_int_eq(cJSON_GetArraySize(line), 2);
+	ck_assert_int_eq(num(cJSON_GetArrayItem(line, 0), "time_ms"), last_ms - 2 * HOUR_MS);
+	ck_assert_double_eq(num(cJSON_GetArrayItem(line, 0), "value"), 100000000.0);
+	ck_assert_int_eq(num(cJSON_GetArrayItem(line, 1), "time_ms"), last_ms - MINUTE_MS);
+	ck_assert_double_eq(num(cJSON_GetArrayItem(line, 1), "value"), 100024691.0);
+	resp_free(&r);
+	get_trend(w, tid, "?series=private_committed", &r);
+	ck_assert_str_eq(str(r.json, "source"), "engine");
+	resp_free(&r);
+
+	/* Another series: computed here, with the target's parameters. */
+	get_trend(w, tid, "?series=committed:heap", &r);
+	ck_assert_str_eq(str(r.json, "source"), "request");
+	ck_assert_int_eq(num(cJSON_GetObjectItem(r.json, "params"), "window_ms"), HOUR_MS);
+	ck_assert_int_eq(num(r.json, "now_ms"), last_ms);
+	resp_free(&r);
+
+	/* series = private_touched: that is the default and the engine's. */
+	rt.trend_fit_touched = 1;
+	rt.trend_touched = 1;
+	web_set_targets_runtime(w, &rt, 1);
+	get_trend(w, tid, "", &r);
+	ck_assert_str_eq(str(r.json, "series"), "private_touched");
+	ck_assert_str_eq(str(r.json, "source"), "engine");
+	ck_assert_double_eq(num(r.json, "slope_bytes_per_h"), 12345.5);
+	resp_free(&r);
+	get_trend(w, tid, "?series=private_committed", &r);
+	ck_assert_str_eq(str(r.json, "source"), "request");
+	resp_free(&r);
+
+	/* A fit of an older instance is not the newest one's: computed here. */
+	rt.trend_fit_touched = 0;
+	rt.trend_touched = 0;
+	rt.trend_instance_id = inst1;
+	web_set_targets_runtime(w, &rt, 1);
+	get_trend(w, tid, "", &r);
+	ck_assert_str_eq(str(r.json, "source"), "request");
+	ck_assert_int_eq(num(r.json, "instance"), inst2);
+	ck_assert_msg(fabs(num(r.json, "slope_bytes_per_h") - 60.0 * (double)MiB) < 1.0, "slope");
+	resp_free(&r);
+	web_stop(w);
+	test_rm_rf(dir);
+}
+END_TEST
+
 /* Too little data to fit: ok false, an empty line. */
 START_TEST(test_web_start__trend_no_data)
 {
@@ -2064,8 +2212,23 @@ END_TEST
 START_TEST(test_web_set_targets_runtime__replaced)
 {
 	struct web *w = start();
-	struct web_target_runtime rt[2] = {{target_java, 1, 0, 10, 5, 1, 0, 0.0, -1, 3, 1, 0, 0},
-	                                   {target_other, 7, 2, 20, 60, 0, 0, 0.0, -1, 2, 3, 4, 0}};
+	struct web_target_runtime rt[2] = {{.target_id = target_java,
+	                                    .ticks = 1,
+	                                    .last_cost_ns = 10,
+	                                    .interval_s = 5,
+	                                    .watching = 1,
+	                                    .alert_state = -1,
+	                                    .regions = 3,
+	                                    .full_reads = 1},
+	                                   {.target_id = target_other,
+	                                    .ticks = 7,
+	                                    .ticks_missed = 2,
+	                                    .last_cost_ns = 20,
+	                                    .interval_s = 60,
+	                                    .alert_state = -1,
+	                                    .regions = 2,
+	                                    .full_reads = 3,
+	                                    .probe_hits = 4}};
 	const cJSON *list, *run;
 	struct resp r;
 
@@ -2166,6 +2329,7 @@ web_suite(void)
 	tcase_add_test(tc, test_web_start__alert);
 	tcase_add_test(tc, test_web_start__trend);
 	tcase_add_test(tc, test_web_start__trend_no_data);
+	tcase_add_test(tc, test_web_start__trend_engine_fit);
 	tcase_add_test(tc, test_web_start__static);
 	tcase_add_test(tc, test_web_start__errors);
 	tcase_add_test(tc, test_web_start__hosts);

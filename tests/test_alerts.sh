@@ -90,6 +90,7 @@ else fail "memdeltad did not start: $(tail -5 "$T/log")"; exit 1; fi
 
 # ---- 6 s of warm-up, then 30 s of growth ------------------------------------------
 sleep 6
+GROW_MS=$(date +%s%3N)
 for i in $(seq 0 59); do
   cmd priv "private 512K"
   cmd heap "heap 512K"
@@ -118,6 +119,14 @@ check_leak() { # TARGET SERIES TYPE
     fail "$4: $n fired alert(s), series '$series', type '$type' (want 1, $2, $3)"
   fi
 }
+# Every alert row (cancelled pending ones too), for the log: seconds from
+# the start of the growth to pending and to firing.
+q "SELECT t.name, a.rule, a.series, round((a.started_ms - $GROW_MS) / 1000.0, 1),
+          CASE WHEN a.fired_ms > 0 THEN round((a.fired_ms - $GROW_MS) / 1000.0, 1) ELSE 'never' END
+   FROM alerts a JOIN targets t ON t.id = a.target_id ORDER BY a.id" |
+  while IFS='|' read -r tn ru se pe fi; do
+    echo "# alert: $tn $ru $se: pending at ${pe} s, fired at ${fi} s after the growth started"
+  done
 check_leak "$PNAME" private_committed private "private data"
 check_leak heap private_committed heap "heap"
 check_leak thr private_committed stack "thread stacks"

@@ -1095,6 +1095,11 @@ series_value(const struct store_timeline_point *p, int kind, enum region_type ty
 	return (double)p->committed[type];
 }
 
+/* The fit /trend reports: the alert engine's own when the daemon published
+ * one for this series of the newest instance (what the engine judged, with
+ * the target's parameters as of that evaluation), else one computed here
+ * with the target's effective parameters (the daemon's [alerts] section as
+ * it started when the daemon published none). */
 static int
 api_trend(struct web *w, struct store *st, int64_t target, const struct web_query *q,
           struct web_reply *rep)
@@ -1102,6 +1107,8 @@ api_trend(struct web *w, struct store *st, int64_t target, const struct web_quer
 	struct store_instance_info *inst = NULL;
 	struct store_timeline_point *p = NULL;
 	struct trend_point *pts = NULL;
+	struct web_target_runtime *rt = NULL;
+	const struct web_target_runtime *r = NULL;
 	struct trend_params tp;
 	struct trend_fit fit;
 	struct json_out o;
@@ -1109,14 +1116,28 @@ api_trend(struct web *w, struct store *st, int64_t target, const struct web_quer
 	const char *series = q->get(q->arg, "series");
 	enum region_type type;
 	int64_t start_ms = 0, now_ms = 0, from;
-	size_t n_inst = 0, n = 0, n_pts = 0, i;
-	int rc, kind;
+	size_t n_inst = 0, n = 0, n_pts = 0, n_rt = 0, i;
+	int rc, kind, engine = 0;
 
 	json_out_init(&o, NULL, NULL);
 	memset(&fit, 0, sizeof(fit));
 	web_trend_params_get(w, &tp);
+	if (web_runtime_get(w, &rt, &n_rt) != 0) {
+		rc = web_reply_error(rep, 503, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n_rt && r == NULL; i++) {
+		if (rt[i].target_id == target)
+			r = &rt[i];
+	}
+	if (r != NULL && r->trend_params_set)
+		tp = r->trend_params;
+	/* By default the series the engine watches for this target. */
 	if (series == NULL)
-		series = "private_committed";
+		series = r != NULL && (r->trend_instance_id != 0 ? r->trend_fit_touched
+		                                                 : r->trend_touched)
+		                 ? "private_touched"
+		                 : "private_committed";
 	if (parse_series(series, &kind, &type) != 0) {
 		rc = web_reply_error(rep, 400,
 		                     "parameter series must be private_committed, private_touched "
@@ -1138,7 +1159,15 @@ api_trend(struct web *w, struct store *st, int64_t target, const struct web_quer
 		if (inst[i - 1].n_snapshots > 0 && inst[i - 1].last_time_ms != 0)
 			last = &inst[i - 1];
 	}
-	if (last != NULL) {
+	engine = last != NULL && r != NULL && r->trend_instance_id == last->id &&
+	         kind == (r->trend_fit_touched ? 1 : 0);
+	if (engine) {
+		tp = r->trend_fit_params;
+		fit = r->trend_fit;
+		start_ms = r->trend_instance_start_ms;
+		now_ms = r->trend_eval_ms;
+		n_pts = (size_t)r->trend_samples;
+	} else if (last != NULL) {
 		start_ms = last->start_time_ms ? last->start_time_ms : last->first_time_ms;
 		now_ms = last->last_time_ms;
 		from = now_ms - tp.window_ms > last->first_time_ms ? now_ms - tp.window_ms
@@ -1173,6 +1202,10 @@ api_trend(struct web *w, struct store *st, int64_t target, const struct web_quer
 	member_i64(&o, ",\"instance\":", last != NULL ? last->id : 0);
 	RAW(&o, ",\"series\":");
 	json_out_string(&o, series);
+	if (engine)
+		RAW(&o, ",\"source\":\"engine\"");
+	else
+		RAW(&o, ",\"source\":\"request\"");
 	member_i64(&o, ",\"instance_start_ms\":", start_ms);
 	member_i64(&o, ",\"now_ms\":", now_ms);
 	member_u64(&o, ",\"samples\":", n_pts);
@@ -1216,6 +1249,7 @@ out:
 	free(pts);
 	free(p);
 	free(inst);
+	free(rt);
 	return rc;
 }
 

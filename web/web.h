@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct trend_params; /* diff/trend.h */
+#include "diff/trend.h"
 
 /* The documented default port of the UI. */
 #define WEB_DEFAULT_PORT 7373
@@ -83,6 +83,22 @@ struct web_target_runtime {
 	uint64_t probe_hits; /* ticks whose cheap probe matched: last snapshot stored again */
 	int trend_touched;   /* the trend's series is private_touched ([alerts] series =
 	                      * private_touched), else private_committed */
+	/* The alert engine's own last fit of that series, which
+	 * GET /api/v1/targets/{id}/trend reports and the UI draws (a refit
+	 * with other parameters or at another time would draw another line): */
+	int trend_params_set;                 /* 1: trend_params holds the target's parameters */
+	struct trend_params trend_params;     /* the target's effective ones (its [target]
+	                                       * keys over [alerts], as of the last snapshot) */
+	int64_t trend_instance_id;            /* the fitted instance; 0: no evaluation yet (or
+	                                       * alerts = off): the rest of the fit is unset */
+	int64_t trend_instance_start_ms;      /* its start (the warm-up counts from there) */
+	int64_t trend_eval_ms;                /* the evaluation's "now": its snapshot's time */
+	uint64_t trend_samples;               /* points the engine passed to the fit */
+	int trend_fit_touched;                /* its series: 1 private_touched, 0 private_committed
+	                                       * (differs from trend_touched for one evaluation
+	                                       * after a reload switched the series) */
+	struct trend_params trend_fit_params; /* the parameters of that evaluation */
+	struct trend_fit trend_fit;           /* its result (trend_fit.ok 0: too little data) */
 };
 
 struct web;

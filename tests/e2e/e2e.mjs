@@ -516,6 +516,8 @@ async function main() {
 	const fit = await api(`/api/v1/targets/${tid}/trend`);
 	check(fit.ok && fit.instance === inst2 && fit.slope_bytes_per_h > 0, `/trend fits the leaking instance (${(fit.slope_bytes_per_h / MiB).toFixed(0)} MiB/h)`);
 	check((await page.getAttribute('#trend-info', 'data-ok')) === 'true', 'the trend figures are shown');
+	// The line drawn is the alert engine's own fit, not a refit for the page.
+	check(fit.source === 'engine' && (await page.getAttribute('#trend-info', 'data-source')) === 'engine', `the drawn trend is the alert engine's fit (source ${fit.source})`);
 	await shot(page, 'trend', false);
 
 	check(page_errors.length === 0, `no script errors in the page${page_errors.length ? ': ' + page_errors.join(' | ') : ''}`);

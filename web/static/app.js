@@ -205,7 +205,11 @@ async function view_overview() {
 // the bottom.
 const PRIVATE_STACK = ['heap', 'stack', 'private'];
 const CHART_TYPES = [...TYPES.filter((t) => t.name !== 'free' && !PRIVATE_STACK.includes(t.name)), ...PRIVATE_STACK.map((n) => type_info(n))];
-const TREND_LABEL = 'Trend (private committed)';
+// The chart's trend series is named after the series the fit is of (the
+// alert engine's main series: private committed, or private touched).
+const trend_series_label = (t) => `Trend (${series_label((t && t.series) || 'private_committed')})`;
+// What the fitted series is, in the trend figures' sentence.
+const trend_series_words = (t) => (t && t.series === 'private_touched' ? 'touched private bytes (resident + swap)' : 'committed private bytes');
 
 // ---------------------------------------------------------------- alerts
 
@@ -446,7 +450,7 @@ async function view_target(id) {
 	}
 	const show_trend = el('input', { type: 'checkbox', id: 'show-trend', checked: true });
 	show_trend.addEventListener('change', () => draw());
-	const trend_label = el('label', { for: 'show-trend', title: 'The Theil-Sen line memdeltad fits to the committed private bytes (Private Data + Heap + Stack) of the newest instance, over the trend window after the warm-up.' }, show_trend, ' Trend line');
+	const trend_label = el('label', { for: 'show-trend', title: "The Theil-Sen line of memdeltad's alert engine: its last fit of the series it watches (the committed private bytes of Private Data + Heap + Stack, or their resident + swap with [alerts] series = private_touched) for the newest instance, over the trend window after the warm-up, with the target's parameters." }, show_trend, ' Trend line');
 	const trend_info = el('p', { class: 'trend-info', id: 'trend-info' });
 	const banner = el('div', { id: 'alert-banner-slot' });
 	const brush = el('input', { type: 'checkbox', id: 'brush-mode' });
@@ -516,11 +520,16 @@ async function view_target(id) {
 		hint.textContent = st.next === 'a' ? `${a ? a + '. ' : ''}Click a point on the chart to pick snapshot A (before).` : `${a}. Click a point to pick snapshot B (after) and open the diff.`;
 	}
 
-	// Is the fitted line drawn?  Only over committed bytes (it is a fit of
-	// the committed private bytes) and when the fit succeeded.
+	// The chart whose private stack the fitted series follows: committed
+	// bytes, or resident bytes for a fit of private_touched.
+	function trend_metric() {
+		return st.trend && st.trend.series === 'private_touched' ? 'resident' : 'committed';
+	}
+	// Is the fitted line drawn?  Only over that chart and when the fit
+	// succeeded.
 	function trend_shown() {
 		const t = st.trend;
-		return !!(show_trend.checked && st.metric === 'committed' && t && t.ok && t.line && t.line.length === 2);
+		return !!(show_trend.checked && st.metric === trend_metric() && t && t.ok && t.line && t.line.length === 2);
 	}
 	// The fitted line's value at @ms, or null outside [t0, t1] and other
 	// instances.
@@ -730,7 +739,7 @@ async function view_target(id) {
 		chart.dataset.metric = st.metric;
 		chart.dataset.restarts = String((st.tl.restarts || []).length);
 		chart.dataset.trend = trend_shown() ? 'shown' : 'none';
-		show_trend.disabled = st.metric !== 'committed';
+		show_trend.disabled = st.metric !== trend_metric();
 		legend.querySelector('#legend-trend').hidden = !trend_shown();
 		chart.setAttribute('aria-label', `timeline of ${st.metric} bytes by type, ${st.tl.points.length} points`);
 		if (!data.length) {
@@ -741,12 +750,13 @@ async function view_target(id) {
 			}
 			return;
 		}
+		const trend_name = trend_series_label(st.trend);
 		const opts = {
-			labels: ['Time', ...CHART_TYPES.map((t) => t.label), TREND_LABEL],
+			labels: ['Time', ...CHART_TYPES.map((t) => t.label), trend_name],
 			colors: [...CHART_TYPES.map((t) => t.color), MARKS.trend],
 			visibility: [...CHART_TYPES.map(() => true), trend_shown()],
 			series: {
-				[TREND_LABEL]: {
+				[trend_name]: {
 					plotter: plot_trend,
 					fillGraph: false,
 					highlightCircleSize: 0,
@@ -832,12 +842,16 @@ async function view_target(id) {
 		}
 		trend_info.dataset.ok = String(!!t.ok);
 		trend_info.dataset.holds = String(!!t.holds);
+		trend_info.dataset.source = t.source || '';
+		// "engine": the alert engine's own last evaluation; "request": fitted
+		// for this page (another series, or no evaluation yet).
+		const whose = t.source === 'engine' ? `, as memdeltad's alert engine last evaluated it (${fmt_time(t.now_ms)})` : '';
 		if (!t.ok) {
-			trend_info.replaceChildren(`Trend of the committed private bytes: not fitted yet (${fmt_count(t.samples)} snapshots of the newest instance; a fit needs ${Math.round(t.params.min_span_ms / 60000)} min after a ${Math.round(t.params.warmup_ms / 60000)} min warm-up).`);
+			trend_info.replaceChildren(`Trend of the ${trend_series_words(t)}${whose}: not fitted yet (${fmt_count(t.samples)} snapshots of the newest instance; a fit needs ${Math.round(t.params.min_span_ms / 60000)} min after a ${Math.round(t.params.warmup_ms / 60000)} min warm-up).`);
 			return;
 		}
 		trend_info.replaceChildren(
-			'Trend of the committed private bytes: ',
+			`Trend of the ${trend_series_words(t)}${whose}: `,
 			el('strong', { class: 'slope', dataset: { slope: t.slope_bytes_per_h } }, fmt_rate(t.slope_bytes_per_h)),
 			` (${t.pct_per_h.toFixed(2)} %/h) from ${fmt_time(t.t0_ms)} to ${fmt_time(t.t1_ms)}; R\u00b2 ${t.r2.toFixed(3)}, Mann-Kendall p ${t.mk_p.toExponential(1)}; `,
 			t.holds ? el('span', { class: 'holds' }, 'the leak conditions hold') : 'the leak conditions do not hold',
