@@ -287,6 +287,17 @@ START_TEST(test_config_load_string__errors_name_the_line)
 	           "more than 2048 positions");
 	assert_bad("[target a]\ncmdline = (a*){255}{255}\n", 2, "more than 2048 positions");
 	assert_bad("[target a]\ncmdline = a{0,2049}\n", 2, "more than 2048 positions");
+	/* the two lines fuzz_config ran out of memory on, byte for byte (its
+	 * inputs, tests/fuzz/corpus/config/regex-*-oom, are replayed by every
+	 * fuzzing run; here without one) */
+	assert_bad("[target a]\ncmdline =\x08"
+	           "ed+++++++++++++++++++++++++++y = \xdf"
+	           "e\xbb\xa3N\x9c}[target _er = mdeltad]\n",
+	           2, "more than 4 deep");
+	assert_bad(
+	        "[target a]\ncmdline = ^java .*-jamemdeho22]22222222\xbf\xe3*{21222}[target _er = "
+	        "mdeltad]\n",
+	        2, "more than 2048 positions");
 	assert_bad("[target a]\ncmdline = a{2048,}\n", 2, "more than 2048 positions");
 	assert_bad("[target a]\ncmdline = (ab|c)+{1000}\n", 2, "more than 2048 positions");
 	assert_bad("[target a]\ncmdline = x*{1024}y*{1024}z\n", 2, "more than 2048 positions");
