@@ -1053,22 +1053,35 @@ START_TEST(test_sinks_send__win_exec_exit_3_failed)
 }
 END_TEST
 
+/* A command sink running sinkcat's "hangtree" (a process that starts a
+ * child and both hang) with a timeout of @timeout_s; each writes its pid
+ * beside h->out. */
+struct hangtree {
+	char dir[1024], out[2048], pidf[2048], child_pidf[2048];
+};
+
+static void
+hangtree_config(struct hangtree *h, struct alert_sinks_config *k, unsigned timeout_s)
+{
+	snprintf(h->dir, sizeof(h->dir), "%s", test_scratch_dir());
+	snprintf(h->out, sizeof(h->out), "%s\\hang.json", h->dir);
+	snprintf(h->pidf, sizeof(h->pidf), "%s.pid", h->out);
+	snprintf(h->child_pidf, sizeof(h->child_pidf), "%s.child.pid", h->out);
+	config_exec(k, sinkcat(), timeout_s, 4);
+	k->exec_args[0] = h->out;
+	k->exec_args[1] = "hangtree";
+	k->n_exec_args = 2;
+}
+
 START_TEST(test_sinks_send__win_exec_hung_tree_killed_at_timeout)
 {
 	struct alert_sinks_config k;
 	struct sinks *s = NULL;
 	struct sink_stats st;
-	char dir[1024], out[2048], pidf[2048], child_pidf[2048];
+	struct hangtree h;
 	int64_t t0, took;
 
-	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
-	snprintf(out, sizeof(out), "%s\\hang.json", dir);
-	snprintf(pidf, sizeof(pidf), "%s.pid", out);
-	snprintf(child_pidf, sizeof(child_pidf), "%s.child.pid", out);
-	config_exec(&k, sinkcat(), 5, 4);
-	k.exec_args[0] = out;
-	k.exec_args[1] = "hangtree";
-	k.n_exec_args = 2;
+	hangtree_config(&h, &k, 5);
 	ck_assert_int_eq(sinks_new(&k, &s), 0);
 	t0 = sinks_os_now_ms();
 	sinks_send(s, alert_json, "x", 0);
@@ -1080,9 +1093,9 @@ START_TEST(test_sinks_send__win_exec_hung_tree_killed_at_timeout)
 	ck_assert_int_ge(took, 4900);
 	ck_assert_int_lt(took, 40000);
 	sinks_free(s);
-	ck_assert_msg(win_process_gone(pidf), "sinkcat still runs");
-	ck_assert_msg(win_process_gone(child_pidf), "sinkcat's own child still runs");
-	test_rm_rf(dir);
+	ck_assert_msg(win_process_gone(h.pidf), "sinkcat still runs");
+	ck_assert_msg(win_process_gone(h.child_pidf), "sinkcat's own child still runs");
+	test_rm_rf(h.dir);
 }
 END_TEST
 
@@ -1092,21 +1105,14 @@ START_TEST(test_sinks_retired_wait__win_cuts_a_hung_tree)
 {
 	struct alert_sinks_config k;
 	struct sinks *s = NULL;
-	char dir[1024], out[2048], pidf[2048], child_pidf[2048];
+	struct hangtree h;
 	char *text = NULL;
 	int64_t t0, took;
 
-	snprintf(dir, sizeof(dir), "%s", test_scratch_dir());
-	snprintf(out, sizeof(out), "%s\\hang.json", dir);
-	snprintf(pidf, sizeof(pidf), "%s.pid", out);
-	snprintf(child_pidf, sizeof(child_pidf), "%s.child.pid", out);
-	config_exec(&k, sinkcat(), 600, 4);
-	k.exec_args[0] = out;
-	k.exec_args[1] = "hangtree";
-	k.n_exec_args = 2;
+	hangtree_config(&h, &k, 600);
 	ck_assert_int_eq(sinks_new(&k, &s), 0);
 	sinks_send(s, alert_json, "x", 0);
-	for (int i = 0; i < 3000 && (text = test_read_file(pidf, NULL)) == NULL; i++)
+	for (int i = 0; i < 3000 && (text = test_read_file(h.pidf, NULL)) == NULL; i++)
 		nap(20);
 	ck_assert_msg(text != NULL, "sinkcat did not start");
 	free(text);
@@ -1117,9 +1123,9 @@ START_TEST(test_sinks_retired_wait__win_cuts_a_hung_tree)
 	took = sinks_os_now_ms() - t0;
 	ck_assert_int_ge(took, 950);
 	ck_assert_int_lt(took, 1000 + SINKS_CUT_WAIT_MS);
-	ck_assert_msg(win_process_gone(pidf), "sinkcat still runs");
-	ck_assert_msg(win_process_gone(child_pidf), "sinkcat's own child still runs");
-	test_rm_rf(dir);
+	ck_assert_msg(win_process_gone(h.pidf), "sinkcat still runs");
+	ck_assert_msg(win_process_gone(h.child_pidf), "sinkcat's own child still runs");
+	test_rm_rf(h.dir);
 }
 END_TEST
 

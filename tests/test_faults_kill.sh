@@ -135,6 +135,20 @@ CPID=$!
 exec 11>"$T/cin" 12<"$T/cout"
 ask() { echo "$1" >&11; read -r -t 60 answer <&12 || answer="bad no answer from the checker"; }
 
+# kill_run CONF DELAY_MS: start memdeltad on CONF, SIGKILL it DELAY_MS
+# later (exited_early=1 when it had already exited), add its log to
+# log.all and have the checker check the run: its verdict is in $answer.
+kill_run() {
+  start_daemon "$T/log.run" -c "$1" --db "$T/db"
+  sleep "$(printf '%d.%03d' $(($2 / 1000)) $(($2 % 1000)))"
+  exited_early=0
+  kill -0 "$DPID" 2>/dev/null && kill -9 "$DPID" || exited_early=1
+  wait "$DPID" 2>/dev/null
+  DPID=''
+  cat "$T/log.run" >>"$T/log.all"
+  ask "check $T/log.run"
+}
+
 start=$(date +%s)
 runs=0 bad_runs=0 no_start=0 first_bad=''
 for k in $(seq 1 "$KILLS"); do
@@ -142,20 +156,13 @@ for k in $(seq 1 "$KILLS"); do
   for i in $(seq 1 $NG); do
     if [ $((k % 2)) -eq 1 ]; then echo "regions 100" >&$((i + 2)); else echo "free last" >&$((i + 2)); fi
   done
-  start_daemon "$T/log.run" -c "$T/md.conf" --db "$T/db"
   delay=$((50 + RANDOM % 351))
-  sleep "$(printf '0.%03d' "$delay")"
-  if kill -0 "$DPID" 2>/dev/null; then
-    kill -9 "$DPID"
-  else
+  kill_run "$T/md.conf" "$delay"
+  if [ "$exited_early" = 1 ]; then
     no_start=$((no_start + 1))
     echo "# run $k: memdeltad had exited before the kill: $(tail -2 "$T/log.run")"
   fi
-  wait "$DPID" 2>/dev/null
-  DPID=''
   runs=$((runs + 1))
-  cat "$T/log.run" >>"$T/log.all"
-  ask "check $T/log.run"
   case $answer in
   good*) ;;
   *) bad_runs=$((bad_runs + 1)); echo "# run $k (kill after $delay ms): $answer"
@@ -183,15 +190,9 @@ grep -v '^full_read_every' "$T/md.conf" >"$T/md2.conf"
 start2=$(date +%s)
 runs2=0 bad2=0 first_bad2='' repeat_commits=0
 for k in $(seq 1 "$REPEAT_KILLS"); do
-  start_daemon "$T/log.run" -c "$T/md2.conf" --db "$T/db"
   delay=$((1000 + RANDOM % 1501))
-  sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-  kill -9 "$DPID" 2>/dev/null
-  wait "$DPID" 2>/dev/null
-  DPID=''
+  kill_run "$T/md2.conf" "$delay"
   runs2=$((runs2 + 1))
-  cat "$T/log.run" >>"$T/log.all"
-  ask "check $T/log.run"
   case $answer in
   good*) ;;
   *) bad2=$((bad2 + 1)); echo "# default settings, run $k (kill after $delay ms): $answer"
